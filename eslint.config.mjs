@@ -44,12 +44,17 @@ export default [
               bannedExternalImports: ['@nestjs/*'],
             },
             {
+              // The one place outside services where NestJS may appear: health, metrics, shutdown, the log provider.
+              sourceTag: 'type:service-kit',
+              onlyDependOnLibsWithTags: ['type:adapter', 'type:catalog', 'type:contract'],
+            },
+            {
               sourceTag: 'type:service',
-              onlyDependOnLibsWithTags: ['type:adapter', 'type:engine', 'type:catalog', 'type:contract'],
+              onlyDependOnLibsWithTags: ['type:service-kit', 'type:adapter', 'type:engine', 'type:catalog', 'type:contract'],
             },
             {
               sourceTag: 'type:app',
-              onlyDependOnLibsWithTags: ['type:service', 'type:adapter', 'type:engine', 'type:catalog', 'type:contract'],
+              onlyDependOnLibsWithTags: ['type:service', 'type:service-kit', 'type:adapter', 'type:engine', 'type:catalog', 'type:contract'],
             },
             {
               sourceTag: 'type:test-util',
