@@ -22,6 +22,9 @@ export default [
   {
     files: ['**/*.ts'],
     plugins: { '@nx': nx },
+    // NestJS injects by the constructor parameter types that decorator metadata records, so a class used only
+    // as a parameter type is a value import: the type-import rule must know.
+    languageOptions: { parserOptions: { emitDecoratorMetadata: true, experimentalDecorators: true } },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],

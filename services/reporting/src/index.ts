@@ -1,1 +1,3 @@
-export {};
+export { ReportingModule, REPORTING_GROUP, REPORTING_STORE, REPORTING_TOPICS, type ReportingModuleOptions } from './reporting.module.js';
+export { reportingOptions } from './reporting.options.js';
+export { ReportingProjection } from './reporting.projection.js';

@@ -1,2 +1,3 @@
 #!/usr/bin/env node
-import "../dist/main.js";
+import { run } from "../dist/main.js";
+await run();

@@ -1,0 +1,39 @@
+import { LOG_LEVELS, databaseOptions, defineOptions, eventLogOptions, opt, telemetryOptions } from '@vigil/config';
+
+// The all-in-one's options. The event log, database and log options are the services' own declarations (the same
+// env var means the same thing in every process); only two defaults differ: the all-in-one runs on the embedded
+// log unless EVENT_LOG=kafka, and a one-shot command logs warnings only, so its output stays readable.
+export const SEVERITY_WORDS = ['critical', 'high', 'medium', 'low', 'unknown'] as const;
+
+export const cliOptions = defineOptions({
+  dataDir: opt.string({
+    env: 'VIGIL_DATA_DIR',
+    default: './.vigil',
+    description: 'Deployment directory of the embedded default: its Postgres cluster, event log and lock files',
+  }),
+  cluster: opt.string({
+    env: 'VIGIL_CLUSTER',
+    default: 'default',
+    pattern: /^[A-Za-z0-9][A-Za-z0-9._:-]{0,252}$/,
+    patternHint: 'a name of letters, digits, dot, dash, colon or underscore',
+    description: 'Scope of the scan or report: the cluster name',
+  }),
+  format: opt.enum({ values: ['table', 'json'], default: 'table', description: 'Output format' }),
+  failOn: opt.enum({
+    values: SEVERITY_WORDS,
+    description: 'Exit with code 1 when a finding at or above this severity remains after the ignore file',
+  }),
+  ignoreFile: opt.string({ env: 'VIGIL_IGNORE_FILE', description: 'Accepted risks: ids, scopes, reasons, expiry' }),
+  entityType: opt.enum({
+    env: 'VIGIL_ENTITY_TYPE',
+    values: ['merchant', 'service_provider'],
+    default: 'merchant',
+    description: 'Assessed entity: service-provider-only requirements are not applicable to a merchant',
+  }),
+  timeout: opt.duration({ default: 120_000, min: 1, description: 'Longest a one-shot command waits for the pipeline' }),
+  ...eventLogOptions,
+  eventLog: opt.enum({ ...eventLogOptions.eventLog.spec, values: ['kafka', 'embedded'] as const, default: 'embedded' }),
+  ...databaseOptions,
+  ...telemetryOptions,
+  logLevel: opt.enum({ ...telemetryOptions.logLevel.spec, values: LOG_LEVELS, default: 'warn' }),
+});

@@ -1,0 +1,111 @@
+import { fromBinary } from '@vigil/contracts';
+import { ComplianceReportSchema, SnapshotDiffSchema, SnapshotListSchema, toReportJson, type ComplianceReport } from '@vigil/contracts';
+import { diffSnapshots, renderComplianceTable, snapshotList } from '@vigil/report';
+import type { ReportingStore } from '@vigil/store';
+import { table, type Output } from '../output.js';
+import { UsageError } from '../usage-error.js';
+import { policyOutcome, type PolicyInput } from './findings-view.js';
+
+export interface ReportCommandInput {
+  store: ReportingStore;
+  cluster: string;
+  format: 'table' | 'json';
+  /** `--version N`: that snapshot instead of the latest. */
+  version?: number | undefined;
+  /** `--list`: every snapshot of the scope. */
+  list?: boolean | undefined;
+  /** `--diff A..B`. */
+  diff?: string | undefined;
+  policy: PolicyInput;
+  out: Output;
+}
+
+/** `vigil report`: the scope's latest snapshot (or one version, the list, or a diff of two). */
+export async function reportCommand(i: ReportCommandInput): Promise<number> {
+  if (i.list) return listSnapshots(i);
+  if (i.diff) return diff(i, i.diff);
+  const stored = i.version !== undefined ? await i.store.getSnapshot(i.cluster, i.version) : await i.store.latestSnapshot(i.cluster);
+  if (!stored) {
+    if (i.version !== undefined) throw new UsageError(`vigil report: scope ${i.cluster} has no snapshot version ${i.version}`);
+    i.out.warn(`vigil report: scope ${i.cluster} has no snapshot yet; run a scan first (vigil scan image|k8s|host ...)`);
+    return 0;
+  }
+  const report: ComplianceReport = fromBinary(ComplianceReportSchema, stored.content);
+  report.contentHash = stored.contentHash;
+  if (i.format === 'json') i.out.result(JSON.stringify(toReportJson(ComplianceReportSchema, report), null, 2));
+  else i.out.result(renderComplianceTable(report));
+  const outcome = policyOutcome(report.findings, i.policy);
+  for (const w of outcome.warnings) i.out.warn(w);
+  if (i.format === 'table') for (const n of outcome.notes) i.out.result(n);
+  return outcome.exitCode;
+}
+
+async function listSnapshots(i: ReportCommandInput): Promise<number> {
+  const infos = await i.store.listSnapshots(i.cluster);
+  const reports = [];
+  for (const info of infos) {
+    const s = await i.store.getSnapshot(i.cluster, info.version);
+    if (s) reports.push({ info, report: fromBinary(ComplianceReportSchema, s.content) });
+  }
+  const list = snapshotList(
+    { tenant: '', cluster: i.cluster },
+    reports.map(({ info, report }) => ({
+      scope: { tenant: '', cluster: i.cluster },
+      version: info.version,
+      frameworkVersion: info.frameworkVersion,
+      contentHash: info.contentHash,
+      previousHash: info.previousHash ?? '',
+      createdAt: info.createdAt,
+      scanId: '',
+      summary: report.summary,
+      findingCounts: report.findingCounts,
+    })),
+  );
+  if (i.format === 'json') {
+    i.out.result(JSON.stringify(toReportJson(SnapshotListSchema, list), null, 2));
+  } else if (list.snapshots.length === 0) {
+    i.out.result(`scope ${i.cluster} has no snapshots yet`);
+  } else {
+    i.out.result(
+      table(
+        ['version', 'created', 'in place', 'not in place', 'not tested', 'findings', 'content hash'],
+        list.snapshots.map((s) => [
+          String(s.version),
+          s.createdAt ? new Date(Number(s.createdAt.seconds) * 1000).toISOString() : '',
+          String(s.summary?.inPlace ?? 0),
+          String(s.summary?.notInPlace ?? 0),
+          String(s.summary?.notTested ?? 0),
+          String(s.findingCounts?.total ?? 0),
+          s.contentHash,
+        ]),
+      ),
+    );
+  }
+  return 0;
+}
+
+async function diff(i: ReportCommandInput, spec: string): Promise<number> {
+  const m = /^(\d+)\.\.(\d+)$/.exec(spec);
+  if (!m) throw new UsageError(`vigil report: --diff takes FROM..TO snapshot versions, e.g. 3..5; got "${spec}"`);
+  const [from, to] = [Number(m[1]), Number(m[2])];
+  const load = async (v: number) => {
+    const s = await i.store.getSnapshot(i.cluster, v);
+    if (!s) throw new UsageError(`vigil report: scope ${i.cluster} has no snapshot version ${v}`);
+    return { ...fromBinary(ComplianceReportSchema, s.content), contentHash: s.contentHash };
+  };
+  const d = diffSnapshots(await load(from), await load(to));
+  if (i.format === 'json') {
+    i.out.result(JSON.stringify(toReportJson(SnapshotDiffSchema, d), null, 2));
+  } else {
+    const f = d.findings;
+    const lines = [
+      `snapshot ${from} → ${to} of ${i.cluster}: ${f?.added.length ?? 0} added, ${f?.resolved.length ?? 0} resolved, ${f?.changed.length ?? 0} changed finding(s)`,
+      ...(f?.added ?? []).map((x) => `  + ${x.ruleId}  ${x.id}`),
+      ...(f?.resolved ?? []).map((x) => `  - ${x.ruleId}  ${x.id}`),
+      ...(f?.changed ?? []).map((x) => `  ~ ${x.findingId}  (${x.fields.join(', ')})`),
+      ...d.requirements.map((r) => `  requirement ${r.id}: ${r.from} → ${r.to}`),
+    ];
+    i.out.result(lines.join('\n'));
+  }
+  return 0;
+}

@@ -1,0 +1,136 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { create } from '@vigil/contracts';
+import {
+  ImageTargetSchema,
+  ManifestTargetSchema,
+  LiveClusterTargetSchema,
+  NodeTargetSchema,
+  ScannerKind,
+  TargetKind,
+  TargetSchema,
+  type Target,
+} from '@vigil/contracts';
+import { UsageError } from '../usage-error.js';
+
+export type ScanKind = 'image' | 'k8s' | 'host';
+
+export interface ScanTarget {
+  scanner: ScannerKind;
+  target: Target;
+}
+
+/**
+ * Turns `vigil scan <kind> ...` arguments into the scan's target. The target key is what later scans of the same
+ * thing share, so that one resolves the other: an image's repository:tag (a new digest under the same tag
+ * supersedes the old), a manifest source's absolute path or `live`, a node's name.
+ */
+export function scanTarget(kind: string, args: string[], flags: { root?: string; node?: string; live?: boolean }): ScanTarget {
+  switch (kind) {
+    case 'image':
+      return imageTarget(args);
+    case 'k8s':
+      return configTarget(args, flags.live === true);
+    case 'host':
+      return hostTarget(args, flags);
+    default:
+      throw new UsageError(`vigil scan: unknown scan kind "${kind}" (expected image, k8s or host)`);
+  }
+}
+
+function imageTarget(args: string[]): ScanTarget {
+  const [what, ...rest] = args;
+  if (!what || rest.length > 0) throw new UsageError('vigil scan image: give exactly one image reference or archive path');
+  const path = resolve(what);
+  if (existsSync(path)) {
+    // An archive (docker save tar, OCI layout dir or oci-archive tar): its key is the tag it carries when the
+    // scanner reads it; until then the path stands for it.
+    const image = create(ImageTargetSchema, { archivePath: path, ref: '' });
+    return { scanner: ScannerKind.IMAGE, target: create(TargetSchema, { kind: TargetKind.IMAGE, key: path, ref: { case: 'image', value: image } }) };
+  }
+  const ref = normalizeImageRef(what);
+  const image = create(ImageTargetSchema, { ref: ref.ref, digest: ref.digest });
+  return { scanner: ScannerKind.IMAGE, target: create(TargetSchema, { kind: TargetKind.IMAGE, key: ref.key, ref: { case: 'image', value: image } }) };
+}
+
+function configTarget(args: string[], live: boolean): ScanTarget {
+  if (live) {
+    if (args.length > 0) throw new UsageError('vigil scan k8s: --live takes no paths');
+    const value = create(LiveClusterTargetSchema, { context: '' });
+    return {
+      scanner: ScannerKind.CONFIG,
+      target: create(TargetSchema, { kind: TargetKind.LIVE_CLUSTER, key: 'live', ref: { case: 'liveCluster', value } }),
+    };
+  }
+  if (args.length !== 1) throw new UsageError('vigil scan k8s: give one manifest file or directory, or --live');
+  const source = resolve(args[0] as string);
+  if (!existsSync(source)) throw new UsageError(`vigil scan k8s: ${source} does not exist`);
+  const value = create(ManifestTargetSchema, { source });
+  return { scanner: ScannerKind.CONFIG, target: create(TargetSchema, { kind: TargetKind.MANIFESTS, key: source, ref: { case: 'manifests', value } }) };
+}
+
+function hostTarget(args: string[], flags: { root?: string; node?: string }): ScanTarget {
+  if (args.length > 0) throw new UsageError('vigil scan host: use --root PATH and --node NAME, not positional arguments');
+  const rootPath = resolve(flags.root ?? '/');
+  if (!existsSync(rootPath) || !statSync(rootPath).isDirectory()) {
+    throw new UsageError(`vigil scan host: --root ${rootPath} is not a directory`);
+  }
+  const node = flags.node ?? nodeName(rootPath);
+  const value = create(NodeTargetSchema, { node, rootPath });
+  return { scanner: ScannerKind.HOST, target: create(TargetSchema, { kind: TargetKind.NODE, key: node, ref: { case: 'node', value } }) };
+}
+
+// The node's own name: its /etc/hostname under the root, else this machine's when the root is "/".
+function nodeName(rootPath: string): string {
+  try {
+    const name = readFileSync(join(rootPath, 'etc/hostname'), 'utf8').trim();
+    if (name) return name;
+  } catch {
+    // no hostname file in the fixture
+  }
+  return rootPath === '/' ? hostname() : rootPath;
+}
+
+export interface ImageRef {
+  /** As given, made explicit: registry/repository:tag[@digest]. */
+  ref: string;
+  digest: string;
+  /** repository:tag — the target key. */
+  key: string;
+}
+
+/**
+ * Docker's reference rules: no registry means docker.io, a single-name repository there means library/, no tag
+ * means latest. A reference with only a digest keys on the digest.
+ */
+export function normalizeImageRef(input: string): ImageRef {
+  const text = input.trim();
+  if (!/^[a-z0-9][a-z0-9._\-/:@]*$/i.test(text)) throw new UsageError(`vigil scan image: "${input}" is not an image reference`);
+  let rest = text;
+  let digest = '';
+  const at = rest.indexOf('@');
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+    if (!/^sha256:[a-f0-9]{64}$/.test(digest)) throw new UsageError(`vigil scan image: "${input}" has a malformed digest`);
+  }
+  const slash = rest.indexOf('/');
+  const first = slash >= 0 ? rest.slice(0, slash) : '';
+  const hasRegistry = slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost');
+  let registry = hasRegistry ? first : 'docker.io';
+  let path = hasRegistry ? rest.slice(slash + 1) : rest;
+  if (registry === 'index.docker.io') registry = 'docker.io';
+  let tag = '';
+  const colon = path.lastIndexOf(':');
+  if (colon >= 0) {
+    tag = path.slice(colon + 1);
+    path = path.slice(0, colon);
+  }
+  if (!path) throw new UsageError(`vigil scan image: "${input}" names no repository`);
+  if (registry === 'docker.io' && !path.includes('/')) path = `library/${path}`;
+  if (!tag && !digest) tag = 'latest';
+  const repo = `${registry}/${path.toLowerCase()}`;
+  const key = tag ? `${repo}:${tag}` : `${repo}@${digest}`;
+  return { ref: digest ? `${key.split('@')[0]}@${digest}` : key, digest, key };
+}

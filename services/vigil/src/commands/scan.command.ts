@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { create, fromBinary } from '@vigil/contracts';
+import {
+  FindingSchema,
+  ScanReportSchema,
+  ScanRequestedSchema,
+  ScanStatus,
+  ScopeSchema,
+  ComplianceReportSchema,
+  SCHEMA_VERSIONS,
+  decodeEnvelope,
+  encodeEnvelope,
+  newEnvelope,
+  scanRequestTopic,
+  toReportJson,
+  type Finding,
+  type ScanReport,
+} from '@vigil/contracts';
+import type { Pipeline } from '../pipeline.js';
+import { VIGIL_VERSION } from '../pipeline.js';
+import type { Deployment } from '../deployment.js';
+import { table, type Output } from '../output.js';
+import { findingRows, policyOutcome, type PolicyInput } from './findings-view.js';
+import type { ScanTarget } from './scan-target.js';
+
+export interface ScanCommandInput {
+  deployment: Deployment;
+  pipeline: Pipeline;
+  target: ScanTarget;
+  cluster: string;
+  format: 'table' | 'json';
+  timeoutMs: number;
+  policy: PolicyInput;
+  out: Output;
+}
+
+/**
+ * `vigil scan ...`: publishes the scan request, lets the pipeline run, waits for the scan's snapshot and prints
+ * that scan's own result. Exit code 1 only when a --fail-on threshold is given and a finding meets it.
+ */
+export async function scanCommand(i: ScanCommandInput): Promise<number> {
+  const scanId = randomUUID();
+  const scope = create(ScopeSchema, { tenant: '', cluster: i.cluster });
+  const request = newEnvelope({
+    payload: {
+      case: 'scanRequested',
+      value: create(ScanRequestedSchema, {
+        scanId,
+        scanner: i.target.scanner,
+        scope,
+        target: i.target.target,
+        requestedBy: `vigil-cli@${hostname()}`,
+      }),
+    },
+    scope,
+    subjectKey: i.target.target.key,
+    producer: { service: 'vigil-cli', version: VIGIL_VERSION, instance: `${hostname()}-${process.pid}` },
+  });
+  await i.deployment.eventLog.publish([
+    { topic: scanRequestTopic(i.target.scanner), key: i.target.target.key, value: encodeEnvelope(request) },
+  ]);
+  i.out.progress(`scan ${scanId} requested: ${i.target.target.key}`);
+
+  await i.pipeline.waitUntilCaughtUp(i.timeoutMs);
+  const stored = await i.pipeline.store.scanById(scanId);
+  if (!stored?.payload) {
+    throw new Error(`scan ${scanId}: the pipeline caught up but no scanner completed the scan (is a consumer for it running?)`);
+  }
+  const completedEnvelope = decodeEnvelope(stored.payload);
+  if (completedEnvelope.payload.case !== 'scanCompleted') throw new Error(`scan ${scanId}: stored result is not a completed scan`);
+  const completed = completedEnvelope.payload.value;
+
+  const findings: Finding[] = [];
+  for (const id of completed.findingIds) {
+    const f = await i.pipeline.store.getFinding(i.cluster, id);
+    if (f) findings.push(fromBinary(FindingSchema, f.payload));
+  }
+  const report: ScanReport = create(ScanReportSchema, {
+    schemaVersion: SCHEMA_VERSIONS['vigil.v1.ScanReport'],
+    scanId,
+    scanner: completed.scanner,
+    scope,
+    ...(completed.target ? { target: completed.target } : { target: i.target.target }),
+    status: completed.status,
+    error: completed.error,
+    ...(completed.startedAt ? { startedAt: completed.startedAt } : {}),
+    ...(completed.completedAt ? { completedAt: completed.completedAt } : {}),
+    units: completed.units,
+    assets: completed.assets,
+    findings,
+    passing: completed.passing,
+    ...(completed.counts ? { counts: completed.counts } : {}),
+    blobs: completed.blobs,
+  });
+  const snapshot = await i.pipeline.store.latestSnapshot(i.cluster);
+  const outcome = policyOutcome(findings, i.policy);
+
+  if (i.format === 'json') {
+    i.out.result(JSON.stringify(toReportJson(ScanReportSchema, report), null, 2));
+  } else {
+    const lines = [
+      `scan ${scanId}  ${i.target.target.key}`,
+      `status: ${ScanStatus[completed.status].toLowerCase()}${completed.error ? ` — ${completed.error}` : ''}`,
+    ];
+    if (findings.length > 0) lines.push('', table(['severity', 'rule', 'asset', 'package', 'fixed in', 'pci dss'], findingRows(findings)));
+    else if (completed.status === ScanStatus.OK) lines.push('no findings');
+    if (snapshot) {
+      const s = fromBinary(ComplianceReportSchema, snapshot.content).summary;
+      lines.push(
+        '',
+        `snapshot v${snapshot.version} of ${i.cluster}: ${s?.inPlace ?? 0} in place, ${s?.notInPlace ?? 0} not in place, ` +
+          `${s?.notTested ?? 0} not tested, ${s?.notApplicable ?? 0} not applicable (${snapshot.contentHash.slice(0, 19)}…)`,
+      );
+    }
+    for (const line of outcome.notes) lines.push(line);
+    i.out.result(lines.join('\n'));
+  }
+  for (const w of outcome.warnings) i.out.warn(w);
+  return outcome.exitCode;
+}

@@ -1,0 +1,75 @@
+import { resolve } from 'node:path';
+import { ALL_TOPICS } from '@vigil/contracts';
+import { createEmbeddedEventLog, createKafkaEventLog, type EventLog, type EventLogLogger } from '@vigil/event-log';
+import { createSql, redactUrl, runMigrations, startEmbeddedPostgres, type Sql } from '@vigil/store';
+
+export interface DeploymentOptions {
+  eventLog: 'kafka' | 'embedded';
+  dataDir: string;
+  kafkaBrokers: readonly string[];
+  kafkaClientId?: string | undefined;
+  databaseUrl?: string | undefined;
+  logger: EventLogLogger;
+  /** One line per step worth telling a person (embedded Postgres started or attached, migrations). */
+  progress: (line: string) => void;
+}
+
+/** One deployment: its log and its database. Commands run one after another on one data dir share both. */
+export interface Deployment {
+  readonly mode: 'kafka' | 'embedded';
+  readonly eventLog: EventLog;
+  readonly databaseUrl: string;
+  /** Where the deployment lives, for messages: the data dir, or the brokers and the database. */
+  readonly describe: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the deployment the options name. Embedded (the default): the data dir's own Postgres (started, or
+ * attached to when another vigil process runs it) holds both the reporting store and the event log. Kafka: the
+ * brokers and DATABASE_URL. Everything above this function is the same code in both modes.
+ */
+export async function openDeployment(o: DeploymentOptions): Promise<Deployment> {
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    let databaseUrl: string;
+    let eventLog: EventLog;
+    let describe: string;
+    if (o.eventLog === 'embedded') {
+      const dataDir = resolve(o.dataDir);
+      const pg = await startEmbeddedPostgres({ dataDir, log: o.progress });
+      closers.push(() => pg.stop());
+      databaseUrl = o.databaseUrl ?? pg.url;
+      const sql: Sql = createSql(databaseUrl, { applicationName: 'vigil:event-log' });
+      closers.push(() => sql.close());
+      await migrate(databaseUrl, o.progress);
+      eventLog = createEmbeddedEventLog({ sql, logger: o.logger });
+      describe = `embedded deployment in ${dataDir}`;
+    } else {
+      if (!o.databaseUrl) throw new DeploymentError('EVENT_LOG=kafka needs DATABASE_URL for the reporting store');
+      databaseUrl = o.databaseUrl;
+      await migrate(databaseUrl, o.progress);
+      eventLog = createKafkaEventLog({ brokers: [...o.kafkaBrokers], clientId: o.kafkaClientId ?? 'vigil', logger: o.logger });
+      describe = `Kafka ${o.kafkaBrokers.join(',')} and ${redactUrl(databaseUrl)}`;
+    }
+    closers.push(() => eventLog.close());
+    await eventLog.ensureTopics(ALL_TOPICS.map((t) => ({ name: t.name, partitions: t.partitions })));
+    return { mode: o.eventLog, eventLog, databaseUrl, describe, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+async function migrate(url: string, progress: (line: string) => void): Promise<void> {
+  const applied = await runMigrations(url);
+  if (applied.length > 0) progress(`database migrated: ${applied.join(', ')}`);
+}
+
+/** A deployment that cannot be opened as configured: exit code 2 with this one line. */
+export class DeploymentError extends Error {
+  override readonly name = 'DeploymentError';
+}

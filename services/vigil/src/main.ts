@@ -1,0 +1,189 @@
+import 'reflect-metadata';
+import { ConfigError, describeOptions, loadConfig, parseArgv, type ConfigOf } from '@vigil/config';
+import { eventLogLogger } from '@vigil/nest-kit';
+import { loadIgnoreFile, parseSeverityThreshold, type IgnoreRule } from '@vigil/policy';
+import { createLogger, setLogLevel } from '@vigil/telemetry';
+import { cliOptions } from './cli.options.js';
+import { dbCommand } from './commands/db.command.js';
+import { reportCommand } from './commands/report.command.js';
+import { scanCommand } from './commands/scan.command.js';
+import { scanTarget } from './commands/scan-target.js';
+import type { PolicyInput } from './commands/findings-view.js';
+import { DeploymentError, openDeployment, type Deployment } from './deployment.js';
+import { terminalOutput, type Output } from './output.js';
+import { VIGIL_VERSION, startPipeline } from './pipeline.js';
+import { UsageError } from './usage-error.js';
+
+type Config = ConfigOf<typeof cliOptions>;
+
+const USAGE = `vigil ${VIGIL_VERSION} — PCI DSS v4.0.1 evidence for Kubernetes
+
+Usage:
+  vigil up                               run every service with its HTTP endpoints until stopped
+  vigil scan image <ref|archive>         scan a container image (registry reference, docker or OCI archive)
+  vigil scan k8s <file|dir> | --live     audit Kubernetes manifests or the live cluster
+  vigil scan host [--root PATH] [--node NAME]
+                                         assess a node from its root filesystem
+  vigil report [--snapshot N | --list | --diff A..B]
+                                         the scope's latest PCI DSS snapshot (or one, the list, a diff)
+  vigil db migrate|status|import|update  the deployment's database
+
+Exit codes: 0 done, 1 policy failed (with --fail-on), 2 usage, configuration or input error.
+
+Options:
+`;
+
+// Flags that belong to one command, not to the configuration.
+const commandFlags = {
+  help: { type: 'boolean', short: 'h' },
+  root: { type: 'string' },
+  node: { type: 'string' },
+  live: { type: 'boolean' },
+  list: { type: 'boolean' },
+  snapshot: { type: 'string' },
+  diff: { type: 'string' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  version: { type: 'boolean' },
+} as const;
+
+export async function main(argv: string[], out: Output = terminalOutput()): Promise<number> {
+  const parsed = parseArgv(cliOptions, argv, { allowPositionals: true, extra: commandFlags });
+  const extra = parsed.extra as Record<string, string | boolean | undefined>;
+  if (extra.version) {
+    out.result(VIGIL_VERSION);
+    return 0;
+  }
+  const [command, ...args] = parsed.positionals;
+  if (extra.help || !command) {
+    out.result(USAGE + describeOptions(cliOptions));
+    return command || extra.help ? 0 : 2;
+  }
+  const config = loadConfig(cliOptions, { env: process.env, flags: parsed.flags });
+  setLogLevel(config.logLevel);
+  const policy = await policyInput(config);
+
+  switch (command) {
+    case 'scan': {
+      const [kind, ...rest] = args;
+      const target = scanTarget(kind ?? '', rest, {
+        ...(typeof extra.root === 'string' ? { root: extra.root } : {}),
+        ...(typeof extra.node === 'string' ? { node: extra.node } : {}),
+        live: extra.live === true,
+      });
+      return withPipeline(config, out, async (deployment, pipeline) =>
+        scanCommand({ deployment, pipeline, target, cluster: config.cluster, format: config.format, timeoutMs: config.timeout, policy, out }),
+      );
+    }
+    case 'report': {
+      if (args.length > 0) throw new UsageError(`vigil report: unexpected argument "${args[0]}"`);
+      const version = typeof extra.snapshot === 'string' ? positiveInt(extra.snapshot, '--snapshot') : undefined;
+      return withPipeline(config, out, async (_d, pipeline) =>
+        reportCommand({
+          store: pipeline.store,
+          cluster: config.cluster,
+          format: config.format,
+          version,
+          list: extra.list === true,
+          diff: typeof extra.diff === 'string' ? extra.diff : undefined,
+          policy,
+          out,
+        }),
+      );
+    }
+    case 'db': {
+      const deployment = await open(config, out);
+      try {
+        return await dbCommand(args[0], deployment.databaseUrl, config.format, out);
+      } finally {
+        await deployment.close();
+      }
+    }
+    case 'up':
+      return up(config, out, extra);
+    default:
+      throw new UsageError(`vigil: unknown command "${command}" (try vigil --help)`);
+  }
+}
+
+async function open(config: Config, out: Output): Promise<Deployment> {
+  return openDeployment({
+    eventLog: config.eventLog,
+    dataDir: config.dataDir,
+    kafkaBrokers: config.kafkaBrokers,
+    kafkaClientId: config.kafkaClientId,
+    databaseUrl: config.databaseUrl,
+    logger: eventLogLogger(createLogger('event-log')),
+    progress: out.progress,
+  });
+}
+
+async function withPipeline(
+  config: Config,
+  out: Output,
+  fn: (deployment: Deployment, pipeline: Awaited<ReturnType<typeof startPipeline>>) => Promise<number>,
+): Promise<number> {
+  const deployment = await open(config, out);
+  try {
+    const pipeline = await startPipeline(deployment, { entityType: config.entityType });
+    try {
+      await pipeline.waitUntilCaughtUp(config.timeout);
+      return await fn(deployment, pipeline);
+    } finally {
+      await pipeline.close();
+    }
+  } finally {
+    await deployment.close();
+  }
+}
+
+async function up(config: Config, out: Output, extra: Record<string, string | boolean | undefined>): Promise<number> {
+  const port = typeof extra.port === 'string' ? positiveInt(extra.port, '--port', true) : Number(process.env.PORT ?? 8080);
+  const host = typeof extra.host === 'string' ? extra.host : (process.env.HOST ?? '127.0.0.1');
+  const deployment = await open(config, out);
+  const pipeline = await startPipeline(deployment, { entityType: config.entityType, http: { port, host } });
+  out.warn(`vigil up: ${deployment.describe}; serving ${pipeline.url} (/healthz, /readyz, /metrics). Ctrl-C stops.`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await pipeline.close();
+  await deployment.close();
+  return 0;
+}
+
+async function policyInput(config: Config): Promise<PolicyInput> {
+  let ignores: readonly IgnoreRule[] = [];
+  if (config.ignoreFile) ignores = (await loadIgnoreFile(config.ignoreFile)).rules;
+  return { ...(config.failOn ? { threshold: parseSeverityThreshold(config.failOn) } : {}), ignores, now: new Date() };
+}
+
+function positiveInt(text: string, flag: string, zeroOk = false): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < (zeroOk ? 0 : 1)) throw new UsageError(`vigil: ${flag} takes a whole number, got "${text}"`);
+  return n;
+}
+
+/** Errors the user can act on: one line, exit code 2. */
+export function isInputError(err: unknown): err is Error {
+  return (
+    err instanceof ConfigError ||
+    err instanceof UsageError ||
+    err instanceof DeploymentError ||
+    (err instanceof Error && ['IgnoreFileError', 'DatabaseConnectionError'].includes(err.name))
+  );
+}
+
+export async function run(): Promise<void> {
+  try {
+    process.exitCode = await main(process.argv.slice(2));
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`${isInputError(err) ? '' : 'vigil: '}${message}\n`);
+    if (!isInputError(err) && process.env.VIGIL_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
+    process.exitCode = 2;
+  }
+  // Open handles of libraries (timers, sockets) must not keep a finished one-shot command alive.
+  setTimeout(() => process.exit(), 200).unref();
+}

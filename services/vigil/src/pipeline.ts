@@ -1,0 +1,106 @@
+import { hostname } from 'node:os';
+import type { INestApplication, INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ConfigAuditorModule } from '@vigil/config-auditor';
+import { CorrelatorModule } from '@vigil/correlator';
+import { HostAssessorModule } from '@vigil/host-assessor';
+import { ImageScannerModule } from '@vigil/image-scanner';
+import { ConsumerSupervisor, PinoNestLogger, composeServiceModules } from '@vigil/nest-kit';
+import { REPORTING_STORE, ReportingModule } from '@vigil/reporting';
+import { RuntimeIngestModule } from '@vigil/runtime-ingest';
+import type { EntityType } from '@vigil/report';
+import type { ReportingStore } from '@vigil/store';
+import type { Deployment } from './deployment.js';
+
+export const VIGIL_VERSION = '0.1.0';
+
+export interface PipelineOptions {
+  entityType: EntityType;
+  /** Serve HTTP (health, metrics, APIs) on this port: `vigil up`. One-shot commands start no HTTP server. */
+  http?: { port: number; host: string };
+}
+
+export interface Pipeline {
+  readonly store: ReportingStore;
+  /** Resolves once every consumer group has read everything on the log and nothing is in flight. */
+  waitUntilCaughtUp(timeoutMs: number): Promise<void>;
+  /** The HTTP address when serving. */
+  readonly url?: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Every service module in one process over one deployment: the same modules, consumers and events as the
+ * distributed services, with the log and the database shared.
+ */
+export async function startPipeline(deployment: Deployment, options: PipelineOptions): Promise<Pipeline> {
+  const root = composeServiceModules(
+    {
+      identity: { service: 'vigil', version: VIGIL_VERSION, instance: `${hostname()}-${process.pid}` },
+      eventLog: deployment.eventLog,
+      http: options.http !== undefined,
+      logDescription: deployment.describe,
+    },
+    [
+      ImageScannerModule.forRoot(),
+      ConfigAuditorModule.forRoot(),
+      RuntimeIngestModule.forRoot(),
+      HostAssessorModule.forRoot(),
+      CorrelatorModule.forRoot(),
+      ReportingModule.forRoot({ databaseUrl: deployment.databaseUrl, entityType: options.entityType }),
+    ],
+  );
+  const logger = new PinoNestLogger();
+  let app: INestApplicationContext;
+  let url: string | undefined;
+  if (options.http) {
+    const web: INestApplication = await NestFactory.create(root, { logger, abortOnError: false });
+    web.enableShutdownHooks();
+    await web.listen(options.http.port, options.http.host);
+    url = await web.getUrl();
+    app = web;
+  } else {
+    app = await NestFactory.createApplicationContext(root, { logger, abortOnError: false });
+    await app.init();
+  }
+  const supervisor = app.get(ConsumerSupervisor);
+  const store = app.get<ReportingStore>(REPORTING_STORE);
+
+  return {
+    store,
+    ...(url ? { url } : {}),
+    async waitUntilCaughtUp(timeoutMs) {
+      await waitUntil(timeoutMs, 'every consumer to join its group', async () => supervisor.allReady());
+      // All lags zero twice in a row over unchanged log ends: a handler in flight has not committed yet, so its
+      // group still lags, and anything it published moves an end offset.
+      let previous = '';
+      await waitUntil(timeoutMs, 'every consumer to catch up with the log', async () => {
+        const lags = [];
+        for (const c of supervisor.status()) lags.push(...(await deployment.eventLog.lag(c.group, c.topics)));
+        const behind = lags.some((l) => l.lag > 0);
+        const ends = lags.map((l) => `${l.topic}/${l.partition}=${l.end}`).sort().join(',');
+        const quiet = !behind && ends === previous;
+        previous = behind ? '' : ends;
+        return quiet;
+      });
+    },
+    async close() {
+      await app.close();
+    },
+  };
+}
+
+async function waitUntil(timeoutMs: number, what: string, done: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let wait = 20;
+  for (;;) {
+    if (await done()) return;
+    if (Date.now() > deadline) throw new PipelineTimeout(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, wait));
+    wait = Math.min(wait * 2, 250);
+  }
+}
+
+export class PipelineTimeout extends Error {
+  override readonly name = 'PipelineTimeout';
+}
