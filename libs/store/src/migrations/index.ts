@@ -1,0 +1,8 @@
+// The migration list, append-only and in order: a committed entry is never edited, reordered or removed.
+// Explicit rather than a glob, so which migrations ship is a reviewed code change (and ESM output has no
+// directory TypeORM could reliably scan). The migration files import TypeORM types only, so this list is light.
+import { ReportingStore1764752400000 } from './1764752400000-reporting-store.js';
+
+export const MIGRATIONS = [ReportingStore1764752400000];
+
+export const MIGRATIONS_TABLE = 'schema_migrations';

@@ -1,0 +1,114 @@
+// The plain shapes that cross the libs/store boundary. Payload columns hold binary protobuf messages from
+// @vigil/contracts; the store never decodes them, so its schema does not change when a message gains a field.
+
+export interface StoredBlob {
+  /** `sha256:<64 hex>` of content. */
+  digest: string;
+  mediaType: string;
+  size: number;
+  content: Uint8Array;
+  createdAt: Date;
+}
+
+export interface NewEvent {
+  eventId: string;
+  eventType: string;
+  topic: string;
+  partition: number;
+  /** Decimal string, as the event log reports it (Kafka offsets are int64). */
+  logOffset: string;
+  /** The cluster the event belongs to. */
+  scope: string;
+  subjectKey: string;
+  occurredAt: Date;
+  /** The binary EventEnvelope as read from the log. */
+  payload: Uint8Array;
+}
+
+export interface StoredEvent extends NewEvent {
+  recordedAt: Date;
+}
+
+export const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as const;
+export type StoredSeverity = (typeof SEVERITIES)[number];
+export type FindingStatus = 'open' | 'resolved';
+
+export interface StoredFinding {
+  scope: string;
+  findingId: string;
+  source: string;
+  ruleId: string;
+  severity: StoredSeverity;
+  /** Scanner and target key of the scan that last saw the finding: only a later scan of both resolves it. */
+  scanner: string;
+  targetKey: string;
+  lastScanId: string | null;
+  assetKey: string;
+  pciRequirements: string[];
+  status: FindingStatus;
+  firstSeen: Date;
+  lastSeen: Date;
+  resolvedAt: Date | null;
+  resolvedByScan: string | null;
+  /** The binary Finding message. */
+  payload: Uint8Array;
+}
+
+export const SCAN_STATUSES = ['requested', 'started', 'completed', 'failed'] as const;
+export type ScanStatus = (typeof SCAN_STATUSES)[number];
+
+export interface StoredScan {
+  scanId: string;
+  scanner: string;
+  scope: string;
+  targetKey: string;
+  status: ScanStatus;
+  requestedAt: Date | null;
+  completedAt: Date | null;
+  /** Every finding id the completed scan saw; null until it completes. */
+  findingIds: string[] | null;
+  /** The latest binary scan event (scan-completed once there is one). */
+  payload: Uint8Array | null;
+}
+
+export interface StoredAsset {
+  scope: string;
+  kind: string;
+  key: string;
+  payload: Uint8Array;
+  updatedAt: Date;
+}
+
+export interface StoredException {
+  id: string;
+  scope: string;
+  payload: Uint8Array;
+  expiresAt: Date;
+  revokedAt: Date | null;
+}
+
+/** One entry per (topic, partition): the last offset a snapshot covers. */
+export interface LogPositionEntry {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+export interface NewSnapshot {
+  scope: string;
+  /** Previous version + 1 (1 for a scope's first snapshot). */
+  version: number;
+  frameworkVersion: string;
+  contentHash: string;
+  /** Content hash of version - 1; null for version 1. */
+  previousHash: string | null;
+  logPosition: LogPositionEntry[];
+  content: Uint8Array;
+}
+
+export interface StoredSnapshot extends NewSnapshot {
+  createdAt: Date;
+}
+
+/** A snapshot without its content, for listings. */
+export type SnapshotInfo = Omit<StoredSnapshot, 'content'> & { size: number };
