@@ -1,1 +1,13 @@
-export {};
+export {
+  acquireServers,
+  pinnedKafkaVersion,
+  tcpAnswers,
+  type AcquireOptions,
+  type Servers,
+  type ServerInfo,
+  type ServerSource,
+} from './servers.js';
+export { repoRoot, corpusPath } from './repo-paths.js';
+export { fixedClock, type FixedClock } from './fixed-clock.js';
+export { uniqueName } from './unique-name.js';
+export { freshDatabase, type FreshDatabase } from './fresh-database.js';

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The quick start's main job: the Acme Pay example through the all-in-one vigil on the embedded default.
+# Every command acts on one deployment (the data dir), so the report at the end covers all three scans.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+data_dir=${VIGIL_DATA_DIR:-./.vigil}
+vigil() { node services/vigil/bin/vigil.js "$@" --data-dir "$data_dir"; }
+
+node examples/payments/image/build.mjs
+echo
+echo '$ vigil scan image examples/payments/build/payment-api.tar'
+vigil scan image examples/payments/build/payment-api.tar
+echo
+echo '$ vigil scan k8s examples/payments/k8s'
+vigil scan k8s examples/payments/k8s
+echo
+echo '$ vigil scan host --root examples/payments/node/files --node pay-worker-1'
+vigil scan host --root examples/payments/node/files --node pay-worker-1
+echo
+echo '$ vigil report'
+vigil report
