@@ -38,12 +38,19 @@ export interface SubscribeOptions {
   handler: BatchHandler;
   /** Where a group with no committed position starts. Default: 'earliest'. */
   start?: 'earliest' | 'latest';
-  /** Attempts per batch before the failing record goes to the dead-letter topic. Default 5. */
+  /**
+   * Handler calls that include a failing record before it goes to the dead-letter topic (the call with its whole
+   * batch counts as the first; it always gets at least one call on its own). Default 5.
+   */
   maxAttempts?: number;
-  /** Default: the DEAD_LETTER_TOPIC of @vigil/contracts. */
+  /** Default: TOPICS.deadLetter of @vigil/contracts. Created with one partition by subscribe when missing. */
   deadLetterTopic?: string;
-  /** Records per handler call at most. */
+  /** Records per handler call at most. Default 500. */
   maxBatchSize?: number;
+  /** Wait before the first retry of a failed handler call; doubles per attempt. Default 200 ms. */
+  retryBackoffMs?: number;
+  /** Upper bound of the retry wait. Default 10 s. */
+  maxRetryBackoffMs?: number;
 }
 
 export interface Subscription {
@@ -62,6 +69,41 @@ export interface PartitionLag {
   committed: string;
   lag: number;
 }
+
+/** Where both adapters send their own log lines (pino fits). Kafka client logs are mapped onto it too. */
+export interface EventLogLogger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/**
+ * Headers a dead-lettered record carries besides its original ones. Its key and value are the original bytes, so
+ * the record can be inspected with the normal decoder and re-published as it was.
+ */
+export const DEAD_LETTER_HEADERS = {
+  error: 'dead-letter.error',
+  topic: 'dead-letter.topic',
+  partition: 'dead-letter.partition',
+  offset: 'dead-letter.offset',
+  group: 'dead-letter.group',
+  attempts: 'dead-letter.attempts',
+  failedAt: 'dead-letter.failed-at',
+} as const;
+
+/** Why a record was dead-lettered; the dead-letter headers carry the same facts. */
+export interface DeadLetterFailure {
+  error: string;
+  group: string;
+  attempts: number;
+  failedAt: Date;
+}
+
+/**
+ * Builds the value of a dead-letter record (adapter option `deadLetterValue`). Default: the original value bytes.
+ * A service can wrap them in the contracts' DeadLettered envelope here; the log itself never decodes values.
+ */
+export type DeadLetterValue = (failed: ConsumedRecord, failure: DeadLetterFailure) => Uint8Array;
 
 export interface EventLog {
   /** Creates missing topics with the given partition counts; existing topics are left as they are. */
