@@ -1,1 +1,51 @@
-export {};
+// @vigil/report: the reporting side's pure core. Events fold into scope state (evolve), the state builds an
+// immutable, hash-chained snapshot (buildSnapshot), snapshots diff (diffSnapshots) and render (complianceReport,
+// snapshotList, renderComplianceTable). No I/O, no clock: callers inject both.
+export {
+  initialState,
+  evolve,
+  fold,
+  readyForSnapshot,
+  scanReadiness,
+  scopeKey,
+  scopeStateOf,
+  inventoryKey,
+  type ReportState,
+  type ScopeState,
+  type ScanRecord,
+  type FindingRecord,
+  type FindingReport,
+  type InventoryRecord,
+  type ExceptionState,
+  type ScanReadiness,
+} from './scope-state.js';
+export { resolveFindings, type ResolutionOptions, type Resolution, type OpenFinding, type TargetGroup } from './finding-resolution.js';
+export { selectorMatches, imageRepository, type ExceptionView, type ExceptionStanding } from './exception-match.js';
+export {
+  ENTITY_TYPES,
+  isAssessable,
+  parseEntityType,
+  type EntityType,
+  type RequirementCatalog,
+  type CatalogRequirement,
+  type FindingMapping,
+  type Coverage,
+  type EvidenceSource,
+} from './catalog.port.js';
+export { pciCatalog, type PciCatalogOptions } from './pci-catalog.adapter.js';
+export { type StatusOptions } from './requirement-status.js';
+export {
+  buildSnapshot,
+  contentHashOf,
+  isContentHash,
+  findingCounts,
+  requirementSummary,
+  type BuildSnapshotInput,
+  type Snapshot,
+  type SnapshotRef,
+  type LogPositionInput,
+} from './snapshot.builder.js';
+export { canonicalJson, canonicalBytes } from './canonical-json.js';
+export { diffSnapshots, changedFields } from './snapshot-diff.js';
+export { complianceReport, snapshotList, snapshotMeta, type SnapshotMeta } from './compliance-report.js';
+export { renderComplianceTable, REQUIREMENT_STATUS_WORDS, type TableOptions } from './compliance-table.renderer.js';

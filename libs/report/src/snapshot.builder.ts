@@ -1,0 +1,241 @@
+import { createHash } from 'node:crypto';
+import { canonicalBytes, canonicalJson, canonicalJsonWith } from './canonical-json.js';
+import {
+  ComplianceReportSchema,
+  FindingCountsSchema,
+  LogPositionSchema,
+  RequirementStatus,
+  RequirementSummarySchema,
+  SCHEMA_VERSIONS,
+  ScopeSchema,
+  Severity,
+  UnitRefSchema,
+  create,
+  type ComplianceReport,
+  type Finding,
+  type FindingCounts,
+  type LogPosition,
+  type RequirementResult,
+  type RequirementSummary,
+  type Scope,
+  type UnitRef,
+} from '@vigil/contracts';
+import type { EntityType, RequirementCatalog } from './catalog.port.js';
+import { exceptionViews, type ExceptionView } from './exception-match.js';
+import { resolveFindings, type ResolutionOptions } from './finding-resolution.js';
+import { requirementResults, type StatusOptions } from './requirement-status.js';
+import { scopeKey, type ReportState, type ScopeState } from './scope-state.js';
+import { compareStrings, type TimestampLike } from './time.js';
+
+// A snapshot's content is the ComplianceReport message with content_hash left empty, in the canonical JSON form of
+// canonical-json.ts (sorted keys, zero values left out). Everything in it is put in a canonical order
+// (requirements in the standard's order, findings by id, log position by topic and partition, every id list
+// sorted) and the only timestamps in it come from the log: generated_at is the latest occurred-at folded into the
+// scope, first/last seen are the findings' own. content_hash = "sha256:" + hex(sha256(content)); previous_hash
+// chains to the previous version of the scope. See docs/adr/0008-snapshots.md.
+
+export interface SnapshotRef {
+  readonly version: number;
+  readonly contentHash: string;
+  readonly scope?: { readonly tenant?: string; readonly cluster: string };
+}
+
+export interface LogPositionInput {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string | bigint | number;
+}
+
+export interface BuildSnapshotInput {
+  readonly state: ReportState;
+  readonly scope: { readonly tenant?: string; readonly cluster: string };
+  readonly catalog: RequirementCatalog;
+  readonly entityType: EntityType;
+  readonly previous?: SnapshotRef;
+  // The log position the state covers: one entry per topic partition folded.
+  readonly logPosition: readonly LogPositionInput[];
+  // Wall-clock time of creation, injected. Kept beside the content, never inside it.
+  readonly createdAt: Date;
+  // The completed scan that triggered this version, when one did.
+  readonly scanId?: string;
+  readonly options?: ResolutionOptions & StatusOptions;
+}
+
+export interface Snapshot {
+  readonly scope: Scope;
+  readonly version: number;
+  readonly frameworkVersion: string;
+  readonly entityType: EntityType;
+  readonly contentHash: string;
+  readonly previousHash: string;
+  // The canonical bytes content_hash covers (UTF-8 canonical JSON of the report without its hash).
+  readonly content: Uint8Array;
+  // The content with content_hash filled in: what `vigil report` prints.
+  readonly report: ComplianceReport;
+  readonly createdAt: Date;
+  readonly scanId: string;
+  // The scanner units (with versions) that produced the open findings or ran in the latest ok scans, so an old
+  // snapshot can be re-derived and explained. Not part of the content until ComplianceReport has a field for it.
+  readonly units: readonly UnitRef[];
+  readonly exceptions: readonly ExceptionView[];
+}
+
+const HASH_PREFIX = 'sha256:';
+
+export function buildSnapshot(input: BuildSnapshotInput): Snapshot {
+  const { state, catalog, entityType } = input;
+  if (!input.scope.cluster) throw new Error('buildSnapshot: scope.cluster is empty');
+  if (Number.isNaN(input.createdAt.getTime())) throw new Error('buildSnapshot: createdAt is not a valid date');
+  const key = scopeKey(input.scope);
+  const previous = input.previous;
+  if (previous) {
+    if (!Number.isInteger(previous.version) || previous.version < 1) {
+      throw new Error(`buildSnapshot: previous.version ${previous.version} is not a snapshot version (1 or more)`);
+    }
+    if (!isContentHash(previous.contentHash)) {
+      throw new Error(`buildSnapshot: previous.contentHash "${previous.contentHash}" is not "sha256:<64 hex>"`);
+    }
+    if (previous.scope && scopeKey(previous.scope) !== key) {
+      throw new Error(`buildSnapshot: previous snapshot belongs to scope "${scopeKey(previous.scope)}", not "${key}"`);
+    }
+  }
+  const scopeState = state.scopes.get(key) ?? emptyScope(input.scope);
+  const options = input.options ?? {};
+
+  const resolution = resolveFindings(scopeState, options);
+  const asOf = scopeState.asOf;
+  const exceptions = exceptionViews(scopeState, asOf);
+  const requirements = requirementResults({ scope: scopeState, resolution, catalog, entityType, exceptions, asOf, options });
+  const findings = resolution.open.map((o) => o.finding);
+
+  const scope = create(ScopeSchema, { tenant: input.scope.tenant ?? '', cluster: input.scope.cluster });
+  const version = previous ? previous.version + 1 : 1;
+  const previousHash = previous?.contentHash ?? '';
+  const content = create(ComplianceReportSchema, {
+    schemaVersion: SCHEMA_VERSIONS['vigil.v1.ComplianceReport'],
+    scope,
+    frameworkVersion: catalog.frameworkVersion,
+    snapshotVersion: version,
+    contentHash: '',
+    previousHash,
+    logPosition: canonicalLogPosition(input.logPosition),
+    generatedAt: asOf as ComplianceReport['generatedAt'],
+    requirements,
+    summary: requirementSummary(requirements),
+    findings,
+    findingCounts: findingCounts(findings),
+  });
+  const bytes = contentBytes(content);
+  const contentHash = HASH_PREFIX + createHash('sha256').update(bytes).digest('hex');
+  return {
+    scope,
+    version,
+    frameworkVersion: catalog.frameworkVersion,
+    entityType,
+    contentHash,
+    previousHash,
+    content: bytes,
+    report: { ...content, contentHash },
+    createdAt: input.createdAt,
+    scanId: input.scanId ?? '',
+    units: unitsOf(findings, resolution.groups),
+    exceptions,
+  };
+}
+
+// The canonical text of a shown finding is kept as long as the (frozen, reused) finding object lives.
+const findingText = new WeakMap<Finding, string>();
+
+function contentBytes(content: ComplianceReport): Uint8Array {
+  const texts = content.findings.map((f) => {
+    let t = findingText.get(f);
+    if (t === undefined) {
+      t = canonicalJson(f);
+      if (Object.isFrozen(f)) findingText.set(f, t);
+    }
+    return t;
+  });
+  const json = canonicalJsonWith(content as unknown as Record<string, unknown>, { findings: `[${texts.join(',')}]` });
+  return Buffer.from(json, 'utf8');
+}
+
+// Recomputes a snapshot's hash from its report (content_hash cleared): what a verifier does with a report it holds.
+export function contentHashOf(report: ComplianceReport): string {
+  const bytes = canonicalBytes({ ...report, contentHash: '' });
+  return HASH_PREFIX + createHash('sha256').update(bytes).digest('hex');
+}
+
+export function isContentHash(value: string): boolean {
+  return /^sha256:[0-9a-f]{64}$/.test(value);
+}
+
+export function requirementSummary(requirements: readonly RequirementResult[]): RequirementSummary {
+  const count = (s: RequirementStatus) => requirements.filter((r) => r.status === s).length;
+  return create(RequirementSummarySchema, {
+    inPlace: count(RequirementStatus.IN_PLACE),
+    notInPlace: count(RequirementStatus.NOT_IN_PLACE),
+    notTested: count(RequirementStatus.NOT_TESTED),
+    notApplicable: count(RequirementStatus.NOT_APPLICABLE),
+    manuallyAttested: count(RequirementStatus.MANUALLY_ATTESTED),
+    total: requirements.length,
+  });
+}
+
+export function findingCounts(findings: readonly Finding[]): FindingCounts {
+  const count = (s: Severity) => findings.filter((f) => f.severity === s).length;
+  return create(FindingCountsSchema, {
+    critical: count(Severity.CRITICAL),
+    high: count(Severity.HIGH),
+    medium: count(Severity.MEDIUM),
+    low: count(Severity.LOW),
+    // An advisory without a severity and a finding whose producer left it unset are both "unknown".
+    unknown: count(Severity.UNKNOWN) + count(Severity.UNSPECIFIED),
+    total: findings.length,
+  });
+}
+
+function canonicalLogPosition(positions: readonly LogPositionInput[]): LogPosition[] {
+  const byPartition = new Map<string, LogPosition>();
+  for (const p of positions) {
+    if (!p.topic) throw new Error('buildSnapshot: a logPosition entry has an empty topic');
+    if (!Number.isInteger(p.partition) || p.partition < 0) {
+      throw new Error(`buildSnapshot: logPosition ${p.topic} has partition ${p.partition} (expected an integer of 0 or more)`);
+    }
+    const offset = String(p.offset);
+    if (!/^(0|[1-9][0-9]*)$/.test(offset)) {
+      throw new Error(`buildSnapshot: logPosition ${p.topic}/${p.partition} has offset "${offset}" (expected a non-negative integer)`);
+    }
+    const k = `${p.topic}\u0000${p.partition}`;
+    const prior = byPartition.get(k);
+    if (prior && prior.offset !== offset) {
+      throw new Error(`buildSnapshot: logPosition names ${p.topic}/${p.partition} twice (offsets ${prior.offset} and ${offset})`);
+    }
+    byPartition.set(k, create(LogPositionSchema, { topic: p.topic, partition: p.partition, offset }));
+  }
+  return [...byPartition.values()].sort((a, b) => compareStrings(a.topic, b.topic) || a.partition - b.partition);
+}
+
+function unitsOf(findings: readonly Finding[], groups: ReturnType<typeof resolveFindings>['groups']): UnitRef[] {
+  const seen = new Map<string, UnitRef>();
+  const add = (id: string, version: number) => {
+    if (!id) return;
+    const k = `${id}@${version}`;
+    if (!seen.has(k)) seen.set(k, create(UnitRefSchema, { id, version }));
+  };
+  for (const f of findings) if (f.detection?.unit) add(f.detection.unit.id, f.detection.unit.version);
+  for (const g of groups.values()) for (const u of g.latestOk?.completed?.units ?? []) add(u.id, u.version);
+  return [...seen.values()].sort((a, b) => compareStrings(a.id, b.id) || a.version - b.version);
+}
+
+function emptyScope(scope: { readonly tenant?: string; readonly cluster: string }): ScopeState {
+  return {
+    scope: { tenant: scope.tenant ?? '', cluster: scope.cluster },
+    scans: new Map(),
+    findings: new Map(),
+    inventory: new Map(),
+    exceptions: new Map(),
+    revocations: new Map(),
+    asOf: undefined as TimestampLike | undefined,
+    eventCount: 0,
+  };
+}
