@@ -65,6 +65,8 @@ export {
   fromBinary,
   toJson,
   fromJson,
+  ScalarType,
+  type DescField,
   type DescMessage,
   type DescEnum,
   type JsonObject,

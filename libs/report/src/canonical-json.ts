@@ -1,3 +1,4 @@
+import { ScalarType, create, type DescField, type DescMessage, type MessageInitShape, type MessageShape } from '@vigil/contracts';
 // The canonical form a snapshot's content hash covers: JSON without whitespace, object keys in sorted order, every
 // zero value left out (empty string, 0, false, empty list, unset field). Leaving zero values out means a field added
 // to a message later does not change the hash of an old snapshot when it is rebuilt, the property the proto3 binary
@@ -136,4 +137,80 @@ export function canonicalJsonWith(obj: Record<string, unknown>, raw: Readonly<Re
     parts.push(JSON.stringify(k) + ':' + canonicalJson(x));
   }
   return '{' + parts.join(',') + '}';
+}
+
+/**
+ * The inverse of canonicalJson for a message of the given schema: reads the canonical tree back into a message.
+ * Zero values were left out, so absent fields take their defaults; 64-bit integers come back from decimal text and
+ * bytes from base64, as the schema says.
+ */
+export function fromCanonicalJson<D extends DescMessage>(schema: D, json: unknown): MessageShape<D> {
+  return create(schema, messageInit(schema, json, schema.typeName) as MessageInitShape<D>);
+}
+
+function messageInit(schema: DescMessage, json: unknown, path: string): Record<string, unknown> {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new Error(`${path}: expected an object`);
+  const obj = json as Record<string, unknown>;
+  const init: Record<string, unknown> = {};
+  for (const member of schema.members) {
+    const raw = obj[member.localName];
+    if (raw === undefined) continue;
+    const at = `${path}.${member.localName}`;
+    if (member.kind === 'oneof') {
+      const { case: which, value } = raw as { case?: string; value?: unknown };
+      const field = member.fields.find((f) => f.localName === which);
+      if (!field) throw new Error(`${at}: "${String(which)}" is not a member of the oneof`);
+      init[member.localName] = { case: which, value: fieldValue(field, value, at) };
+    } else {
+      init[member.localName] = fieldValue(member, raw, at);
+    }
+  }
+  return init;
+}
+
+function fieldValue(field: DescField, raw: unknown, at: string): unknown {
+  switch (field.fieldKind) {
+    case 'scalar':
+      return scalarValue(field.scalar, field.longAsString, raw);
+    case 'enum':
+      return raw;
+    case 'message':
+      return messageInit(field.message, raw, at);
+    case 'list':
+      if (!Array.isArray(raw)) throw new Error(`${at}: expected a list`);
+      return raw.map((item, i) =>
+        field.listKind === 'message'
+          ? messageInit(field.message, item, `${at}[${i}]`)
+          : field.listKind === 'scalar'
+            ? scalarValue(field.scalar, field.longAsString, item)
+            : item,
+      );
+    case 'map': {
+      const out: Record<string, unknown> = {};
+      for (const [k, item] of Object.entries(raw as Record<string, unknown>)) {
+        out[k] =
+          field.mapKind === 'message'
+            ? messageInit(field.message, item, `${at}[${k}]`)
+            : field.mapKind === 'scalar'
+              ? scalarValue(field.scalar, false, item)
+              : item;
+      }
+      return out;
+    }
+  }
+}
+
+function scalarValue(type: ScalarType, longAsString: boolean, raw: unknown): unknown {
+  switch (type) {
+    case ScalarType.INT64:
+    case ScalarType.UINT64:
+    case ScalarType.SINT64:
+    case ScalarType.FIXED64:
+    case ScalarType.SFIXED64:
+      return longAsString ? String(raw) : BigInt(raw as string);
+    case ScalarType.BYTES:
+      return new Uint8Array(Buffer.from(raw as string, 'base64'));
+    default:
+      return raw;
+  }
 }

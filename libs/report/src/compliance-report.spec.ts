@@ -4,7 +4,7 @@ import { ComplianceReportSchema, SnapshotListSchema, fromReportJson, toReportJso
 import { canonicalJson } from './canonical-json.js';
 import { Events, ScannerKind, Severity, subsetCatalog, vuln } from './events.spec-helper.js';
 import { fold } from './scope-state.js';
-import { buildSnapshot, contentHashOf } from './snapshot.builder.js';
+import { buildSnapshot, contentHashOf, reportFromContent } from './snapshot.builder.js';
 import { complianceReport, snapshotList } from './compliance-report.js';
 
 describe('complianceReport and snapshotList', () => {
@@ -43,6 +43,14 @@ describe('complianceReport and snapshotList', () => {
     assert.equal(Buffer.from(v1.content).toString('utf8'), canonicalJson({ ...parsed, contentHash: '' }));
     const tampered = fromReportJson(ComplianceReportSchema, { ...json, snapshotVersion: 7 });
     assert.notEqual(contentHashOf(tampered), v1.contentHash);
+  });
+
+  it('reads stored content back into the same report, and refuses content that does not match its hash', () => {
+    const back = reportFromContent(v1.content, v1.contentHash);
+    assert.equal(contentHashOf(back), v1.contentHash);
+    assert.deepEqual(toReportJson(ComplianceReportSchema, back), toReportJson(ComplianceReportSchema, complianceReport(v1)));
+    const altered = Buffer.from(Buffer.from(v1.content).toString('utf8').replace('CVE-2023-45853', 'CVE-2023-45854'));
+    assert.throws(() => reportFromContent(altered, v1.contentHash), /does not match its hash/);
   });
 
   it('lists versions in order with their chain and counts', () => {

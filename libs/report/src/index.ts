@@ -37,6 +37,7 @@ export { type StatusOptions } from './requirement-status.js';
 export {
   buildSnapshot,
   contentHashOf,
+  reportFromContent,
   isContentHash,
   findingCounts,
   requirementSummary,

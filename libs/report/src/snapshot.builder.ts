@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalBytes, canonicalJson, canonicalJsonWith } from './canonical-json.js';
+import { canonicalBytes, canonicalJson, canonicalJsonWith, fromCanonicalJson } from './canonical-json.js';
 import {
   ComplianceReportSchema,
   FindingCountsSchema,
@@ -238,4 +238,24 @@ function emptyScope(scope: { readonly tenant?: string; readonly cluster: string 
     asOf: undefined as TimestampLike | undefined,
     eventCount: 0,
   };
+}
+
+/**
+ * Reads a stored snapshot's content (its canonical JSON) back into the report it hashes, with the hash filled in.
+ * The hash is recomputed first: content that does not match the hash it was stored under is refused, so a report
+ * printed from the store is the one the hash chain vouches for.
+ */
+export function reportFromContent(content: Uint8Array, contentHash: string): ComplianceReport {
+  const actual = HASH_PREFIX + createHash('sha256').update(content).digest('hex');
+  if (actual !== contentHash) {
+    throw new Error(`snapshot content does not match its hash: stored as ${contentHash}, content hashes to ${actual}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString('utf8'));
+  } catch (err) {
+    throw new Error(`snapshot ${contentHash}: content is not JSON (${(err as Error).message})`);
+  }
+  const report = fromCanonicalJson(ComplianceReportSchema, json);
+  return { ...report, contentHash };
 }

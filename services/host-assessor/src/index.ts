@@ -1,1 +1,2 @@
-export {};
+export { HostAssessorModule, type HostAssessorModuleOptions } from './host-assessor.module.js';
+export { ScanRequestConsumer, HOST_ASSESSOR_GROUP, hostAssessorEngine } from './scan-request.consumer.js';

@@ -1,1 +1,2 @@
-export {};
+export { ImageScannerModule, type ImageScannerModuleOptions } from './image-scanner.module.js';
+export { ScanRequestConsumer, IMAGE_SCANNER_GROUP, imageScannerEngine } from './scan-request.consumer.js';

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import {
-  ComplianceReportSchema,
   FindingReportedSchema,
   FindingSchema,
   FindingSource,
@@ -14,13 +13,12 @@ import {
   TOPICS,
   create,
   encodeEnvelope,
-  fromBinary,
   newEnvelope,
   timestampFromDate,
   type EventEnvelope,
 } from '@vigil/contracts';
 import { createEmbeddedEventLog, type ConsumedRecord, type EventLog } from '@vigil/event-log';
-import { buildSnapshot, pciCatalog } from '@vigil/report';
+import { buildSnapshot, pciCatalog, reportFromContent } from '@vigil/report';
 import {
   createDatabase,
   createSql,
@@ -135,7 +133,7 @@ describe('reporting projection on a real database', () => {
     await p.handle(late);
     const v1 = await store.latestSnapshot(scope.cluster);
     assert.equal(v1?.version, 1);
-    const content = fromBinary(ComplianceReportSchema, v1!.content);
+    const content = reportFromContent(v1!.content, v1!.contentHash);
     assert.deepEqual(content.findings.map((f) => f.id).sort(), ['image-aaaa', 'image-bbbb']);
     const r631 = content.requirements.find((r) => r.id === '6.3.1');
     assert.ok(r631, '6.3.1 is in the snapshot');
@@ -164,12 +162,12 @@ describe('reporting projection on a real database', () => {
     await p.handle([record(TOPICS.scans, completed('scan-3', [], ScanStatus.FAILED))]);
     const v3 = await store.latestSnapshot(scope.cluster);
     assert.equal(v3?.version, 3);
-    assert.deepEqual(fromBinary(ComplianceReportSchema, v3!.content).findings.map((f) => f.id), ['image-aaaa']);
+    assert.deepEqual(reportFromContent(v3!.content, v3!.contentHash).findings.map((f) => f.id), ['image-aaaa']);
 
     // The fold rebuilt from the event store alone reproduces v3's content byte for byte (same hash).
     const rebuilt = projection();
     await rebuilt.load();
-    const v3content = fromBinary(ComplianceReportSchema, v3!.content);
+    const v3content = reportFromContent(v3!.content, v3!.contentHash);
     const again = buildSnapshot({
       state: rebuilt.current(),
       scope,

@@ -1,1 +1,2 @@
-export {};
+export { RuntimeIngestModule, type RuntimeIngestModuleOptions } from './runtime-ingest.module.js';
+export { ScanRequestConsumer, RUNTIME_INGEST_GROUP, runtimeIngestEngine } from './scan-request.consumer.js';

@@ -55,7 +55,6 @@ export async function startPipeline(deployment: Deployment, options: PipelineOpt
   let url: string | undefined;
   if (options.http) {
     const web: INestApplication = await NestFactory.create(root, { logger, abortOnError: false });
-    web.enableShutdownHooks();
     await web.listen(options.http.port, options.http.host);
     url = await web.getUrl();
     app = web;

@@ -1,6 +1,5 @@
-import { fromBinary } from '@vigil/contracts';
 import { ComplianceReportSchema, SnapshotDiffSchema, SnapshotListSchema, toReportJson, type ComplianceReport } from '@vigil/contracts';
-import { diffSnapshots, renderComplianceTable, snapshotList } from '@vigil/report';
+import { diffSnapshots, renderComplianceTable, snapshotList, reportFromContent } from '@vigil/report';
 import type { ReportingStore } from '@vigil/store';
 import { table, type Output } from '../output.js';
 import { UsageError } from '../usage-error.js';
@@ -30,7 +29,7 @@ export async function reportCommand(i: ReportCommandInput): Promise<number> {
     i.out.warn(`vigil report: scope ${i.cluster} has no snapshot yet; run a scan first (vigil scan image|k8s|host ...)`);
     return 0;
   }
-  const report: ComplianceReport = fromBinary(ComplianceReportSchema, stored.content);
+  const report: ComplianceReport = reportFromContent(stored.content, stored.contentHash);
   report.contentHash = stored.contentHash;
   if (i.format === 'json') i.out.result(JSON.stringify(toReportJson(ComplianceReportSchema, report), null, 2));
   else i.out.result(renderComplianceTable(report));
@@ -45,7 +44,7 @@ async function listSnapshots(i: ReportCommandInput): Promise<number> {
   const reports = [];
   for (const info of infos) {
     const s = await i.store.getSnapshot(i.cluster, info.version);
-    if (s) reports.push({ info, report: fromBinary(ComplianceReportSchema, s.content) });
+    if (s) reports.push({ info, report: reportFromContent(s.content, s.contentHash) });
   }
   const list = snapshotList(
     { tenant: '', cluster: i.cluster },
@@ -91,7 +90,7 @@ async function diff(i: ReportCommandInput, spec: string): Promise<number> {
   const load = async (v: number) => {
     const s = await i.store.getSnapshot(i.cluster, v);
     if (!s) throw new UsageError(`vigil report: scope ${i.cluster} has no snapshot version ${v}`);
-    return { ...fromBinary(ComplianceReportSchema, s.content), contentHash: s.contentHash };
+    return { ...reportFromContent(s.content, s.contentHash), contentHash: s.contentHash };
   };
   const d = diffSnapshots(await load(from), await load(to));
   if (i.format === 'json') {

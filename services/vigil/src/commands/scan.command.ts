@@ -7,7 +7,6 @@ import {
   ScanRequestedSchema,
   ScanStatus,
   ScopeSchema,
-  ComplianceReportSchema,
   SCHEMA_VERSIONS,
   decodeEnvelope,
   encodeEnvelope,
@@ -17,6 +16,7 @@ import {
   type Finding,
   type ScanReport,
 } from '@vigil/contracts';
+import { reportFromContent } from '@vigil/report';
 import type { Pipeline } from '../pipeline.js';
 import { VIGIL_VERSION } from '../pipeline.js';
 import type { Deployment } from '../deployment.js';
@@ -106,7 +106,7 @@ export async function scanCommand(i: ScanCommandInput): Promise<number> {
     if (findings.length > 0) lines.push('', table(['severity', 'rule', 'asset', 'package', 'fixed in', 'pci dss'], findingRows(findings)));
     else if (completed.status === ScanStatus.OK) lines.push('no findings');
     if (snapshot) {
-      const s = fromBinary(ComplianceReportSchema, snapshot.content).summary;
+      const s = reportFromContent(snapshot.content, snapshot.contentHash).summary;
       lines.push(
         '',
         `snapshot v${snapshot.version} of ${i.cluster}: ${s?.inPlace ?? 0} in place, ${s?.notInPlace ?? 0} not in place, ` +
