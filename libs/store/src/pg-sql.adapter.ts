@@ -73,6 +73,9 @@ function asResult<R>(r: pg.QueryResult | pg.QueryResult[]): SqlResult<R> {
 }
 
 function defaultOnError(err: Error): void {
+  // 57P01 admin_shutdown on an idle pooled connection: the server is stopping (the embedded one stops when its last
+  // vigil process leaves). The pool drops the connection and opens a new one if it is used again; nothing is lost.
+  if ((err as { code?: string }).code === '57P01') return;
   process.emitWarning(err.message, { type: 'VigilDatabaseWarning' });
 }
 

@@ -36,9 +36,19 @@ function options(level: LogLevelName): LoggerOptions {
   };
 }
 
+// Decided at write time, not when the root logger is made: loggers are created while modules load, before a
+// command line is read, and a one-shot CLI must keep stdout for its result (`--format json` pipes cleanly).
+let target: NodeJS.WriteStream = process.stdout;
+const forwarding: DestinationStream = { write: (line: string) => target.write(line) };
+
 function rootLogger(): Logger {
-  root ??= pino(options(state.level));
+  root ??= pino(options(state.level), forwarding);
   return root;
+}
+
+/** Sends every log line made by createLogger (without its own destination) to stdout (the default) or stderr. */
+export function setLogDestination(to: 'stdout' | 'stderr'): void {
+  target = to === 'stderr' ? process.stderr : process.stdout;
 }
 
 export interface CreateLoggerOptions {

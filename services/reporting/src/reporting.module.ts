@@ -3,7 +3,7 @@ import { ALL_TOPICS, TOPICS } from '@vigil/contracts';
 import type { EventLog } from '@vigil/event-log';
 import { ConsumerSupervisor, EVENT_LOG, SERVICE_IDENTITY, type ServiceIdentity } from '@vigil/nest-kit';
 import { pciCatalog, type EntityType } from '@vigil/report';
-import { openReportingStore, type ReportingStore } from '@vigil/store';
+import { openReportingStore, runMigrations, type ReportingStore } from '@vigil/store';
 import { createLogger } from '@vigil/telemetry';
 import { ReportingProjection } from './reporting.projection.js';
 import { SnapshotMaker } from './snapshot-maker.js';
@@ -61,7 +61,14 @@ export class ReportingModule {
     return {
       module: ReportingModule,
       providers: [
-        { provide: REPORTING_STORE, useFactory: () => openReportingStore(options.databaseUrl, { applicationName: 'vigil.reporting' }) },
+        {
+          provide: REPORTING_STORE,
+          // The reporting side owns its schema: migrations are append-only, advisory-locked and a no-op when current.
+          useFactory: async () => {
+            await runMigrations(options.databaseUrl);
+            return openReportingStore(options.databaseUrl, { applicationName: 'vigil.reporting' });
+          },
+        },
         {
           provide: ReportingProjection,
           inject: [REPORTING_STORE, EVENT_LOG, SERVICE_IDENTITY],

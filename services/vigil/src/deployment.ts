@@ -12,6 +12,8 @@ export interface DeploymentOptions {
   logger: EventLogLogger;
   /** One line per step worth telling a person (embedded Postgres started or attached, migrations). */
   progress: (line: string) => void;
+  /** Apply pending migrations on open (default). `vigil db` commands open without, to report them themselves. */
+  migrate?: boolean;
 }
 
 /** One deployment: its log and its database. Commands run one after another on one data dir share both. */
@@ -45,13 +47,13 @@ export async function openDeployment(o: DeploymentOptions): Promise<Deployment> 
       databaseUrl = o.databaseUrl ?? pg.url;
       const sql: Sql = createSql(databaseUrl, { applicationName: 'vigil:event-log' });
       closers.push(() => sql.close());
-      await migrate(databaseUrl, o.progress);
+      if (o.migrate !== false) await migrate(databaseUrl, o.progress);
       eventLog = createEmbeddedEventLog({ sql, logger: o.logger });
       describe = `embedded deployment in ${dataDir}`;
     } else {
       if (!o.databaseUrl) throw new DeploymentError('EVENT_LOG=kafka needs DATABASE_URL for the reporting store');
       databaseUrl = o.databaseUrl;
-      await migrate(databaseUrl, o.progress);
+      if (o.migrate !== false) await migrate(databaseUrl, o.progress);
       eventLog = createKafkaEventLog({ brokers: [...o.kafkaBrokers], clientId: o.kafkaClientId ?? 'vigil', logger: o.logger });
       describe = `Kafka ${o.kafkaBrokers.join(',')} and ${redactUrl(databaseUrl)}`;
     }

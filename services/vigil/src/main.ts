@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { ConfigError, describeOptions, loadConfig, parseArgv, type ConfigOf } from '@vigil/config';
 import { eventLogLogger } from '@vigil/nest-kit';
 import { loadIgnoreFile, parseSeverityThreshold, type IgnoreRule } from '@vigil/policy';
-import { createLogger, setLogLevel } from '@vigil/telemetry';
+import { createLogger, setLogDestination, setLogLevel } from '@vigil/telemetry';
 import { cliOptions } from './cli.options.js';
 import { dbCommand } from './commands/db.command.js';
 import { reportCommand } from './commands/report.command.js';
@@ -48,6 +48,7 @@ const commandFlags = {
 } as const;
 
 export async function main(argv: string[], out: Output = terminalOutput()): Promise<number> {
+  setLogDestination('stderr');
   const parsed = parseArgv(cliOptions, argv, { allowPositionals: true, extra: commandFlags });
   const extra = parsed.extra as Record<string, string | boolean | undefined>;
   if (extra.version) {
@@ -92,7 +93,7 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
       );
     }
     case 'db': {
-      const deployment = await open(config, out);
+      const deployment = await open(config, out, false);
       try {
         return await dbCommand(args[0], deployment.databaseUrl, config.format, out);
       } finally {
@@ -106,8 +107,9 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
   }
 }
 
-async function open(config: Config, out: Output): Promise<Deployment> {
+async function open(config: Config, out: Output, migrate = true): Promise<Deployment> {
   return openDeployment({
+    migrate,
     eventLog: config.eventLog,
     dataDir: config.dataDir,
     kafkaBrokers: config.kafkaBrokers,
