@@ -1,0 +1,101 @@
+// Bad input through the real CLI: exit code 2, nothing on stdout, one line on stderr that names the input and the
+// problem — and whatever the data dir held before is still there afterwards.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { explain, freshTempDir, runVigil, vigilJson } from './vigil-cli.js';
+import type { Json } from './vigil-cli.js';
+
+describe('bad input', () => {
+  const tmp = freshTempDir('bad-input');
+  const dataDir = tmp.dataDir;
+  const brokenIgnoreFile = join(tmp.dir, 'accepted-risks.yaml');
+  let before1: Json;
+
+  before(async () => {
+    // An unclosed flow sequence: a YAML syntax error on line 3, not merely a wrong shape.
+    writeFileSync(
+      brokenIgnoreFile,
+      'ignores:\n  - id: CVE-2023-0001\n    scope: [default\n    reason: accepted\n',
+    );
+    // Something stored that the bad commands must not lose: two snapshots of the default scope.
+    await vigilJson(['scan', 'k8s', 'examples/payments/k8s', '--data-dir', dataDir, '--format', 'json']);
+    await vigilJson([
+      'scan',
+      'host',
+      '--root',
+      'examples/payments/node',
+      '--data-dir',
+      dataDir,
+      '--format',
+      'json',
+    ]);
+    ({ json: before1 } = await vigilJson(['report', '--list', '--data-dir', dataDir, '--format', 'json']));
+    assert.equal((before1.snapshots as Json[]).length, 2);
+  });
+  after(() => tmp.remove());
+
+  // Each case: the arguments, and what its one line must say (the input it names and the problem).
+  const cases: { name: string; args: () => string[]; says: RegExp[] }[] = [
+    { name: 'an unknown command', args: () => ['frobnicate'], says: [/"frobnicate"/, /unknown command/] },
+    {
+      name: 'vigil scan image without an image',
+      args: () => ['scan', 'image'],
+      says: [/scan image/, /image reference or archive/],
+    },
+    {
+      name: 'a manifest path that does not exist',
+      args: () => ['scan', 'k8s', '/does/not/exist'],
+      says: [/\/does\/not\/exist/, /does not exist/],
+    },
+    {
+      name: 'a host root that is a file',
+      args: () => ['scan', 'host', '--root', '/etc/passwd'],
+      says: [/\/etc\/passwd/, /not a directory/],
+    },
+    {
+      name: 'an unknown --format',
+      args: () => ['report', '--format', 'xml'],
+      says: [/--format/, /"xml"/, /table\|json/],
+    },
+    {
+      name: 'an unknown --fail-on severity',
+      args: () => ['scan', 'k8s', 'examples/payments/k8s', '--fail-on', 'severe'],
+      says: [/--fail-on/, /"severe"/, /critical/],
+    },
+    {
+      name: 'an ignore file with a YAML syntax error',
+      args: () => ['scan', 'k8s', 'examples/payments/k8s', '--ignore-file', brokenIgnoreFile],
+      says: [new RegExp(brokenIgnoreFile.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')), /YAML/i, /line \d+/],
+    },
+    {
+      name: 'a snapshot version that does not exist',
+      args: () => ['report', '--snapshot', '99'],
+      says: [/\b99\b/, /no snapshot/, /default/],
+    },
+    {
+      name: 'a diff range that is not FROM..TO',
+      args: () => ['report', '--diff', '3-1'],
+      says: [/--diff/, /"3-1"/, /\.\./],
+    },
+  ];
+
+  for (const c of cases) {
+    test(`${c.name}: exit 2 and one line naming it`, async () => {
+      const args = [...c.args(), '--data-dir', dataDir];
+      const r = await runVigil(args);
+      assert.equal(r.code, 2, explain(args, r));
+      assert.equal(r.stdout, '', `nothing on stdout: ${explain(args, r)}`);
+      const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+      assert.equal(lines.length, 1, `exactly one line on stderr: ${explain(args, r)}`);
+      for (const re of c.says) assert.match(lines[0]!, re);
+      assert.doesNotMatch(lines[0]!, /^\s+at |Error: /, 'a message, not a stack trace');
+    });
+  }
+
+  test('after the bad commands, the snapshots made before are all still there, unchanged', async () => {
+    const { json } = await vigilJson(['report', '--list', '--data-dir', dataDir, '--format', 'json']);
+    assert.deepEqual(json, before1);
+  });
+});

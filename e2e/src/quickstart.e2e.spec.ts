@@ -1,0 +1,265 @@
+// The README's quick start, command by command, through the real CLI on the embedded default: the example image,
+// manifests and node of examples/payments, then the report, its list and a diff, all on one fresh data dir.
+//
+// Until the scanner engines land, every scan is `unavailable` and names its missing engine; the report's statuses
+// are derived here from the shared catalog and from the scans' statuses, so they stay right once engines answer.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '@vigil/testing';
+import { appliesToPlainMerchant, assessableIds } from './catalog.js';
+import { explain, freshTempDir, runVigil, vigilJson, type CliResult } from './vigil-cli.js';
+import type { Json } from './vigil-cli.js';
+
+const SHA256 = /^sha256:[0-9a-f]{64}$/;
+const REQUIREMENT_STATUSES = [
+  'in_place',
+  'not_in_place',
+  'not_tested',
+  'not_applicable',
+  'manually_attested',
+];
+
+// What each scan command is and which engine library answers it. While an engine is missing its scanner service
+// says so in the scan's error; the words are the ones the scanner services use.
+const SCANS = [
+  { name: 'image', args: (tar: string) => ['scan', 'image', tar], scanner: 'image', engine: 'image-scan' },
+  {
+    name: 'k8s',
+    args: () => ['scan', 'k8s', 'examples/payments/k8s'],
+    scanner: 'config',
+    engine: 'config-audit',
+  },
+  {
+    name: 'host',
+    args: () => ['scan', 'host', '--root', 'examples/payments/node'],
+    scanner: 'host',
+    engine: 'host-assess',
+  },
+] as const;
+
+describe('quick start on the embedded default', () => {
+  const tmp = freshTempDir('quickstart');
+  const dataDir = tmp.dataDir;
+  const common = ['--data-dir', dataDir, '--format', 'json'];
+  let imageTar = '';
+  const scans: Json[] = [];
+
+  before(() => {
+    // The example image is built by its own script, into this test's temp dir rather than the checkout.
+    const outDir = join(tmp.dir, 'image');
+    const r = spawnSync(process.execPath, ['examples/payments/image/build.mjs', outDir], {
+      cwd: repoRoot(),
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, `image build failed:\n${r.stdout}\n${r.stderr}`);
+    imageTar = join(outDir, 'payment-api.tar');
+    assert.ok(existsSync(imageTar), `image build wrote no ${imageTar}`);
+  });
+  after(() => tmp.remove());
+
+  for (const scan of SCANS) {
+    test(`vigil scan ${scan.name} prints the scan's ScanReport`, async () => {
+      const args = [...scan.args(imageTar), ...common];
+      const { json, result } = await vigilJson(args);
+      scans.push(json);
+      assert.equal(json.schemaVersion, 1, explain(args, result));
+      assert.equal(json.scanner, scan.scanner);
+      assert.match(json.scanId, /^[0-9a-f-]{36}$/);
+      assert.deepEqual(json.scope, { tenant: '', cluster: 'default' });
+      assert.ok(
+        json.target && typeof json.target.key === 'string' && json.target.key.length > 0,
+        'the scan names its target key',
+      );
+      assert.equal(
+        json.status,
+        'unavailable',
+        `the ${scan.engine} engine has not landed: ${explain(args, result)}`,
+      );
+      assert.match(json.error, new RegExp(`${scan.engine}.*engine is not available`));
+      assert.deepEqual(json.findings, [], 'an unavailable engine invents no findings');
+      // Zero values are printed, not dropped: the arrays are there even when empty.
+      for (const k of ['units', 'assets', 'passing', 'blobs'])
+        assert.ok(Array.isArray(json[k]), `ScanReport.${k} is present`);
+      assert.ok(
+        Date.parse(json.completedAt) >= Date.parse(json.startedAt),
+        'completedAt is not before startedAt',
+      );
+    });
+  }
+
+  test('the host scan is keyed by the node it assessed', () => {
+    const host = scans.find((s) => s.scanner === 'host');
+    assert.ok(host, 'the host scan ran');
+    assert.equal(host.target.kind, 'node');
+    assert.equal(host.target.node.rootPath, join(repoRoot(), 'examples/payments/node'));
+  });
+
+  let list: Json;
+  let latest: Json;
+
+  test('vigil report --list: one snapshot per completed scan, hash-chained', async () => {
+    assert.equal(scans.length, SCANS.length, 'every scan ran before the list is read');
+    ({ json: list } = await vigilJson(['report', '--list', ...common]));
+    assert.equal(list.schemaVersion, 1);
+    assert.deepEqual(list.scope, { tenant: '', cluster: 'default' });
+    const snaps = list.snapshots as Json[];
+    assert.deepEqual(
+      snaps.map((s) => s.version),
+      [1, 2, 3],
+    );
+    snaps.forEach((s, i) => {
+      assert.match(s.contentHash, SHA256);
+      assert.equal(s.frameworkVersion, '4.0.1');
+      assert.equal(
+        s.previousHash,
+        i === 0 ? '' : snaps[i - 1]?.contentHash,
+        `snapshot ${s.version} chains to the one before`,
+      );
+      assert.equal(s.summary.total, assessableIds().size);
+      assert.equal(s.findingCounts.total, 0);
+    });
+    assert.equal(new Set(snaps.map((s) => s.contentHash)).size, 3, 'each snapshot has its own content hash');
+  });
+
+  test(
+    'vigil report --list names the scan that made each snapshot',
+    { todo: 'bug: report --list prints scanId "" (report.command.ts)' },
+    () => {
+      const ids = (list?.snapshots as Json[] | undefined)?.map((s) => s.scanId);
+      assert.deepEqual(
+        ids,
+        scans.map((s) => s.scanId),
+      );
+    },
+  );
+
+  test('vigil report: the latest snapshot, every requirement of the catalog, statuses from the catalog', async () => {
+    ({ json: latest } = await vigilJson(['report', ...common]));
+    const raw = JSON.stringify(latest);
+    assert.equal(latest.schemaVersion, 1);
+    assert.deepEqual(latest.scope, { tenant: '', cluster: 'default' });
+    assert.equal(latest.frameworkVersion, '4.0.1');
+    assert.equal(latest.snapshotVersion, 3);
+    assert.match(latest.contentHash, SHA256);
+    const snaps = list.snapshots as Json[];
+    assert.equal(latest.contentHash, snaps[2]?.contentHash, "the report is the list's version 3");
+    assert.equal(latest.previousHash, snaps[1]?.contentHash, "previousHash is version 2's content hash");
+
+    // Requirement set = the shared catalog's requirements and sub-requirements, each once.
+    const catalog = assessableIds();
+    const reqs = latest.requirements as Json[];
+    const ids = reqs.map((r) => r.id as string);
+    assert.equal(new Set(ids).size, ids.length, 'no requirement twice');
+    assert.deepEqual([...ids].sort(), [...catalog.keys()].sort());
+
+    // A merchant (the default entity type) is not assessed against what applies only to others; of the rest,
+    // nothing can be in place or not while no scan came back ok.
+    const anyOk = scans.some((s) => s.status === 'ok');
+    for (const r of reqs) {
+      const entry = catalog.get(r.id)!;
+      assert.ok(REQUIREMENT_STATUSES.includes(r.status), `${r.id}: status is a plain word, got ${r.status}`);
+      if (!appliesToPlainMerchant(entry)) {
+        assert.equal(
+          r.status,
+          'not_applicable',
+          `${r.id} (${entry.applicability}) does not apply to a merchant`,
+        );
+      } else if (!anyOk) {
+        assert.equal(r.status, 'not_tested', `${r.id}: no scan came back ok, so it was not tested`);
+      }
+      assert.equal(typeof r.reason, 'string');
+      assert.ok(r.reason.length > 0, `${r.id} says why it has its status`);
+      for (const k of ['findingIds', 'exceptedFindingIds', 'exceptionIds', 'evidence'])
+        assert.ok(Array.isArray(r[k]), `${r.id}.${k} present`);
+    }
+    const applicable = [...catalog.values()].filter(appliesToPlainMerchant).length;
+    assert.equal(latest.summary.total, catalog.size);
+    assert.equal(latest.summary.notApplicable, catalog.size - applicable);
+    if (!anyOk) assert.equal(latest.summary.notTested, applicable);
+    assert.equal(
+      latest.summary.inPlace +
+        latest.summary.notInPlace +
+        latest.summary.notTested +
+        latest.summary.notApplicable +
+        latest.summary.manuallyAttested,
+      latest.summary.total,
+    );
+
+    // The proto3 JSON mapping with plain enum words and every zero value written out.
+    assert.doesNotMatch(raw, /REQUIREMENT_STATUS_|SEVERITY_|SCANNER_KIND_/);
+    assert.deepEqual(latest.findings, []);
+    assert.deepEqual(latest.findingCounts, { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, total: 0 });
+    assert.equal(latest.summary.inPlace, 0);
+    assert.ok(
+      Array.isArray(latest.logPosition) && latest.logPosition.length > 0,
+      'the snapshot records its log position',
+    );
+  });
+
+  test("vigil report --snapshot 2 is the list's version 2", async () => {
+    const { json } = await vigilJson(['report', '--snapshot', '2', ...common]);
+    assert.equal(json.snapshotVersion, 2);
+    assert.equal(json.contentHash, (list.snapshots as Json[])[1]?.contentHash);
+  });
+
+  test('vigil report --diff 1..3 lists exactly the status changes between the two snapshots', async () => {
+    const { json: first } = await vigilJson(['report', '--snapshot', '1', ...common]);
+    const { json: diff } = await vigilJson(['report', '--diff', '1..3', ...common]);
+    assert.equal(diff.schemaVersion, 1);
+    assert.equal(diff.from, 1);
+    assert.equal(diff.to, 3);
+    assert.deepEqual(Object.keys(diff.findings).sort(), ['added', 'changed', 'resolved']);
+    // No scan reported a finding, so none can be added, resolved or changed.
+    assert.deepEqual(diff.findings, { added: [], resolved: [], changed: [] });
+    const before = new Map((first.requirements as Json[]).map((r) => [r.id, r.status]));
+    const expected = (latest.requirements as Json[])
+      .filter((r) => before.get(r.id) !== r.status)
+      .map((r) => ({ id: r.id, from: before.get(r.id), to: r.status }));
+    assert.deepEqual(
+      [...(diff.requirements as Json[])].sort((a, b) => String(a.id).localeCompare(String(b.id))),
+      expected.sort((a, b) => String(a.id).localeCompare(String(b.id))),
+    );
+  });
+
+  test('vigil report --format table is for people', async () => {
+    const r = await runVigil(['report', '--data-dir', dataDir, '--format', 'table']);
+    assert.equal(r.code, 0, explain(['report'], r));
+    const lines = r.stdout.split('\n');
+    assert.match(lines[0] ?? '', /^PCI DSS 4\.0\.1 compliance · scope default · snapshot 3\b/);
+    assert.ok(lines.includes(`content ${latest.contentHash}`), 'the content hash is on its own line');
+    assert.ok(lines.includes(`previous ${latest.previousHash}`), 'the previous hash is on its own line');
+    assert.ok(
+      lines.some((l) => /^Requirement 1: /.test(l)),
+      'requirements are grouped under their principal',
+    );
+    assert.ok(
+      lines.some((l) => /^\s+1\.1\.1\s+not_tested\s+0\s+\S/.test(l)),
+      'a requirement row: id, status, findings, reason',
+    );
+    assert.doesNotMatch(r.stdout, /^\s*[{[]/, 'not JSON');
+  });
+
+  test('a successful one-shot off a terminal writes nothing on stderr', async () => {
+    for (let i = 0; i < 3; i++) {
+      const r = await runVigil(['report', ...common]);
+      assert.equal(r.code, 0, explain(['report'], r));
+      assert.equal(r.stderr, '', explain(['report'], r));
+    }
+  });
+
+  test('vigil scan with --fail-on high exits 0 when no finding remains', async () => {
+    const args = ['scan', 'k8s', 'examples/payments/k8s', '--fail-on', 'high', ...common];
+    const { json, result } = await vigilJson(args);
+    assert.equal(result.code, 0);
+    assert.deepEqual(json.findings, []);
+    const listed: CliResult = await runVigil(['report', '--list', ...common]);
+    assert.equal(
+      (JSON.parse(listed.stdout).snapshots as Json[]).length,
+      4,
+      'the gated scan made its snapshot too',
+    );
+  });
+});
