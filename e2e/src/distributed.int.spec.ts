@@ -250,18 +250,12 @@ describe('six services as separate processes over Kafka and Postgres', () => {
     assert.match(r.stderr, /"level":"info"/, 'at LOG_LEVEL=info the log lines are there, on stderr');
   });
 
-  test(
-    'vigil on Kafka at the default log level writes nothing on stderr when all is well',
-    {
-      todo: 'bug: every command warns "kafka client: Response CreateTopics ... Topic creation errors" for topics that exist',
-    },
-    async () => {
-      const args = ['report', '--cluster', cluster, '--format', 'json'];
-      const r = await runVigil(args, { env: { ...env, LOG_LEVEL: 'warn' } });
-      assert.equal(r.code, 0, explain(args, r));
-      assert.equal(r.stderr, '', explain(args, r));
-    },
-  );
+  test('vigil on Kafka at the default log level writes nothing on stderr when all is well', async () => {
+    const args = ['report', '--cluster', cluster, '--format', 'json'];
+    const r = await runVigil(args, { env: { ...env, LOG_LEVEL: 'warn' } });
+    assert.equal(r.code, 0, explain(args, r));
+    assert.equal(r.stderr, '', explain(args, r));
+  });
 
   let stopped: { name: string; r: CliResult; ms: number }[] = [];
 
@@ -284,15 +278,11 @@ describe('six services as separate processes over Kafka and Postgres', () => {
     }
   });
 
-  test(
-    'a service stopped by SIGTERM exits with code 0',
-    { todo: 'bug: services die by the re-raised SIGTERM (exit 143), not exit 0' },
-    () => {
-      assert.equal(stopped.length, SERVICES.length, 'every service was stopped');
-      for (const { name, r } of stopped) {
-        assert.equal(r.signal, null, `${name} exited by itself, not by the signal: ${explain([name], r)}`);
-        assert.equal(r.code, 0, `${name} exit code: ${explain([name], r)}`);
-      }
-    },
-  );
+  test('a service stopped by SIGTERM exits with code 0', () => {
+    assert.equal(stopped.length, SERVICES.length, 'every service was stopped');
+    for (const { name, r } of stopped) {
+      assert.equal(r.signal, null, `${name} exited by itself, not by the signal: ${explain([name], r)}`);
+      assert.equal(r.code, 0, `${name} exit code: ${explain([name], r)}`);
+    }
+  });
 });

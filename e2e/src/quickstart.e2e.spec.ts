@@ -124,17 +124,13 @@ describe('quick start on the embedded default', () => {
     assert.equal(new Set(snaps.map((s) => s.contentHash)).size, 3, 'each snapshot has its own content hash');
   });
 
-  test(
-    'vigil report --list names the scan that made each snapshot',
-    { todo: 'bug: report --list prints scanId "" (report.command.ts)' },
-    () => {
-      const ids = (list?.snapshots as Json[] | undefined)?.map((s) => s.scanId);
-      assert.deepEqual(
-        ids,
-        scans.map((s) => s.scanId),
-      );
-    },
-  );
+  test('vigil report --list names the scan that made each snapshot', () => {
+    const ids = (list?.snapshots as Json[] | undefined)?.map((s) => s.scanId);
+    assert.deepEqual(
+      ids,
+      scans.map((s) => s.scanId),
+    );
+  });
 
   test('vigil report: the latest snapshot, every requirement of the catalog, statuses from the catalog', async () => {
     ({ json: latest } = await vigilJson(['report', ...common]));

@@ -239,10 +239,22 @@ class KafkaEventLog implements EventLog {
     checkTopicSpecs(topics);
     if (topics.length === 0) return;
     const admin = await this.getAdmin();
+    // Ask first: a CreateTopics request naming an existing topic makes the client log an error for a normal case.
+    let missing = topics;
+    try {
+      const existing = new Set(await admin.listTopics());
+      missing = topics.filter((t) => !existing.has(t.name));
+    } catch (err) {
+      throw this.unreachable(`listing topics`, err);
+    }
+    if (missing.length === 0) {
+      for (const t of topics) this.knownTopics.add(t.name);
+      return;
+    }
     try {
       await admin.createTopics({
         waitForLeaders: true,
-        topics: topics.map((t) => ({
+        topics: missing.map((t) => ({
           topic: t.name,
           numPartitions: t.partitions,
           replicationFactor: this.options.replicationFactor ?? 1,

@@ -117,7 +117,23 @@ export async function bootstrapService(options: BootstrapServiceOptions): Promis
       [serviceModule],
     );
     const app = await NestFactory.create(root, { logger: new PinoNestLogger(), abortOnError: false });
-    app.enableShutdownHooks();
+    // Not Nest's enableShutdownHooks: it re-raises the signal after closing, so a clean stop would end as "killed by
+    // SIGTERM" (143). A drained, closed service exits 0; the kit's deadline still exits 1 if draining hangs.
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, `${identity.service} received ${signal}`);
+      app.close().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, `${identity.service} did not shut down cleanly: ${(err as Error).message}`);
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
     await app.listen(config.port, config.host);
     const address = app.getHttpServer().address() as { port: number } | null;
     logger.info(

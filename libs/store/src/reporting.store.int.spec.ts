@@ -79,13 +79,13 @@ describe('migrations', () => {
   it('apply on an empty database, then are a no-op', async () => {
     const before = await migrationStatus(db.url);
     assert.deepEqual(before.applied, []);
-    assert.deepEqual(before.pending, ['ReportingStore1764752400000']);
-    assert.deepEqual(await runMigrations(db.url), ['ReportingStore1764752400000']);
+    assert.deepEqual(before.pending, ['ReportingStore1764752400000', 'SnapshotScanId1764763200000']);
+    assert.deepEqual(await runMigrations(db.url), ['ReportingStore1764752400000', 'SnapshotScanId1764763200000']);
     assert.deepEqual(await runMigrations(db.url), []);
     const status = await migrationStatus(db.url);
     assert.deepEqual(
       status.applied.map((a) => a.name),
-      ['ReportingStore1764752400000'],
+      ['ReportingStore1764752400000', 'SnapshotScanId1764763200000'],
     );
     assert.deepEqual(status.pending, []);
     sql = createSql(db.url, { max: 2 });

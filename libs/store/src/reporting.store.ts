@@ -117,6 +117,7 @@ const toSnapshot = (s: SnapshotEntity): StoredSnapshot => ({
   previousHash: s.previousHash,
   logPosition: s.logPosition as StoredSnapshot['logPosition'],
   content: bytes(s.content),
+  scanId: s.scanId,
   createdAt: s.createdAt,
 });
 
@@ -232,9 +233,10 @@ export class ReportingReader {
       previous_hash: string | null;
       log_position: SnapshotInfo['logPosition'];
       created_at: Date;
+      scan_id: string;
       size: number;
     }[] = await this.manager.query(
-      `SELECT scope, version, framework_version, content_hash, previous_hash, log_position, created_at,
+      `SELECT scope, version, framework_version, content_hash, previous_hash, log_position, created_at, scan_id,
               octet_length(content) AS size
          FROM snapshots WHERE scope = $1 ORDER BY version`,
       [scope],
@@ -247,6 +249,7 @@ export class ReportingReader {
       previousHash: r.previous_hash,
       logPosition: r.log_position,
       createdAt: r.created_at,
+      scanId: r.scan_id,
       size: Number(r.size),
     }));
   }
@@ -525,6 +528,7 @@ export class ReportingTransaction extends ReportingReader {
         previousHash: s.previousHash,
         logPosition: s.logPosition,
         content: buf(s.content),
+        scanId: s.scanId ?? '',
       })
       .execute();
   }

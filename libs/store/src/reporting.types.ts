@@ -104,6 +104,8 @@ export interface NewSnapshot {
   previousHash: string | null;
   logPosition: LogPositionEntry[];
   content: Uint8Array;
+  /** The completed scan whose projection made this version; '' when none did (on request, on a schedule). */
+  scanId?: string;
 }
 
 export interface StoredSnapshot extends NewSnapshot {

@@ -42,6 +42,7 @@ export class SnapshotMaker {
       previousHash: snapshot.previousHash || null,
       logPosition: snapshot.report.logPosition.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.offset })),
       content: snapshot.content,
+      scanId: at.scanId,
     });
     return {
       subjectKey: key,

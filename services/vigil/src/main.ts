@@ -127,7 +127,7 @@ async function withPipeline(
 ): Promise<number> {
   const deployment = await open(config, out);
   try {
-    const pipeline = await startPipeline(deployment, { entityType: config.entityType });
+    const pipeline = await startPipeline(deployment, { entityType: config.entityType, consumerGroupPrefix: config.consumerGroupPrefix });
     try {
       await pipeline.waitUntilCaughtUp(config.timeout);
       return await fn(deployment, pipeline);
@@ -143,7 +143,7 @@ async function up(config: Config, out: Output, extra: Record<string, string | bo
   const port = typeof extra.port === 'string' ? positiveInt(extra.port, '--port', true) : Number(process.env.PORT ?? 8080);
   const host = typeof extra.host === 'string' ? extra.host : (process.env.HOST ?? '127.0.0.1');
   const deployment = await open(config, out);
-  const pipeline = await startPipeline(deployment, { entityType: config.entityType, http: { port, host } });
+  const pipeline = await startPipeline(deployment, { entityType: config.entityType, consumerGroupPrefix: config.consumerGroupPrefix, http: { port, host } });
   out.warn(`vigil up: ${deployment.describe}; serving ${pipeline.url} (/healthz, /readyz, /metrics). Ctrl-C stops.`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -178,6 +178,11 @@ export function isInputError(err: unknown): err is Error {
 }
 
 export async function run(): Promise<void> {
+  // `vigil report --format json | head` closes the pipe early: that is the reader's choice, not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   try {
     process.exitCode = await main(process.argv.slice(2));
   } catch (err) {

@@ -16,6 +16,8 @@ export const VIGIL_VERSION = '0.1.0';
 
 export interface PipelineOptions {
   entityType: EntityType;
+  /** Prefix of every consumer group, so two deployments can share one Kafka cluster. */
+  consumerGroupPrefix?: string | undefined;
   /** Serve HTTP (health, metrics, APIs) on this port: `vigil up`. One-shot commands start no HTTP server. */
   http?: { port: number; host: string };
 }
@@ -40,6 +42,7 @@ export async function startPipeline(deployment: Deployment, options: PipelineOpt
       eventLog: deployment.eventLog,
       http: options.http !== undefined,
       logDescription: deployment.describe,
+      ...(options.consumerGroupPrefix ? { consumerGroupPrefix: options.consumerGroupPrefix } : {}),
     },
     [
       ImageScannerModule.forRoot(),

@@ -23,6 +23,9 @@ export class SnapshotEntity {
   @Column({ type: 'bytea' })
   content!: Buffer;
 
+  @Column({ type: 'text', name: 'scan_id', default: '' })
+  scanId!: string;
+
   @Column({ type: 'timestamptz', name: 'created_at', insert: false, update: false })
   createdAt!: Date;
 }

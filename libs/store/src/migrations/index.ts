@@ -2,7 +2,8 @@
 // Explicit rather than a glob, so which migrations ship is a reviewed code change (and ESM output has no
 // directory TypeORM could reliably scan). The migration files import TypeORM types only, so this list is light.
 import { ReportingStore1764752400000 } from './1764752400000-reporting-store.js';
+import { SnapshotScanId1764763200000 } from './1764763200000-snapshot-scan-id.js';
 
-export const MIGRATIONS = [ReportingStore1764752400000];
+export const MIGRATIONS = [ReportingStore1764752400000, SnapshotScanId1764763200000];
 
 export const MIGRATIONS_TABLE = 'schema_migrations';

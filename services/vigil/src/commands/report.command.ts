@@ -55,7 +55,7 @@ async function listSnapshots(i: ReportCommandInput): Promise<number> {
       contentHash: info.contentHash,
       previousHash: info.previousHash ?? '',
       createdAt: info.createdAt,
-      scanId: '',
+      scanId: info.scanId ?? '',
       summary: report.summary,
       findingCounts: report.findingCounts,
     })),
