@@ -1,4 +1,11 @@
-import { ScalarType, create, type DescField, type DescMessage, type MessageInitShape, type MessageShape } from '@vigil/contracts';
+import {
+  ScalarType,
+  create,
+  type DescField,
+  type DescMessage,
+  type MessageInitShape,
+  type MessageShape,
+} from '@vigil/contracts';
 // The canonical form a snapshot's content hash covers: JSON without whitespace, object keys in sorted order, every
 // zero value left out (empty string, 0, false, empty list, unset field). Leaving zero values out means a field added
 // to a message later does not change the hash of an old snapshot when it is rebuilt, the property the proto3 binary
@@ -90,7 +97,8 @@ function tree(v: unknown): unknown {
       return v.toString();
     case 'object': {
       if (v === null) return null;
-      if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+      if (v instanceof Uint8Array)
+        return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
       if (Array.isArray(v)) {
         const out: unknown[] = new Array(v.length);
         for (let i = 0; i < v.length; i++) {
@@ -125,7 +133,10 @@ function tree(v: unknown): unknown {
 // canonicalJson of a top-level object, with the text of some of its fields supplied by the caller (already in
 // canonical form). The snapshot builder uses it to reuse the text of findings that did not change since the last
 // build; the result is exactly canonicalJson(obj).
-export function canonicalJsonWith(obj: Record<string, unknown>, raw: Readonly<Record<string, string>>): string {
+export function canonicalJsonWith(
+  obj: Record<string, unknown>,
+  raw: Readonly<Record<string, string>>,
+): string {
   const parts: string[] = [];
   for (const k of sortedKeys(obj)) {
     if (k in raw) {
@@ -149,7 +160,8 @@ export function fromCanonicalJson<D extends DescMessage>(schema: D, json: unknow
 }
 
 function messageInit(schema: DescMessage, json: unknown, path: string): Record<string, unknown> {
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new Error(`${path}: expected an object`);
+  if (json === null || typeof json !== 'object' || Array.isArray(json))
+    throw new Error(`${path}: expected an object`);
   const obj = json as Record<string, unknown>;
   const init: Record<string, unknown> = {};
   for (const member of schema.members) {

@@ -44,13 +44,17 @@ export function snapshotList(
   const metas = snapshots.map((s) => ('report' in s ? snapshotMeta(s) : s));
   for (const s of metas) {
     if (scopeKey(s.scope) !== key) {
-      throw new Error(`snapshotList: snapshot version ${s.version} belongs to scope "${scopeKey(s.scope)}", not "${key}"`);
+      throw new Error(
+        `snapshotList: snapshot version ${s.version} belongs to scope "${scopeKey(s.scope)}", not "${key}"`,
+      );
     }
   }
   const sorted = [...metas].sort((a, b) => a.version - b.version);
   for (let i = 1; i < sorted.length; i++) {
     if ((sorted[i] as SnapshotMeta).version === (sorted[i - 1] as SnapshotMeta).version) {
-      throw new Error(`snapshotList: scope "${key}" lists version ${(sorted[i] as SnapshotMeta).version} twice`);
+      throw new Error(
+        `snapshotList: scope "${key}" lists version ${(sorted[i] as SnapshotMeta).version} twice`,
+      );
     }
   }
   return create(SnapshotListSchema, {

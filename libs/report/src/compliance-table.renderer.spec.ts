@@ -9,12 +9,28 @@ describe('renderComplianceTable', () => {
   // given a small snapshot: one critical in an image, accepted for 11.3.1 only, over six requirements
   const APP = 'registry.example.com/payments/api:1.4';
   const e = new Events();
-  const zlib = vuln({ cve: 'CVE-2023-45853', pkg: 'zlib1g', installed: '1:1.2.13.dfsg-1', imageRef: APP, digest: 'sha256:' + 'c3'.repeat(32), severity: Severity.CRITICAL });
+  const zlib = vuln({
+    cve: 'CVE-2023-45853',
+    pkg: 'zlib1g',
+    installed: '1:1.2.13.dfsg-1',
+    imageRef: APP,
+    digest: 'sha256:' + 'c3'.repeat(32),
+    severity: Severity.CRITICAL,
+  });
   const snapshot = buildSnapshot({
     state: fold([
       e.reported('img-1', zlib, 1),
-      e.completed({ scanId: 'img-1', scanner: ScannerKind.IMAGE, targetKey: APP, minute: 2, findingIds: [zlib.id] }),
-      e.exception({ id: 'exc-zlib', selector: { findingIds: [zlib.id] }, expiresMinute: 600, pci: ['11.3.1'] }, 3),
+      e.completed({
+        scanId: 'img-1',
+        scanner: ScannerKind.IMAGE,
+        targetKey: APP,
+        minute: 2,
+        findingIds: [zlib.id],
+      }),
+      e.exception(
+        { id: 'exc-zlib', selector: { findingIds: [zlib.id] }, expiresMinute: 600, pci: ['11.3.1'] },
+        3,
+      ),
     ]),
     scope: { cluster: 'prod' },
     catalog: subsetCatalog(['1.2.1', '6.3.1', '10.7.1', '11.3.1', '12.5.2', 'A1.1.1']),
@@ -60,7 +76,12 @@ describe('renderComplianceTable', () => {
   it('wraps to a narrower width and refuses one too narrow for the columns', () => {
     const lines = renderComplianceTable(snapshot.report, { width: 80 }).split('\n');
     assert.ok(lines.every((l) => l.length <= 80));
-    assert.ok(lines.includes('  6.3.1       not_in_place              1  1 open finding (1 CRITICAL) tests it'));
-    assert.throws(() => renderComplianceTable(snapshot.report, { width: 50 }), /width 50 is too narrow \(at least 63\)/);
+    assert.ok(
+      lines.includes('  6.3.1       not_in_place              1  1 open finding (1 CRITICAL) tests it'),
+    );
+    assert.throws(
+      () => renderComplianceTable(snapshot.report, { width: 50 }),
+      /width 50 is too narrow \(at least 63\)/,
+    );
   });
 });

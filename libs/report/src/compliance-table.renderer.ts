@@ -1,4 +1,9 @@
-import { RequirementStatus, type ComplianceReport, type FindingCounts, type RequirementResult } from '@vigil/contracts';
+import {
+  RequirementStatus,
+  type ComplianceReport,
+  type FindingCounts,
+  type RequirementResult,
+} from '@vigil/contracts';
 import { requirement } from '@vigil/pci';
 
 // `vigil report --format table`: one line per requirement, grouped under its principal requirement or appendix,
@@ -26,10 +31,15 @@ const GAP = '  ';
 export function renderComplianceTable(report: ComplianceReport, options: TableOptions = {}): string {
   const width = options.width ?? 110;
   const reasonCol = 2 + ID_W + GAP.length + STATUS_W + GAP.length + COUNT_W + GAP.length;
-  if (width < reasonCol + 20) throw new Error(`renderComplianceTable: width ${width} is too narrow (at least ${reasonCol + 20})`);
+  if (width < reasonCol + 20)
+    throw new Error(`renderComplianceTable: width ${width} is too narrow (at least ${reasonCol + 20})`);
   const reasonW = width - reasonCol;
 
-  const scope = report.scope ? (report.scope.tenant ? `${report.scope.tenant}/${report.scope.cluster}` : report.scope.cluster) : '';
+  const scope = report.scope
+    ? report.scope.tenant
+      ? `${report.scope.tenant}/${report.scope.cluster}`
+      : report.scope.cluster
+    : '';
   const lines: string[] = [];
   // Lines outside the table wrap too, continued two columns in.
   const prose = (text: string) => {
@@ -44,7 +54,9 @@ export function renderComplianceTable(report: ComplianceReport, options: TableOp
   prose(`content ${report.contentHash || '(not hashed)'}`);
   prose(`previous ${report.previousHash || '(none: first version)'}`);
   lines.push('');
-  lines.push(`  ${pad('ID', ID_W)}${GAP}${pad('STATUS', STATUS_W)}${GAP}${padLeft('FINDINGS', COUNT_W)}${GAP}REASON`);
+  lines.push(
+    `  ${pad('ID', ID_W)}${GAP}${pad('STATUS', STATUS_W)}${GAP}${padLeft('FINDINGS', COUNT_W)}${GAP}REASON`,
+  );
 
   let group = '';
   for (const r of report.requirements) {
@@ -56,7 +68,9 @@ export function renderComplianceTable(report: ComplianceReport, options: TableOp
     const text = reasonOf(r);
     const wrapped = wrap(text, reasonW);
     const count = String(r.findingIds.length);
-    lines.push(`  ${pad(r.id, ID_W)}${GAP}${pad(REQUIREMENT_STATUS_WORDS[r.status], STATUS_W)}${GAP}${padLeft(count, COUNT_W)}${GAP}${wrapped[0] ?? ''}`.trimEnd());
+    lines.push(
+      `  ${pad(r.id, ID_W)}${GAP}${pad(REQUIREMENT_STATUS_WORDS[r.status], STATUS_W)}${GAP}${padLeft(count, COUNT_W)}${GAP}${wrapped[0] ?? ''}`.trimEnd(),
+    );
     for (const more of wrapped.slice(1)) lines.push(`${' '.repeat(reasonCol)}${more}`);
   }
   lines.push('');

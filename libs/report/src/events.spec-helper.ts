@@ -72,7 +72,10 @@ export class Events {
 
   started(scanId: string, scanner: ScannerKind, targetKey: string, minute: number): EventEnvelope {
     return this.envelope(
-      { case: 'scanStarted', value: { scanId, scanner, scope: { cluster: this.cluster }, targetKey, startedAt: ts(at(minute)) } },
+      {
+        case: 'scanStarted',
+        value: { scanId, scanner, scope: { cluster: this.cluster }, targetKey, startedAt: ts(at(minute)) },
+      },
       scanId,
       minute,
     );
@@ -81,10 +84,22 @@ export class Events {
   completed(c: CompletedInit): EventEnvelope {
     const target =
       c.scanner === ScannerKind.IMAGE
-        ? { kind: 1, key: c.targetKey, ref: { case: 'image' as const, value: { ref: c.targetKey, digest: c.digest ?? '' } } }
+        ? {
+            kind: 1,
+            key: c.targetKey,
+            ref: { case: 'image' as const, value: { ref: c.targetKey, digest: c.digest ?? '' } },
+          }
         : c.scanner === ScannerKind.HOST
-          ? { kind: 4, key: c.targetKey, ref: { case: 'node' as const, value: { node: c.targetKey, rootPath: '/host' } } }
-          : { kind: 3, key: c.targetKey, ref: { case: 'liveCluster' as const, value: { context: `${this.cluster}-admin` } } };
+          ? {
+              kind: 4,
+              key: c.targetKey,
+              ref: { case: 'node' as const, value: { node: c.targetKey, rootPath: '/host' } },
+            }
+          : {
+              kind: 3,
+              key: c.targetKey,
+              ref: { case: 'liveCluster' as const, value: { context: `${this.cluster}-admin` } },
+            };
     return this.envelope(
       {
         case: 'scanCompleted',
@@ -110,15 +125,33 @@ export class Events {
   }
 
   reported(scanId: string, finding: Finding, minute: number): EventEnvelope {
-    return this.envelope({ case: 'findingReported', value: { scanId, finding } }, finding.asset?.imageRef || finding.id, minute);
+    return this.envelope(
+      { case: 'findingReported', value: { scanId, finding } },
+      finding.asset?.imageRef || finding.id,
+      minute,
+    );
   }
 
-  inventory(items: MessageInitShape<typeof InventoryItemSchema>[], minute: number, scanId = ''): EventEnvelope {
-    return this.envelope({ case: 'inventoryObserved', value: { scanId, scope: { cluster: this.cluster }, items } }, `inventory:${this.cluster}`, minute);
+  inventory(
+    items: MessageInitShape<typeof InventoryItemSchema>[],
+    minute: number,
+    scanId = '',
+  ): EventEnvelope {
+    return this.envelope(
+      { case: 'inventoryObserved', value: { scanId, scope: { cluster: this.cluster }, items } },
+      `inventory:${this.cluster}`,
+      minute,
+    );
   }
 
   exception(
-    x: { id: string; selector: MessageInitShape<typeof FindingSelectorSchema>; expiresMinute?: number; pci?: string[]; expireOnFix?: boolean },
+    x: {
+      id: string;
+      selector: MessageInitShape<typeof FindingSelectorSchema>;
+      expiresMinute?: number;
+      pci?: string[];
+      expireOnFix?: boolean;
+    },
     minute: number,
   ): EventEnvelope {
     return this.envelope(
@@ -143,7 +176,15 @@ export class Events {
 
   revoked(id: string, minute: number): EventEnvelope {
     return this.envelope(
-      { case: 'exceptionRevoked', value: { exceptionId: id, scope: { cluster: this.cluster }, revokedBy: 'ciso@example.com', reason: 'fix shipped' } },
+      {
+        case: 'exceptionRevoked',
+        value: {
+          exceptionId: id,
+          scope: { cluster: this.cluster },
+          revokedBy: 'ciso@example.com',
+          reason: 'fix shipped',
+        },
+      },
       id,
       minute,
     );
@@ -168,7 +209,12 @@ export interface VulnInit {
 }
 
 export function vuln(v: VulnInit): Finding {
-  const asset = { kind: AssetKind.IMAGE, cluster: v.cluster ?? 'prod', imageRef: v.imageRef, imageDigest: v.digest };
+  const asset = {
+    kind: AssetKind.IMAGE,
+    cluster: v.cluster ?? 'prod',
+    imageRef: v.imageRef,
+    imageDigest: v.digest,
+  };
   const purl = `pkg:deb/debian/${v.pkg}`;
   return create(FindingSchema, {
     id: findingId({ source: FindingSource.IMAGE, ruleId: v.cve, asset, location: purl }),
@@ -178,10 +224,20 @@ export function vuln(v: VulnInit): Finding {
     severity: v.severity,
     pciRequirements: v.pci ?? ['6.3.1', '11.3.1'],
     asset,
-    package: { ecosystem: 'deb', name: v.pkg, version: v.installed, purl: `${purl}@${v.installed}?distro=debian-12`, fixedVersion: v.fixed ?? '' },
+    package: {
+      ecosystem: 'deb',
+      name: v.pkg,
+      version: v.installed,
+      purl: `${purl}@${v.installed}?distro=debian-12`,
+      fixedVersion: v.fixed ?? '',
+    },
     locations: [purl],
     remediation: { summary: v.fixed ? `upgrade ${v.pkg} to ${v.fixed}` : 'no fix available yet' },
-    detection: { matchType: MatchType.DIRECT, unit: { id: 'dpkg-matcher', version: 1 }, record: `debian:${v.cve}` },
+    detection: {
+      matchType: MatchType.DIRECT,
+      unit: { id: 'dpkg-matcher', version: 1 },
+      record: `debian:${v.cve}`,
+    },
   });
 }
 
@@ -196,7 +252,13 @@ export interface CheckInit {
 }
 
 export function misconfig(c: CheckInit): Finding {
-  const asset = { kind: AssetKind.WORKLOAD, cluster: c.cluster ?? 'prod', namespace: c.namespace, name: c.workload, resourceKind: 'Deployment' };
+  const asset = {
+    kind: AssetKind.WORKLOAD,
+    cluster: c.cluster ?? 'prod',
+    namespace: c.namespace,
+    name: c.workload,
+    resourceKind: 'Deployment',
+  };
   return create(FindingSchema, {
     id: findingId({ source: FindingSource.CONFIG, ruleId: c.check, asset, location: c.field }),
     source: FindingSource.CONFIG,
@@ -206,7 +268,13 @@ export function misconfig(c: CheckInit): Finding {
     pciRequirements: c.pci,
     asset,
     locations: [c.field],
-    detection: { matchType: MatchType.CHECK, unit: { id: c.check, version: 1 }, field: c.field, expected: 'false', actual: 'true' },
+    detection: {
+      matchType: MatchType.CHECK,
+      unit: { id: c.check, version: 1 },
+      field: c.field,
+      expected: 'false',
+      actual: 'true',
+    },
   });
 }
 
@@ -225,7 +293,10 @@ export function runtimeAlert(rule: string, node: string, pci: string[]): Finding
 }
 
 // The real v4.0.1 catalog narrowed to a few ids, for tests whose expectations list every requirement.
-export function subsetCatalog(ids: readonly string[], base: RequirementCatalog = pciCatalog()): RequirementCatalog {
+export function subsetCatalog(
+  ids: readonly string[],
+  base: RequirementCatalog = pciCatalog(),
+): RequirementCatalog {
   const keep = new Set(ids);
   return {
     frameworkVersion: base.frameworkVersion,

@@ -27,7 +27,11 @@ export function selectorMatches(selector: FindingSelector | undefined, finding: 
   }
   if (selector.ruleIds.length > 0) {
     criteria++;
-    if (!selector.ruleIds.includes(finding.ruleId) && !finding.aliases.some((a) => selector.ruleIds.includes(a))) return false;
+    if (
+      !selector.ruleIds.includes(finding.ruleId) &&
+      !finding.aliases.some((a) => selector.ruleIds.includes(a))
+    )
+      return false;
   }
   if (selector.sources.length > 0) {
     criteria++;
@@ -44,7 +48,16 @@ export function selectorMatches(selector: FindingSelector | undefined, finding: 
   return criteria > 0;
 }
 
-const assetFields = ['cluster', 'namespace', 'name', 'container', 'imageRef', 'imageDigest', 'node', 'resourceKind'] as const;
+const assetFields = [
+  'cluster',
+  'namespace',
+  'name',
+  'container',
+  'imageRef',
+  'imageDigest',
+  'node',
+  'resourceKind',
+] as const;
 
 function hasAnyAssetField(a: Asset): boolean {
   return a.kind !== 0 || assetFields.some((f) => a[f] !== '');
@@ -71,7 +84,12 @@ export function exceptionViews(scope: ScopeState, asOf: TimestampLike | undefine
   let scans: Map<string, ScanRecord[]> | undefined;
   const okScans = () => (scans ??= okScansByGroup(scope));
   for (const x of scope.exceptions.values()) {
-    views.push({ id: x.id, standing: standing(scope, x, asOf, okScans), exception: x, requirementIds: x.recorded.pciRequirements });
+    views.push({
+      id: x.id,
+      standing: standing(scope, x, asOf, okScans),
+      exception: x,
+      requirementIds: x.recorded.pciRequirements,
+    });
   }
   return views.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
@@ -94,7 +112,11 @@ function standing(
 // An expire-on-fix acceptance lapses once every finding it covers has been resolved after it was recorded: an ok
 // scan of the finding's scanner and target key, started after the acceptance, did not list it. It stays lapsed when
 // the finding comes back, so a regression is not silently covered.
-function fixedSinceAccepted(scope: ScopeState, x: ExceptionState, okScans: Map<string, ScanRecord[]>): boolean {
+function fixedSinceAccepted(
+  scope: ScopeState,
+  x: ExceptionState,
+  okScans: Map<string, ScanRecord[]>,
+): boolean {
   const acceptedAt = toNanos(x.occurredAt);
   let matched = 0;
   for (const record of scope.findings.values()) {
@@ -108,7 +130,11 @@ function fixedSinceAccepted(scope: ScopeState, x: ExceptionState, okScans: Map<s
       const scan = scope.scans.get(r.scanId);
       if (!scan || scan.scanner === undefined || scan.targetKey === undefined) continue;
       for (const later of okScans.get(groupKey(scan.scanner, scan.targetKey)) ?? []) {
-        if (compareNanos(toNanos(scanStartOf(later)), acceptedAt) > 0 && !later.completed?.findingIds.includes(record.id)) fixed = true;
+        if (
+          compareNanos(toNanos(scanStartOf(later)), acceptedAt) > 0 &&
+          !later.completed?.findingIds.includes(record.id)
+        )
+          fixed = true;
       }
     }
     if (!fixed) return false;
@@ -119,7 +145,8 @@ function fixedSinceAccepted(scope: ScopeState, x: ExceptionState, okScans: Map<s
 function okScansByGroup(scope: ScopeState): Map<string, ScanRecord[]> {
   const out = new Map<string, ScanRecord[]>();
   for (const scan of scope.scans.values()) {
-    if (!isOkCompletion(scan.completed) || scan.scanner === undefined || scan.targetKey === undefined) continue;
+    if (!isOkCompletion(scan.completed) || scan.scanner === undefined || scan.targetKey === undefined)
+      continue;
     const key = groupKey(scan.scanner, scan.targetKey);
     const list = out.get(key) ?? [];
     list.push(scan);

@@ -1,6 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Events, ScannerKind, ScanStatus, Severity, misconfig, runtimeAlert, vuln } from './events.spec-helper.js';
+import {
+  Events,
+  ScannerKind,
+  ScanStatus,
+  Severity,
+  misconfig,
+  runtimeAlert,
+  vuln,
+} from './events.spec-helper.js';
 import { fold, initialState, evolve, readyForSnapshot, scanReadiness, scopeStateOf } from './scope-state.js';
 import { resolveFindings } from './finding-resolution.js';
 
@@ -9,9 +17,24 @@ const DIGEST_A = 'sha256:' + 'a1'.repeat(32);
 const DIGEST_B = 'sha256:' + 'b2'.repeat(32);
 
 const openssl = (digest: string) =>
-  vuln({ cve: 'CVE-2024-0727', pkg: 'openssl', installed: '3.0.11-1~deb12u2', fixed: '3.0.13-1~deb12u1', imageRef: APP, digest, severity: Severity.MEDIUM });
+  vuln({
+    cve: 'CVE-2024-0727',
+    pkg: 'openssl',
+    installed: '3.0.11-1~deb12u2',
+    fixed: '3.0.13-1~deb12u1',
+    imageRef: APP,
+    digest,
+    severity: Severity.MEDIUM,
+  });
 const zlib = (digest: string) =>
-  vuln({ cve: 'CVE-2023-45853', pkg: 'zlib1g', installed: '1:1.2.13.dfsg-1', imageRef: APP, digest, severity: Severity.CRITICAL });
+  vuln({
+    cve: 'CVE-2023-45853',
+    pkg: 'zlib1g',
+    installed: '1:1.2.13.dfsg-1',
+    imageRef: APP,
+    digest,
+    severity: Severity.CRITICAL,
+  });
 
 function openIds(events: ReturnType<Events['started']>[]): string[] {
   const state = fold(events);
@@ -38,9 +61,21 @@ describe('finding resolution', () => {
     const ids = openIds([
       e.reported('scan-1', a, 1),
       e.reported('scan-1', b, 1),
-      e.completed({ scanId: 'scan-1', scanner: ScannerKind.IMAGE, targetKey: APP, minute: 2, findingIds: [a.id, b.id] }),
+      e.completed({
+        scanId: 'scan-1',
+        scanner: ScannerKind.IMAGE,
+        targetKey: APP,
+        minute: 2,
+        findingIds: [a.id, b.id],
+      }),
       e.reported('scan-2', b, 11),
-      e.completed({ scanId: 'scan-2', scanner: ScannerKind.IMAGE, targetKey: APP, minute: 12, findingIds: [b.id] }),
+      e.completed({
+        scanId: 'scan-2',
+        scanner: ScannerKind.IMAGE,
+        targetKey: APP,
+        minute: 12,
+        findingIds: [b.id],
+      }),
     ]);
     assert.deepEqual(ids, [b.id].sort());
   });
@@ -51,8 +86,20 @@ describe('finding resolution', () => {
     const other = 'registry.example.com/payments/api:1.5';
     const ids = openIds([
       e.reported('scan-1', a, 1),
-      e.completed({ scanId: 'scan-1', scanner: ScannerKind.IMAGE, targetKey: APP, minute: 2, findingIds: [a.id] }),
-      e.completed({ scanId: 'scan-2', scanner: ScannerKind.IMAGE, targetKey: other, minute: 12, findingIds: [] }),
+      e.completed({
+        scanId: 'scan-1',
+        scanner: ScannerKind.IMAGE,
+        targetKey: APP,
+        minute: 2,
+        findingIds: [a.id],
+      }),
+      e.completed({
+        scanId: 'scan-2',
+        scanner: ScannerKind.IMAGE,
+        targetKey: other,
+        minute: 12,
+        findingIds: [],
+      }),
     ]);
     assert.deepEqual(ids, [a.id]);
   });
@@ -62,8 +109,20 @@ describe('finding resolution', () => {
     const a = openssl(DIGEST_A);
     const ids = openIds([
       e.reported('scan-1', a, 1),
-      e.completed({ scanId: 'scan-1', scanner: ScannerKind.IMAGE, targetKey: APP, minute: 2, findingIds: [a.id] }),
-      e.completed({ scanId: 'scan-2', scanner: ScannerKind.CONFIG, targetKey: APP, minute: 12, findingIds: [] }),
+      e.completed({
+        scanId: 'scan-1',
+        scanner: ScannerKind.IMAGE,
+        targetKey: APP,
+        minute: 2,
+        findingIds: [a.id],
+      }),
+      e.completed({
+        scanId: 'scan-2',
+        scanner: ScannerKind.CONFIG,
+        targetKey: APP,
+        minute: 12,
+        findingIds: [],
+      }),
     ]);
     assert.deepEqual(ids, [a.id]);
   });
@@ -74,8 +133,22 @@ describe('finding resolution', () => {
       const a = openssl(DIGEST_A);
       const ids = openIds([
         e.reported('scan-1', a, 1),
-        e.completed({ scanId: 'scan-1', scanner: ScannerKind.IMAGE, targetKey: APP, minute: 2, findingIds: [a.id] }),
-        e.completed({ scanId: 'scan-2', scanner: ScannerKind.IMAGE, targetKey: APP, minute: 12, findingIds: [], status, error: 'registry timed out' }),
+        e.completed({
+          scanId: 'scan-1',
+          scanner: ScannerKind.IMAGE,
+          targetKey: APP,
+          minute: 2,
+          findingIds: [a.id],
+        }),
+        e.completed({
+          scanId: 'scan-2',
+          scanner: ScannerKind.IMAGE,
+          targetKey: APP,
+          minute: 12,
+          findingIds: [],
+          status,
+          error: 'registry timed out',
+        }),
       ]);
       assert.deepEqual(ids, [a.id], `status ${ScanStatus[status]}`);
     }
@@ -87,16 +160,33 @@ describe('finding resolution', () => {
     const events = [
       e.reported('scan-1', openssl(DIGEST_A), 1),
       e.reported('scan-1', zlib(DIGEST_A), 1),
-      e.completed({ scanId: 'scan-1', scanner: ScannerKind.IMAGE, targetKey: APP, digest: DIGEST_A, minute: 2, findingIds: [openssl(DIGEST_A).id, zlib(DIGEST_A).id] }),
+      e.completed({
+        scanId: 'scan-1',
+        scanner: ScannerKind.IMAGE,
+        targetKey: APP,
+        digest: DIGEST_A,
+        minute: 2,
+        findingIds: [openssl(DIGEST_A).id, zlib(DIGEST_A).id],
+      }),
       e.reported('scan-2', zlib(DIGEST_B), 21),
-      e.completed({ scanId: 'scan-2', scanner: ScannerKind.IMAGE, targetKey: APP, digest: DIGEST_B, minute: 22, findingIds: [zlib(DIGEST_B).id] }),
+      e.completed({
+        scanId: 'scan-2',
+        scanner: ScannerKind.IMAGE,
+        targetKey: APP,
+        digest: DIGEST_B,
+        minute: 22,
+        findingIds: [zlib(DIGEST_B).id],
+      }),
     ];
     // when folded
     const scope = scopeStateOf(fold(events), { cluster: 'prod' });
     assert.ok(scope);
     const open = resolveFindings(scope).open;
     // then only zlib is open, shown as seen on the new digest, first seen at the first scan
-    assert.deepEqual(open.map((o) => o.finding.ruleId), ['CVE-2023-45853']);
+    assert.deepEqual(
+      open.map((o) => o.finding.ruleId),
+      ['CVE-2023-45853'],
+    );
     assert.equal(open[0]?.finding.asset?.imageDigest, DIGEST_B);
     assert.equal(open[0]?.finding.firstSeen?.seconds, BigInt(Date.parse('2026-11-02T09:01:00Z') / 1000));
     assert.equal(open[0]?.finding.lastSeen?.seconds, BigInt(Date.parse('2026-11-02T09:21:00Z') / 1000));
@@ -108,8 +198,20 @@ describe('finding resolution', () => {
     const a = openssl(DIGEST_A);
     const ids = openIds([
       e.reported('scan-1', a, 1),
-      e.completed({ scanId: 'scan-1', scanner: ScannerKind.IMAGE, targetKey: APP, minute: 2, findingIds: [a.id] }),
-      e.completed({ scanId: 'scan-2', scanner: ScannerKind.IMAGE, targetKey: APP, minute: 12, findingIds: [] }),
+      e.completed({
+        scanId: 'scan-1',
+        scanner: ScannerKind.IMAGE,
+        targetKey: APP,
+        minute: 2,
+        findingIds: [a.id],
+      }),
+      e.completed({
+        scanId: 'scan-2',
+        scanner: ScannerKind.IMAGE,
+        targetKey: APP,
+        minute: 12,
+        findingIds: [],
+      }),
       e.started('scan-3', ScannerKind.IMAGE, APP, 20),
       e.reported('scan-3', a, 21),
     ]);
@@ -121,9 +223,21 @@ describe('finding resolution', () => {
     const e = new Events();
     const a = openssl(DIGEST_A);
     const ids = openIds([
-      e.completed({ scanId: 'scan-2', scanner: ScannerKind.IMAGE, targetKey: APP, minute: 12, findingIds: [] }),
+      e.completed({
+        scanId: 'scan-2',
+        scanner: ScannerKind.IMAGE,
+        targetKey: APP,
+        minute: 12,
+        findingIds: [],
+      }),
       e.reported('scan-1', a, 1),
-      e.completed({ scanId: 'scan-1', scanner: ScannerKind.IMAGE, targetKey: APP, minute: 2, findingIds: [a.id] }),
+      e.completed({
+        scanId: 'scan-1',
+        scanner: ScannerKind.IMAGE,
+        targetKey: APP,
+        minute: 2,
+        findingIds: [a.id],
+      }),
     ]);
     assert.deepEqual(ids, []);
   });
@@ -133,8 +247,20 @@ describe('finding resolution', () => {
     const alert = runtimeAlert('Terminal shell in container', 'node-a', ['10.2.1', '11.5.1']);
     const events = [
       e.reported('rt-1', alert, 1),
-      e.completed({ scanId: 'rt-1', scanner: ScannerKind.RUNTIME, targetKey: 'falco:/var/log/falco.json', minute: 2, findingIds: [alert.id] }),
-      e.completed({ scanId: 'rt-2', scanner: ScannerKind.RUNTIME, targetKey: 'falco:/var/log/falco.json', minute: 12, findingIds: [] }),
+      e.completed({
+        scanId: 'rt-1',
+        scanner: ScannerKind.RUNTIME,
+        targetKey: 'falco:/var/log/falco.json',
+        minute: 2,
+        findingIds: [alert.id],
+      }),
+      e.completed({
+        scanId: 'rt-2',
+        scanner: ScannerKind.RUNTIME,
+        targetKey: 'falco:/var/log/falco.json',
+        minute: 12,
+        findingIds: [],
+      }),
     ];
     assert.deepEqual(openIds(events), [alert.id]);
     // and the hook closes it when the runtime window rule says so
@@ -147,11 +273,20 @@ describe('finding resolution', () => {
     const e = new Events();
     const a = openssl(DIGEST_A);
     const reported = e.reported('scan-1', a, 1);
-    const completed = e.completed({ scanId: 'scan-1', scanner: ScannerKind.IMAGE, targetKey: APP, minute: 2, findingIds: [a.id] });
+    const completed = e.completed({
+      scanId: 'scan-1',
+      scanner: ScannerKind.IMAGE,
+      targetKey: APP,
+      minute: 2,
+      findingIds: [a.id],
+    });
     const once = fold([reported, completed]);
     const twice = fold([reported, completed, reported, completed]);
     assert.equal(twice.seenEventIds.size, 2);
-    assert.equal(scopeStateOf(twice, { cluster: 'prod' })?.eventCount, scopeStateOf(once, { cluster: 'prod' })?.eventCount);
+    assert.equal(
+      scopeStateOf(twice, { cluster: 'prod' })?.eventCount,
+      scopeStateOf(once, { cluster: 'prod' })?.eventCount,
+    );
   });
 
   it('keeps scopes apart', () => {
@@ -160,19 +295,37 @@ describe('finding resolution', () => {
     const a = openssl(DIGEST_A);
     const state = fold([
       prod.reported('scan-1', a, 1),
-      prod.completed({ scanId: 'scan-1', scanner: ScannerKind.IMAGE, targetKey: APP, minute: 2, findingIds: [a.id] }),
-      stage.completed({ scanId: 'scan-9', scanner: ScannerKind.IMAGE, targetKey: APP, minute: 12, findingIds: [] }),
+      prod.completed({
+        scanId: 'scan-1',
+        scanner: ScannerKind.IMAGE,
+        targetKey: APP,
+        minute: 2,
+        findingIds: [a.id],
+      }),
+      stage.completed({
+        scanId: 'scan-9',
+        scanner: ScannerKind.IMAGE,
+        targetKey: APP,
+        minute: 12,
+        findingIds: [],
+      }),
     ]);
     const scope = scopeStateOf(state, { cluster: 'prod' });
     assert.ok(scope);
-    assert.deepEqual(resolveFindings(scope).open.map((o) => o.finding.id), [a.id]);
+    assert.deepEqual(
+      resolveFindings(scope).open.map((o) => o.finding.id),
+      [a.id],
+    );
   });
 
   it('rejects an event without a scope cluster, naming the event', () => {
     const e = new Events();
     const event = e.reported('scan-1', openssl(DIGEST_A), 1);
     event.scope = undefined;
-    assert.throws(() => evolve(initialState(), event), /event 00000000-0000-4000-8000-000000000001 \(vigil\.v1\.FindingReported\) has no scope cluster/);
+    assert.throws(
+      () => evolve(initialState(), event),
+      /event 00000000-0000-4000-8000-000000000001 \(vigil\.v1\.FindingReported\) has no scope cluster/,
+    );
   });
 });
 
@@ -181,12 +334,28 @@ describe('readyForSnapshot', () => {
     // given a completion listing two findings, with the reports arriving after it
     const e = new Events();
     const a = openssl(DIGEST_A);
-    const b = misconfig({ check: 'k8s-privileged-container', namespace: 'payments', workload: 'api', field: 'spec.template.spec.containers[0].securityContext.privileged', severity: Severity.HIGH, pci: ['2.2.5'] });
+    const b = misconfig({
+      check: 'k8s-privileged-container',
+      namespace: 'payments',
+      workload: 'api',
+      field: 'spec.template.spec.containers[0].securityContext.privileged',
+      severity: Severity.HIGH,
+      pci: ['2.2.5'],
+    });
     let state = initialState();
     assert.equal(readyForSnapshot(state, 'scan-1'), false, 'unknown scan');
     state = evolve(state, e.started('scan-1', ScannerKind.IMAGE, APP, 0));
     assert.equal(readyForSnapshot(state, 'scan-1'), false, 'started, not completed');
-    state = evolve(state, e.completed({ scanId: 'scan-1', scanner: ScannerKind.IMAGE, targetKey: APP, minute: 2, findingIds: [a.id, b.id] }));
+    state = evolve(
+      state,
+      e.completed({
+        scanId: 'scan-1',
+        scanner: ScannerKind.IMAGE,
+        targetKey: APP,
+        minute: 2,
+        findingIds: [a.id, b.id],
+      }),
+    );
     assert.deepEqual(scanReadiness(state, 'scan-1').missingFindingIds, [a.id, b.id].sort());
     assert.equal(readyForSnapshot(state, 'scan-1'), false);
     state = evolve(state, e.reported('scan-1', a, 1));
@@ -199,7 +368,15 @@ describe('readyForSnapshot', () => {
   it('is ready at once for a completed scan that found nothing, or was unavailable', () => {
     const e = new Events();
     const state = fold([
-      e.completed({ scanId: 'scan-1', scanner: ScannerKind.HOST, targetKey: 'node-a', minute: 2, findingIds: [], status: ScanStatus.UNAVAILABLE, error: 'host assessor engine not available' }),
+      e.completed({
+        scanId: 'scan-1',
+        scanner: ScannerKind.HOST,
+        targetKey: 'node-a',
+        minute: 2,
+        findingIds: [],
+        status: ScanStatus.UNAVAILABLE,
+        error: 'host assessor engine not available',
+      }),
     ]);
     assert.equal(readyForSnapshot(state, 'scan-1'), true);
   });

@@ -1,5 +1,17 @@
-import { FindingSource, ScanStatus, type Finding, type ScanCompleted, type ScannerKind } from '@vigil/contracts';
-import { scanStartOf, type FindingRecord, type FindingReport, type ScanRecord, type ScopeState } from './scope-state.js';
+import {
+  FindingSource,
+  ScanStatus,
+  type Finding,
+  type ScanCompleted,
+  type ScannerKind,
+} from '@vigil/contracts';
+import {
+  scanStartOf,
+  type FindingRecord,
+  type FindingReport,
+  type ScanRecord,
+  type ScopeState,
+} from './scope-state.js';
 import { compareNanos, compareStrings, earlierOf, laterOf, toNanos, type TimestampLike } from './time.js';
 
 // Resolution: a finding is open once reported and is resolved ONLY by a later completed scan (status ok) of the
@@ -53,7 +65,10 @@ export function isOkCompletion(c: ScanCompleted | undefined): c is ScanCompleted
 }
 
 export function targetGroups(scope: ScopeState): Map<string, TargetGroup> {
-  const groups = new Map<string, { scanner: ScannerKind; targetKey: string; latestOk: ScanRecord | undefined }>();
+  const groups = new Map<
+    string,
+    { scanner: ScannerKind; targetKey: string; latestOk: ScanRecord | undefined }
+  >();
   for (const scan of scope.scans.values()) {
     if (scan.scanner === undefined || scan.targetKey === undefined) continue;
     const key = groupKey(scan.scanner, scan.targetKey);
@@ -62,7 +77,8 @@ export function targetGroups(scope: ScopeState): Map<string, TargetGroup> {
       g = { scanner: scan.scanner, targetKey: scan.targetKey, latestOk: undefined };
       groups.set(key, g);
     }
-    if (isOkCompletion(scan.completed) && (!g.latestOk || compareScans(scan, g.latestOk) > 0)) g.latestOk = scan;
+    if (isOkCompletion(scan.completed) && (!g.latestOk || compareScans(scan, g.latestOk) > 0))
+      g.latestOk = scan;
   }
   return groups;
 }
@@ -70,13 +86,17 @@ export function targetGroups(scope: ScopeState): Map<string, TargetGroup> {
 export function resolveFindings(scope: ScopeState, options: ResolutionOptions = {}): Resolution {
   const groups = targetGroups(scope);
   const latestLists = new Map<string, Set<string>>();
-  for (const [key, g] of groups) if (g.latestOk?.completed) latestLists.set(key, new Set(g.latestOk.completed.findingIds));
+  for (const [key, g] of groups)
+    if (g.latestOk?.completed) latestLists.set(key, new Set(g.latestOk.completed.findingIds));
 
   const open: OpenFinding[] = [];
   for (const record of scope.findings.values()) {
     const keeping = openingReports(scope, record, groups, latestLists, options);
     if (keeping.length === 0) continue;
-    open.push({ finding: displayed(scope, record, keeping), scanIds: keeping.map((r) => r.scanId).sort(compareStrings) });
+    open.push({
+      finding: displayed(scope, record, keeping),
+      scanIds: keeping.map((r) => r.scanId).sort(compareStrings),
+    });
   }
   open.sort((a, b) => compareStrings(a.finding.id, b.finding.id));
   return { open, groups };
@@ -105,7 +125,8 @@ function openingReports(
     }
     const key = groupKey(scan.scanner, scan.targetKey);
     const latest = groups.get(key)?.latestOk;
-    if (!latest || latestLists.get(key)?.has(record.id) || compareScans(scan, latest) >= 0) keeping.push(report);
+    if (!latest || latestLists.get(key)?.has(record.id) || compareScans(scan, latest) >= 0)
+      keeping.push(report);
   }
   return keeping;
 }
@@ -113,7 +134,10 @@ function openingReports(
 // The shown finding of a record, reused while neither the chosen report nor first/last seen change, so repeated
 // snapshots of a large scope neither copy nor re-serialize unchanged findings (see snapshot.builder.ts). Shown
 // findings are frozen: the snapshot that holds them is immutable.
-const shownMemo = new WeakMap<FindingRecord, { best: FindingReport; first: bigint | undefined; last: bigint | undefined; finding: Finding }>();
+const shownMemo = new WeakMap<
+  FindingRecord,
+  { best: FindingReport; first: bigint | undefined; last: bigint | undefined; finding: Finding }
+>();
 
 function displayed(scope: ScopeState, record: FindingRecord, keeping: readonly FindingReport[]): Finding {
   let best = keeping[0] as FindingReport;

@@ -19,8 +19,19 @@ export {
   type ExceptionState,
   type ScanReadiness,
 } from './scope-state.js';
-export { resolveFindings, type ResolutionOptions, type Resolution, type OpenFinding, type TargetGroup } from './finding-resolution.js';
-export { selectorMatches, imageRepository, type ExceptionView, type ExceptionStanding } from './exception-match.js';
+export {
+  resolveFindings,
+  type ResolutionOptions,
+  type Resolution,
+  type OpenFinding,
+  type TargetGroup,
+} from './finding-resolution.js';
+export {
+  selectorMatches,
+  imageRepository,
+  type ExceptionView,
+  type ExceptionStanding,
+} from './exception-match.js';
 export {
   ENTITY_TYPES,
   isAssessable,
@@ -49,4 +60,8 @@ export {
 export { canonicalJson, canonicalBytes } from './canonical-json.js';
 export { diffSnapshots, changedFields } from './snapshot-diff.js';
 export { complianceReport, snapshotList, snapshotMeta, type SnapshotMeta } from './compliance-report.js';
-export { renderComplianceTable, REQUIREMENT_STATUS_WORDS, type TableOptions } from './compliance-table.renderer.js';
+export {
+  renderComplianceTable,
+  REQUIREMENT_STATUS_WORDS,
+  type TableOptions,
+} from './compliance-table.renderer.js';

@@ -62,7 +62,10 @@ function mappingOf(finding: Finding, key: string | undefined): FindingMapping {
   const ref = requirementsFor(key);
   if (listed.length === 0) return { primary: ref.primary, secondary: ref.secondary };
   const primary = new Set(ref.primary);
-  return { primary: listed.filter((id) => primary.has(id)), secondary: listed.filter((id) => !primary.has(id)) };
+  return {
+    primary: listed.filter((id) => primary.has(id)),
+    secondary: listed.filter((id) => !primary.has(id)),
+  };
 }
 
 interface MappingEntry {
@@ -106,7 +109,11 @@ export function inferMapping(source: FindingSource, listed: readonly string[]): 
   return { primary, secondary: listed.filter((id) => !primary.includes(id)) };
 }
 
-function notApplicableText(applicability: Applicability, entityType: EntityType, profile: AssessmentProfile): string {
+function notApplicableText(
+  applicability: Applicability,
+  entityType: EntityType,
+  profile: AssessmentProfile,
+): string {
   const entity = entityType === 'merchant' ? 'a merchant' : 'a service provider';
   switch (applicability) {
     case 'service_providers':

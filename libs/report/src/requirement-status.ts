@@ -12,7 +12,13 @@ import {
   type InventoryItem,
   type RequirementResult,
 } from '@vigil/contracts';
-import { isAssessable, type CatalogRequirement, type EntityType, type EvidenceSource, type RequirementCatalog } from './catalog.port.js';
+import {
+  isAssessable,
+  type CatalogRequirement,
+  type EntityType,
+  type EvidenceSource,
+  type RequirementCatalog,
+} from './catalog.port.js';
 import { selectorMatches, type ExceptionView } from './exception-match.js';
 import type { OpenFinding, Resolution, TargetGroup } from './finding-resolution.js';
 import type { ScanRecord, ScopeState } from './scope-state.js';
@@ -101,10 +107,18 @@ export function requirementResults(input: StatusInput): RequirementResult[] {
         for (const x of covering) usedExceptions.add(x.id);
       }
     }
-    const extra = { exceptedFindingIds: excepted.sort(compareStrings), exceptionIds: [...usedExceptions].sort(compareStrings) };
+    const extra = {
+      exceptedFindingIds: excepted.sort(compareStrings),
+      exceptionIds: [...usedExceptions].sort(compareStrings),
+    };
     if (failing.length > 0) {
       const ids = failing.map((f) => f.finding.id).sort(compareStrings);
-      results.push(result(req, RequirementStatus.NOT_IN_PLACE, failingReason(failing.map((f) => f.finding)), { ...extra, findingIds: ids }));
+      results.push(
+        result(req, RequirementStatus.NOT_IN_PLACE, failingReason(failing.map((f) => f.finding)), {
+          ...extra,
+          findingIds: ids,
+        }),
+      );
       continue;
     }
     const verdict = automatedVerdict(req, input, scans, coverageOf);
@@ -117,7 +131,12 @@ function result(
   req: CatalogRequirement,
   status: RequirementStatus,
   reason: string,
-  more: { findingIds?: string[]; exceptedFindingIds?: string[]; exceptionIds?: string[]; evidence?: Evidence[] } = {},
+  more: {
+    findingIds?: string[];
+    exceptedFindingIds?: string[];
+    exceptionIds?: string[];
+    evidence?: Evidence[];
+  } = {},
 ): RequirementResult {
   return create(RequirementResultSchema, {
     id: req.id,
@@ -137,7 +156,9 @@ function failingReason(findings: readonly Finding[]): string {
     const w = severityWords[f.severity] ?? 'UNKNOWN';
     bySeverity.set(w, (bySeverity.get(w) ?? 0) + 1);
   }
-  const parts = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'].filter((w) => bySeverity.has(w)).map((w) => `${bySeverity.get(w)} ${w}`);
+  const parts = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN']
+    .filter((w) => bySeverity.has(w))
+    .map((w) => `${bySeverity.get(w)} ${w}`);
   const n = findings.length;
   return `${n} open finding${n === 1 ? '' : 's'} (${parts.join(', ')}) test${n === 1 ? 's' : ''} it directly`;
 }
@@ -165,8 +186,10 @@ function scansByScanner(input: StatusInput): Map<ScannerKind, ScannerScans> {
     }
     return e;
   };
-  for (const scan of input.scope.scans.values()) if (scan.scanner !== undefined) entry(scan.scanner).all.push(scan);
-  for (const g of input.resolution.groups.values() as Iterable<TargetGroup>) if (g.latestOk) entry(g.scanner).latestOk.push(g.latestOk);
+  for (const scan of input.scope.scans.values())
+    if (scan.scanner !== undefined) entry(scan.scanner).all.push(scan);
+  for (const g of input.resolution.groups.values() as Iterable<TargetGroup>)
+    if (g.latestOk) entry(g.scanner).latestOk.push(g.latestOk);
   for (const e of out.values()) e.latestOk.sort((a, b) => compareStrings(a.scanId, b.scanId));
   return out;
 }
@@ -190,7 +213,11 @@ function automatedVerdict(
   scans: Map<ScannerKind, ScannerScans>,
   coverageOf: (k: ScannerKind) => AssetCoverage,
 ): Verdict {
-  const notTested = (reason: string): Verdict => ({ status: RequirementStatus.NOT_TESTED, reason, evidence: [] });
+  const notTested = (reason: string): Verdict => ({
+    status: RequirementStatus.NOT_TESTED,
+    reason,
+    evidence: [],
+  });
   const sources = req.automatable.filter((s): s is Exclude<EvidenceSource, 'manual'> => s !== 'manual');
   if (req.coverage === 'none' || sources.length === 0) {
     return notTested('Manual: no scanner tests it; needs documents, records or interviews');
@@ -199,12 +226,16 @@ function automatedVerdict(
   if (withOk.length === 0) {
     const tried = sources.filter((s) => (scans.get(scannerOf[s])?.all.length ?? 0) > 0);
     if (tried.length > 0) {
-      return notTested(`No ok scan: every ${names(tried)} scan failed or was unavailable, so nothing was checked`);
+      return notTested(
+        `No ok scan: every ${names(tried)} scan failed or was unavailable, so nothing was checked`,
+      );
     }
     return notTested(`No scan has produced evidence (needs a completed ${names(sources)} scan)`);
   }
   if (req.coverage === 'partial') {
-    return notTested(`Partial automated coverage: ${names(withOk)} evidence supports it; the assessor also needs manual evidence`);
+    return notTested(
+      `Partial automated coverage: ${names(withOk)} evidence supports it; the assessor also needs manual evidence`,
+    );
   }
 
   // Strong coverage: the evidence is the passing checks that name the requirement in the latest ok scans.
@@ -215,40 +246,63 @@ function automatedVerdict(
     const k = scannerOf[s];
     const latest = scans.get(k)?.latestOk ?? [];
     const passes = latest.flatMap((scan) =>
-      (scan.completed?.passing ?? []).filter((p) => p.pciRequirements.includes(req.id)).map((p) => ({ scan, p })),
+      (scan.completed?.passing ?? [])
+        .filter((p) => p.pciRequirements.includes(req.id))
+        .map((p) => ({ scan, p })),
     );
     if (passes.length === 0) continue;
-    const stale = input.options.maxScanAgeMs === undefined ? [] : latest.filter((scan) => isStale(scan, input));
+    const stale =
+      input.options.maxScanAgeMs === undefined ? [] : latest.filter((scan) => isStale(scan, input));
     const cov = coverageOf(k);
     if (cov.inScope === 0) {
-      gaps.push(`no inventory of in-scope ${cov.noun}s has been observed, so full ${sourceNames[s]} coverage cannot be shown`);
+      gaps.push(
+        `no inventory of in-scope ${cov.noun}s has been observed, so full ${sourceNames[s]} coverage cannot be shown`,
+      );
       continue;
     }
     if (cov.missing.length > 0) {
       const shown = cov.missing.slice(0, 3).join(', ');
       const more = cov.missing.length > 3 ? ` and ${cov.missing.length - 3} more` : '';
-      gaps.push(`${cov.missing.length} of ${cov.inScope} in-scope ${cov.noun}s have no ok ${sourceNames[s]} scan (${shown}${more})`);
+      gaps.push(
+        `${cov.missing.length} of ${cov.inScope} in-scope ${cov.noun}s have no ok ${sourceNames[s]} scan (${shown}${more})`,
+      );
       continue;
     }
     if (stale.length > 0) {
-      gaps.push(`${stale.length} ${sourceNames[s]} scan${stale.length === 1 ? ' is' : 's are'} older than the scan interval`);
+      gaps.push(
+        `${stale.length} ${sourceNames[s]} scan${stale.length === 1 ? ' is' : 's are'} older than the scan interval`,
+      );
       continue;
     }
     proving.push(s);
     for (const scan of latest) {
-      evidence.push(ev('scan', `${scan.scanId} ${scan.targetKey ?? ''} completed ${iso(scan.completed?.completedAt)}`.trim()));
+      evidence.push(
+        ev(
+          'scan',
+          `${scan.scanId} ${scan.targetKey ?? ''} completed ${iso(scan.completed?.completedAt)}`.trim(),
+        ),
+      );
       for (const u of scan.completed?.units ?? []) evidence.push(ev('unit', `${u.id}@${u.version}`));
     }
     evidence.push(ev('assets', `${cov.inScope} in-scope ${cov.noun}s, all scanned`));
     for (const { scan, p } of passes) {
-      evidence.push(ev('pass', `${p.checkId} on ${assetLabel(p.asset)}: ${p.field} expected ${p.expected}, actual ${p.actual} (scan ${scan.scanId})`));
+      evidence.push(
+        ev(
+          'pass',
+          `${p.checkId} on ${assetLabel(p.asset)}: ${p.field} expected ${p.expected}, actual ${p.actual} (scan ${scan.scanId})`,
+        ),
+      );
     }
   }
   if (proving.length === 0) {
     if (gaps.length > 0) return notTested(capitalize(gaps.join('; ')));
     return notTested(`No passing check names it in the latest ok ${names(withOk)} scans`);
   }
-  return { status: RequirementStatus.IN_PLACE, reason: `Passing ${names(proving)} checks over every in-scope asset`, evidence: dedupe(evidence) };
+  return {
+    status: RequirementStatus.IN_PLACE,
+    reason: `Passing ${names(proving)} checks over every in-scope asset`,
+    evidence: dedupe(evidence),
+  };
 }
 
 function isStale(scan: ScanRecord, input: StatusInput): boolean {
@@ -280,20 +334,30 @@ function assetCoverage(scope: ScopeState, scanner: ScannerKind, scans: ScannerSc
         if (i.item.case === 'image' && i.item.value.ref) refs.add(i.item.value.ref);
         if (i.item.case === 'container' && i.item.value.imageRef) refs.add(i.item.value.imageRef);
       }
-      const seen = new Set([...targetKeys, ...assets.filter((a) => a.kind === AssetKind.IMAGE).map((a) => a.imageRef)]);
+      const seen = new Set([
+        ...targetKeys,
+        ...assets.filter((a) => a.kind === AssetKind.IMAGE).map((a) => a.imageRef),
+      ]);
       return tally('image', refs, (ref) => seen.has(ref));
     }
     case ScannerKind.HOST:
     case ScannerKind.RUNTIME: {
       const nodes = new Set(items.flatMap((i) => (i.item.case === 'node' ? [i.item.value.name] : [])));
-      const seen = new Set([...targetKeys, ...assets.flatMap((a) => [a.node, a.kind === AssetKind.NODE ? a.name : ''])]);
+      const seen = new Set([
+        ...targetKeys,
+        ...assets.flatMap((a) => [a.node, a.kind === AssetKind.NODE ? a.name : '']),
+      ]);
       return tally('node', nodes, (n) => seen.has(n));
     }
     case ScannerKind.CONFIG: {
       const workloads = new Set(items.flatMap(workloadKey));
       // A live-cluster audit reads every object of the cluster.
       const live = targetKeys.has('live');
-      const seen = new Set(assets.filter((a) => a.kind === AssetKind.WORKLOAD).map((a) => `${a.namespace}/${a.resourceKind}/${a.name}`));
+      const seen = new Set(
+        assets
+          .filter((a) => a.kind === AssetKind.WORKLOAD)
+          .map((a) => `${a.namespace}/${a.resourceKind}/${a.name}`),
+      );
       return tally('workload', workloads, (w) => live || seen.has(w));
     }
     default:
@@ -302,7 +366,9 @@ function assetCoverage(scope: ScopeState, scanner: ScannerKind, scans: ScannerSc
 }
 
 function workloadKey(i: InventoryItem): string[] {
-  return i.item.case === 'workload' ? [`${i.item.value.namespace}/${i.item.value.kind}/${i.item.value.name}`] : [];
+  return i.item.case === 'workload'
+    ? [`${i.item.value.namespace}/${i.item.value.kind}/${i.item.value.name}`]
+    : [];
 }
 
 function tally(noun: string, inScope: Set<string>, covered: (k: string) => boolean): AssetCoverage {

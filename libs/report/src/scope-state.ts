@@ -139,7 +139,12 @@ export function evolve(state: ReportState, event: EventEnvelope): ReportState {
       }
       const prior = record.reports.get(r.scanId);
       if (!prior || isLater(event.occurredAt, event.eventId, prior.occurredAt, prior.eventId)) {
-        record.reports.set(r.scanId, { scanId: r.scanId, finding, eventId: event.eventId, occurredAt: event.occurredAt });
+        record.reports.set(r.scanId, {
+          scanId: r.scanId,
+          finding,
+          eventId: event.eventId,
+          occurredAt: event.occurredAt,
+        });
       }
       touch(scope, event);
       break;
@@ -152,7 +157,13 @@ export function evolve(state: ReportState, event: EventEnvelope): ReportState {
         if (key === undefined) continue;
         const prior = scope.inventory.get(key);
         if (!prior || isLater(event.occurredAt, event.eventId, prior.occurredAt, prior.eventId)) {
-          scope.inventory.set(key, { key, item, scanId: o.scanId, eventId: event.eventId, occurredAt: event.occurredAt });
+          scope.inventory.set(key, {
+            key,
+            item,
+            scanId: o.scanId,
+            eventId: event.eventId,
+            occurredAt: event.occurredAt,
+          });
         }
       }
       touch(scope, event);
@@ -227,7 +238,10 @@ export function scanStartOf(scan: ScanRecord): TimestampLike | undefined {
   return scan.completed?.startedAt ?? scan.startedAt;
 }
 
-export function scopeStateOf(state: ReportState, scope: { readonly tenant?: string; readonly cluster: string }): ScopeState | undefined {
+export function scopeStateOf(
+  state: ReportState,
+  scope: { readonly tenant?: string; readonly cluster: string },
+): ScopeState | undefined {
   return state.scopes.get(scopeKey(scope));
 }
 
@@ -275,14 +289,19 @@ function scanRecord(state: ReportState, scope: ScopeState, scanId: string): Scan
   return scan;
 }
 
-function payloadScope(scope: Scope | undefined, event: EventEnvelope, what: string): { tenant: string; cluster: string } {
+function payloadScope(
+  scope: Scope | undefined,
+  event: EventEnvelope,
+  what: string,
+): { tenant: string; cluster: string } {
   if (scope?.cluster) return { tenant: scope.tenant, cluster: scope.cluster };
   return envelopeScope(event, what);
 }
 
 function envelopeScope(event: EventEnvelope, what: string): { tenant: string; cluster: string } {
   const scope = event.scope;
-  if (!scope?.cluster) throw new Error(`evolve: ${what} has no scope cluster (every event belongs to a cluster)`);
+  if (!scope?.cluster)
+    throw new Error(`evolve: ${what} has no scope cluster (every event belongs to a cluster)`);
   return { tenant: scope.tenant, cluster: scope.cluster };
 }
 

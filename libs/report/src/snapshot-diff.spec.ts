@@ -27,27 +27,91 @@ describe('diffSnapshots', () => {
   it('shows a fixed finding as resolved, a re-rated one as changed, a new one as added, and the status change', () => {
     // given version 1: two vulnerabilities and a privileged container
     const e = new Events();
-    const zlib = vuln({ cve: 'CVE-2023-45853', pkg: 'zlib1g', installed: '1:1.2.13.dfsg-1', imageRef: APP, digest: OLD, severity: Severity.CRITICAL });
-    const openssl = vuln({ cve: 'CVE-2024-0727', pkg: 'openssl', installed: '3.0.11-1~deb12u2', fixed: '3.0.13-1~deb12u1', imageRef: APP, digest: OLD, severity: Severity.MEDIUM });
-    const priv = misconfig({ check: 'k8s-privileged-container', namespace: 'payments', workload: 'api', field: 'spec.template.spec.containers[0].securityContext.privileged', severity: Severity.HIGH, pci: ['2.2.5'] });
+    const zlib = vuln({
+      cve: 'CVE-2023-45853',
+      pkg: 'zlib1g',
+      installed: '1:1.2.13.dfsg-1',
+      imageRef: APP,
+      digest: OLD,
+      severity: Severity.CRITICAL,
+    });
+    const openssl = vuln({
+      cve: 'CVE-2024-0727',
+      pkg: 'openssl',
+      installed: '3.0.11-1~deb12u2',
+      fixed: '3.0.13-1~deb12u1',
+      imageRef: APP,
+      digest: OLD,
+      severity: Severity.MEDIUM,
+    });
+    const priv = misconfig({
+      check: 'k8s-privileged-container',
+      namespace: 'payments',
+      workload: 'api',
+      field: 'spec.template.spec.containers[0].securityContext.privileged',
+      severity: Severity.HIGH,
+      pci: ['2.2.5'],
+    });
     const before = [
       e.reported('img-1', zlib, 1),
       e.reported('img-1', openssl, 1),
-      e.completed({ scanId: 'img-1', scanner: ScannerKind.IMAGE, targetKey: APP, digest: OLD, minute: 2, findingIds: [zlib.id, openssl.id] }),
+      e.completed({
+        scanId: 'img-1',
+        scanner: ScannerKind.IMAGE,
+        targetKey: APP,
+        digest: OLD,
+        minute: 2,
+        findingIds: [zlib.id, openssl.id],
+      }),
       e.reported('k8s-1', priv, 3),
-      e.completed({ scanId: 'k8s-1', scanner: ScannerKind.CONFIG, targetKey: 'live', minute: 4, findingIds: [priv.id] }),
+      e.completed({
+        scanId: 'k8s-1',
+        scanner: ScannerKind.CONFIG,
+        targetKey: 'live',
+        minute: 4,
+        findingIds: [priv.id],
+      }),
     ];
     const v1 = snapshot(before);
 
     // when the image is rebuilt (zlib fixed, openssl re-rated HIGH, nghttp2 new) and the privileged flag removed
-    const opensslHigh = vuln({ cve: 'CVE-2024-0727', pkg: 'openssl', installed: '3.0.11-1~deb12u2', fixed: '3.0.13-1~deb12u1', imageRef: APP, digest: NEW, severity: Severity.HIGH });
-    const nghttp2 = vuln({ cve: 'CVE-2024-28182', pkg: 'libnghttp2-14', installed: '1.52.0-1', fixed: '1.52.0-1+deb12u1', imageRef: APP, digest: NEW, severity: Severity.MEDIUM });
+    const opensslHigh = vuln({
+      cve: 'CVE-2024-0727',
+      pkg: 'openssl',
+      installed: '3.0.11-1~deb12u2',
+      fixed: '3.0.13-1~deb12u1',
+      imageRef: APP,
+      digest: NEW,
+      severity: Severity.HIGH,
+    });
+    const nghttp2 = vuln({
+      cve: 'CVE-2024-28182',
+      pkg: 'libnghttp2-14',
+      installed: '1.52.0-1',
+      fixed: '1.52.0-1+deb12u1',
+      imageRef: APP,
+      digest: NEW,
+      severity: Severity.MEDIUM,
+    });
     const after = [
       ...before,
       e.reported('img-2', opensslHigh, 20),
       e.reported('img-2', nghttp2, 20),
-      e.completed({ scanId: 'img-2', scanner: ScannerKind.IMAGE, targetKey: APP, digest: NEW, minute: 21, findingIds: [opensslHigh.id, nghttp2.id] }),
-      e.completed({ scanId: 'k8s-2', scanner: ScannerKind.CONFIG, targetKey: 'live', minute: 22, findingIds: [] }),
+      e.completed({
+        scanId: 'img-2',
+        scanner: ScannerKind.IMAGE,
+        targetKey: APP,
+        digest: NEW,
+        minute: 21,
+        findingIds: [opensslHigh.id, nghttp2.id],
+      }),
+      e.completed({
+        scanId: 'k8s-2',
+        scanner: ScannerKind.CONFIG,
+        targetKey: 'live',
+        minute: 22,
+        findingIds: [],
+      }),
     ];
     const v2 = snapshot(after, v1);
     const diff = diffSnapshots(v1, v2);
@@ -55,9 +119,18 @@ describe('diffSnapshots', () => {
     // then
     assert.equal(diff.from, 1);
     assert.equal(diff.to, 2);
-    assert.deepEqual(diff.findings?.added.map((f) => f.ruleId), ['CVE-2024-28182']);
-    assert.deepEqual(diff.findings?.resolved.map((f) => f.ruleId).sort(), ['CVE-2023-45853', 'k8s-privileged-container']);
-    assert.deepEqual(diff.findings?.changed.map((c) => [c.findingId, c.fields]), [[openssl.id, ['severity', 'asset']]]);
+    assert.deepEqual(
+      diff.findings?.added.map((f) => f.ruleId),
+      ['CVE-2024-28182'],
+    );
+    assert.deepEqual(diff.findings?.resolved.map((f) => f.ruleId).sort(), [
+      'CVE-2023-45853',
+      'k8s-privileged-container',
+    ]);
+    assert.deepEqual(
+      diff.findings?.changed.map((c) => [c.findingId, c.fields]),
+      [[openssl.id, ['severity', 'asset']]],
+    );
     assert.equal(diff.findings?.changed[0]?.before?.severity, Severity.MEDIUM);
     assert.equal(diff.findings?.changed[0]?.after?.severity, Severity.HIGH);
     assert.deepEqual(
@@ -67,25 +140,73 @@ describe('diffSnapshots', () => {
 
     // and its JSON is the published shape, with statuses as plain words
     const json = toReportJson(SnapshotDiffSchema, diff) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(json).sort(), ['findings', 'from', 'requirements', 'schemaVersion', 'scope', 'to']);
+    assert.deepEqual(Object.keys(json).sort(), [
+      'findings',
+      'from',
+      'requirements',
+      'schemaVersion',
+      'scope',
+      'to',
+    ]);
     assert.deepEqual(json['requirements'], [{ id: '2.2.5', from: 'not_in_place', to: 'not_tested' }]);
   });
 
   it('reports nothing between two versions of the same content', () => {
     const e = new Events();
-    const zlib = vuln({ cve: 'CVE-2023-45853', pkg: 'zlib1g', installed: '1:1.2.13.dfsg-1', imageRef: APP, digest: OLD, severity: Severity.CRITICAL });
-    const events = [e.reported('img-1', zlib, 1), e.completed({ scanId: 'img-1', scanner: ScannerKind.IMAGE, targetKey: APP, minute: 2, findingIds: [zlib.id] })];
+    const zlib = vuln({
+      cve: 'CVE-2023-45853',
+      pkg: 'zlib1g',
+      installed: '1:1.2.13.dfsg-1',
+      imageRef: APP,
+      digest: OLD,
+      severity: Severity.CRITICAL,
+    });
+    const events = [
+      e.reported('img-1', zlib, 1),
+      e.completed({
+        scanId: 'img-1',
+        scanner: ScannerKind.IMAGE,
+        targetKey: APP,
+        minute: 2,
+        findingIds: [zlib.id],
+      }),
+    ];
     const v1 = snapshot(events);
     // a rescan that sees the same finding again moves last seen only
-    const again = [...events, e.reported('img-2', zlib, 30), e.completed({ scanId: 'img-2', scanner: ScannerKind.IMAGE, targetKey: APP, minute: 31, findingIds: [zlib.id] })];
+    const again = [
+      ...events,
+      e.reported('img-2', zlib, 30),
+      e.completed({
+        scanId: 'img-2',
+        scanner: ScannerKind.IMAGE,
+        targetKey: APP,
+        minute: 31,
+        findingIds: [zlib.id],
+      }),
+    ];
     const v2 = snapshot(again, v1);
     const diff = diffSnapshots(v1, v2);
-    assert.deepEqual([diff.findings?.added.length, diff.findings?.resolved.length, diff.findings?.changed.length, diff.requirements.length], [0, 0, 0, 0]);
+    assert.deepEqual(
+      [
+        diff.findings?.added.length,
+        diff.findings?.resolved.length,
+        diff.findings?.changed.length,
+        diff.requirements.length,
+      ],
+      [0, 0, 0, 0],
+    );
   });
 
   it('refuses to diff snapshots of different scopes', () => {
     const a = snapshot([]);
-    const b = buildSnapshot({ state: fold([]), scope: { cluster: 'stage' }, catalog, entityType: 'merchant', logPosition: [], createdAt: new Date(0) });
+    const b = buildSnapshot({
+      state: fold([]),
+      scope: { cluster: 'stage' },
+      catalog,
+      entityType: 'merchant',
+      logPosition: [],
+      createdAt: new Date(0),
+    });
     assert.throws(() => diffSnapshots(a, b), /different scopes \("prod" and "stage"\)/);
   });
 });

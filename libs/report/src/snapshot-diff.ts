@@ -41,7 +41,8 @@ export function diffSnapshots(a: Snapshot | ComplianceReport, b: Snapshot | Comp
     const old = before.get(f.id);
     if (!old) continue;
     const fields = changedFields(old, f);
-    if (fields.length > 0) changed.push(create(FindingChangeSchema, { findingId: f.id, fields, before: old, after: f }));
+    if (fields.length > 0)
+      changed.push(create(FindingChangeSchema, { findingId: f.id, fields, before: old, after: f }));
   }
 
   const statusBefore = new Map(from.requirements.map((r) => [r.id, r.status]));
@@ -49,7 +50,8 @@ export function diffSnapshots(a: Snapshot | ComplianceReport, b: Snapshot | Comp
   const ids = [...new Set([...statusBefore.keys(), ...statusAfter.keys()])];
   // Keep the standard's order: the later snapshot's, then anything only the earlier one had.
   const order = new Map<string, number>();
-  for (const r of [...to.requirements, ...from.requirements]) if (!order.has(r.id)) order.set(r.id, order.size);
+  for (const r of [...to.requirements, ...from.requirements])
+    if (!order.has(r.id)) order.set(r.id, order.size);
   ids.sort((x, y) => (order.get(x) ?? 0) - (order.get(y) ?? 0));
   const requirements: RequirementChange[] = [];
   for (const id of ids) {
@@ -81,7 +83,10 @@ export function changedFields(a: Finding, b: Finding): string[] {
 }
 
 function encodeOne(name: keyof Finding, value: unknown): Uint8Array {
-  return toBinary(FindingSchema, create(FindingSchema, { [name]: value } as Parameters<typeof create<typeof FindingSchema>>[1]));
+  return toBinary(
+    FindingSchema,
+    create(FindingSchema, { [name]: value } as Parameters<typeof create<typeof FindingSchema>>[1]),
+  );
 }
 
 function sameBytes(x: Uint8Array, y: Uint8Array): boolean {

@@ -85,18 +85,25 @@ const HASH_PREFIX = 'sha256:';
 export function buildSnapshot(input: BuildSnapshotInput): Snapshot {
   const { state, catalog, entityType } = input;
   if (!input.scope.cluster) throw new Error('buildSnapshot: scope.cluster is empty');
-  if (Number.isNaN(input.createdAt.getTime())) throw new Error('buildSnapshot: createdAt is not a valid date');
+  if (Number.isNaN(input.createdAt.getTime()))
+    throw new Error('buildSnapshot: createdAt is not a valid date');
   const key = scopeKey(input.scope);
   const previous = input.previous;
   if (previous) {
     if (!Number.isInteger(previous.version) || previous.version < 1) {
-      throw new Error(`buildSnapshot: previous.version ${previous.version} is not a snapshot version (1 or more)`);
+      throw new Error(
+        `buildSnapshot: previous.version ${previous.version} is not a snapshot version (1 or more)`,
+      );
     }
     if (!isContentHash(previous.contentHash)) {
-      throw new Error(`buildSnapshot: previous.contentHash "${previous.contentHash}" is not "sha256:<64 hex>"`);
+      throw new Error(
+        `buildSnapshot: previous.contentHash "${previous.contentHash}" is not "sha256:<64 hex>"`,
+      );
     }
     if (previous.scope && scopeKey(previous.scope) !== key) {
-      throw new Error(`buildSnapshot: previous snapshot belongs to scope "${scopeKey(previous.scope)}", not "${key}"`);
+      throw new Error(
+        `buildSnapshot: previous snapshot belongs to scope "${scopeKey(previous.scope)}", not "${key}"`,
+      );
     }
   }
   const scopeState = state.scopes.get(key) ?? emptyScope(input.scope);
@@ -105,7 +112,15 @@ export function buildSnapshot(input: BuildSnapshotInput): Snapshot {
   const resolution = resolveFindings(scopeState, options);
   const asOf = scopeState.asOf;
   const exceptions = exceptionViews(scopeState, asOf);
-  const requirements = requirementResults({ scope: scopeState, resolution, catalog, entityType, exceptions, asOf, options });
+  const requirements = requirementResults({
+    scope: scopeState,
+    resolution,
+    catalog,
+    entityType,
+    exceptions,
+    asOf,
+    options,
+  });
   const findings = resolution.open.map((o) => o.finding);
 
   const scope = create(ScopeSchema, { tenant: input.scope.tenant ?? '', cluster: input.scope.cluster });
@@ -155,7 +170,9 @@ function contentBytes(content: ComplianceReport): Uint8Array {
     }
     return t;
   });
-  const json = canonicalJsonWith(content as unknown as Record<string, unknown>, { findings: `[${texts.join(',')}]` });
+  const json = canonicalJsonWith(content as unknown as Record<string, unknown>, {
+    findings: `[${texts.join(',')}]`,
+  });
   return Buffer.from(json, 'utf8');
 }
 
@@ -199,23 +216,34 @@ function canonicalLogPosition(positions: readonly LogPositionInput[]): LogPositi
   for (const p of positions) {
     if (!p.topic) throw new Error('buildSnapshot: a logPosition entry has an empty topic');
     if (!Number.isInteger(p.partition) || p.partition < 0) {
-      throw new Error(`buildSnapshot: logPosition ${p.topic} has partition ${p.partition} (expected an integer of 0 or more)`);
+      throw new Error(
+        `buildSnapshot: logPosition ${p.topic} has partition ${p.partition} (expected an integer of 0 or more)`,
+      );
     }
     const offset = String(p.offset);
     if (!/^(0|[1-9][0-9]*)$/.test(offset)) {
-      throw new Error(`buildSnapshot: logPosition ${p.topic}/${p.partition} has offset "${offset}" (expected a non-negative integer)`);
+      throw new Error(
+        `buildSnapshot: logPosition ${p.topic}/${p.partition} has offset "${offset}" (expected a non-negative integer)`,
+      );
     }
     const k = `${p.topic}\u0000${p.partition}`;
     const prior = byPartition.get(k);
     if (prior && prior.offset !== offset) {
-      throw new Error(`buildSnapshot: logPosition names ${p.topic}/${p.partition} twice (offsets ${prior.offset} and ${offset})`);
+      throw new Error(
+        `buildSnapshot: logPosition names ${p.topic}/${p.partition} twice (offsets ${prior.offset} and ${offset})`,
+      );
     }
     byPartition.set(k, create(LogPositionSchema, { topic: p.topic, partition: p.partition, offset }));
   }
-  return [...byPartition.values()].sort((a, b) => compareStrings(a.topic, b.topic) || a.partition - b.partition);
+  return [...byPartition.values()].sort(
+    (a, b) => compareStrings(a.topic, b.topic) || a.partition - b.partition,
+  );
 }
 
-function unitsOf(findings: readonly Finding[], groups: ReturnType<typeof resolveFindings>['groups']): UnitRef[] {
+function unitsOf(
+  findings: readonly Finding[],
+  groups: ReturnType<typeof resolveFindings>['groups'],
+): UnitRef[] {
   const seen = new Map<string, UnitRef>();
   const add = (id: string, version: number) => {
     if (!id) return;
@@ -248,7 +276,9 @@ function emptyScope(scope: { readonly tenant?: string; readonly cluster: string 
 export function reportFromContent(content: Uint8Array, contentHash: string): ComplianceReport {
   const actual = HASH_PREFIX + createHash('sha256').update(content).digest('hex');
   if (actual !== contentHash) {
-    throw new Error(`snapshot content does not match its hash: stored as ${contentHash}, content hashes to ${actual}`);
+    throw new Error(
+      `snapshot content does not match its hash: stored as ${contentHash}, content hashes to ${actual}`,
+    );
   }
   let json: unknown;
   try {

@@ -80,7 +80,10 @@ describe('migrations', () => {
     const before = await migrationStatus(db.url);
     assert.deepEqual(before.applied, []);
     assert.deepEqual(before.pending, ['ReportingStore1764752400000', 'SnapshotScanId1764763200000']);
-    assert.deepEqual(await runMigrations(db.url), ['ReportingStore1764752400000', 'SnapshotScanId1764763200000']);
+    assert.deepEqual(await runMigrations(db.url), [
+      'ReportingStore1764752400000',
+      'SnapshotScanId1764763200000',
+    ]);
     assert.deepEqual(await runMigrations(db.url), []);
     const status = await migrationStatus(db.url);
     assert.deepEqual(

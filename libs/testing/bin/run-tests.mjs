@@ -58,7 +58,15 @@ const r = spawnSync(process.execPath, args, { stdio: 'inherit', env: process.env
 // Counts go to the summary file test-all reads, so the whole run can close on one line.
 const text = readFileSync(tap, 'utf8');
 const count = (k) => Number((text.match(new RegExp(`^# ${k} (\\d+)$`, 'm')) ?? [0, 0])[1]);
-const summary = { project, tier, pass: count('pass'), fail: count('fail'), skipped: count('skipped'), todo: count('todo') };
-if (process.env.VIGIL_TEST_SUMMARY) appendFileSync(process.env.VIGIL_TEST_SUMMARY, JSON.stringify(summary) + '\n');
+const summary = {
+  project,
+  tier,
+  pass: count('pass'),
+  fail: count('fail'),
+  skipped: count('skipped'),
+  todo: count('todo'),
+};
+if (process.env.VIGIL_TEST_SUMMARY)
+  appendFileSync(process.env.VIGIL_TEST_SUMMARY, JSON.stringify(summary) + '\n');
 rmSync(tapDir, { recursive: true, force: true });
 process.exit(r.status ?? 1);

@@ -10,7 +10,13 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const summaryFile = join(mkdtempSync(join(tmpdir(), 'vigil-tests-')), 'summary.jsonl');
 const nx = join(root, 'node_modules/.bin/nx');
-const baseEnv = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', VIGIL_TEST_SUMMARY: summaryFile };
+const baseEnv = {
+  ...process.env,
+  NX_DAEMON: 'false',
+  NX_NO_CLOUD: 'true',
+  NX_TUI: 'false',
+  VIGIL_TEST_SUMMARY: summaryFile,
+};
 
 const tiers = [];
 function run(name, budgetSeconds, argv, env = baseEnv) {
@@ -21,9 +27,25 @@ function run(name, budgetSeconds, argv, env = baseEnv) {
   tiers.push({ name, seconds, budgetSeconds, ok: r.status === 0 });
   return r.status === 0;
 }
-const runMany = (target, parallel) => [nx, 'run-many', '-t', target, `--parallel=${parallel}`, '--outputStyle=stream', '--skipNxCache'];
+const runMany = (target, parallel) => [
+  nx,
+  'run-many',
+  '-t',
+  target,
+  `--parallel=${parallel}`,
+  '--outputStyle=stream',
+  '--skipNxCache',
+];
 
-let ok = run('build+lint', 600, [nx, 'run-many', '-t', 'build', 'lint', '--parallel=2', '--outputStyle=stream']);
+let ok = run('build+lint', 600, [
+  nx,
+  'run-many',
+  '-t',
+  'build',
+  'lint',
+  '--parallel=2',
+  '--outputStyle=stream',
+]);
 if (ok) ok = run('unit', 900, runMany('test', 2));
 let servers;
 if (ok) {
@@ -54,7 +76,9 @@ if (existsSync(summaryFile)) {
 console.log('\n=== time per tier (budget) ===');
 for (const t of tiers) {
   const over = t.seconds > t.budgetSeconds ? '  OVER BUDGET' : '';
-  console.log(`${t.name.padEnd(12)} ${t.seconds.toFixed(1).padStart(7)} s  (${t.budgetSeconds} s)  ${t.ok ? 'ok' : 'FAILED'}${over}`);
+  console.log(
+    `${t.name.padEnd(12)} ${t.seconds.toFixed(1).padStart(7)} s  (${t.budgetSeconds} s)  ${t.ok ? 'ok' : 'FAILED'}${over}`,
+  );
 }
 if (!ok && counts.fail === 0) counts.fail = 1; // a tier that failed before counting still fails the run
 console.log(`tests: ${counts.pass} passed, ${counts.fail} failed, ${counts.skipped} skipped`);

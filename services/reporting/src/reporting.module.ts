@@ -1,4 +1,11 @@
-import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Module,
+  type DynamicModule,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { ALL_TOPICS, TOPICS } from '@vigil/contracts';
 import type { EventLog } from '@vigil/event-log';
 import { ConsumerSupervisor, EVENT_LOG, SERVICE_IDENTITY, type ServiceIdentity } from '@vigil/nest-kit';
@@ -77,7 +84,11 @@ export class ReportingModule {
               store,
               eventLog,
               producer: { service: 'reporting', version: identity.version, instance: identity.instance },
-              snapshots: new SnapshotMaker(pciCatalog(), options.entityType, options.clock ?? (() => new Date())),
+              snapshots: new SnapshotMaker(
+                pciCatalog(),
+                options.entityType,
+                options.clock ?? (() => new Date()),
+              ),
               logger: pinoAdapter(),
             }),
         },

@@ -56,7 +56,15 @@ function projection(): ReportingProjection {
 
 let offset = 0;
 function record(topic: string, e: EventEnvelope): ConsumedRecord {
-  return { topic, partition: 0, offset: String(offset++), key: e.subjectKey, value: encodeEnvelope(e), headers: {}, timestamp: 0 };
+  return {
+    topic,
+    partition: 0,
+    offset: String(offset++),
+    key: e.subjectKey,
+    value: encodeEnvelope(e),
+    headers: {},
+    timestamp: 0,
+  };
 }
 
 function finding(id: string, ruleId: string) {
@@ -68,13 +76,21 @@ function finding(id: string, ruleId: string) {
     severity: Severity.HIGH,
     pciRequirements: ['6.3.1', '11.3.1'],
     asset: { cluster: scope.cluster, imageRef: 'registry.example.com/acme/payment-api:1.4.2' },
-    package: { ecosystem: 'Debian:12', name: 'libssl3', version: '3.0.11-1~deb12u1', fixedVersion: '3.0.13-1~deb12u1' },
+    package: {
+      ecosystem: 'Debian:12',
+      name: 'libssl3',
+      version: '3.0.11-1~deb12u1',
+      fixedVersion: '3.0.13-1~deb12u1',
+    },
   });
 }
 
 function reported(scanId: string, id: string, ruleId: string) {
   return newEnvelope({
-    payload: { case: 'findingReported', value: create(FindingReportedSchema, { scanId, finding: finding(id, ruleId) }) },
+    payload: {
+      case: 'findingReported',
+      value: create(FindingReportedSchema, { scanId, finding: finding(id, ruleId) }),
+    },
     scope,
     subjectKey: id,
     producer,
@@ -149,20 +165,29 @@ describe('reporting projection on a real database', () => {
   it('resolves a finding a later scan of the same target no longer lists, and a rebuilt state gives the same hash', async () => {
     const p = projection();
     const scan2 = 'scan-2';
-    await p.handle([record(TOPICS.findings.image, reported(scan2, 'image-aaaa', 'CVE-2024-0727')), record(TOPICS.scans, completed(scan2, ['image-aaaa']))]);
+    await p.handle([
+      record(TOPICS.findings.image, reported(scan2, 'image-aaaa', 'CVE-2024-0727')),
+      record(TOPICS.scans, completed(scan2, ['image-aaaa'])),
+    ]);
     const v2 = await store.latestSnapshot(scope.cluster);
     assert.equal(v2?.version, 2);
     const v1 = await store.getSnapshot(scope.cluster, 1);
     assert.equal(v2?.previousHash, v1?.contentHash, 'snapshots chain by content hash');
     const resolved = await store.findingsForScope(scope.cluster, 'resolved');
-    assert.deepEqual(resolved.map((f) => f.findingId), ['image-bbbb']);
+    assert.deepEqual(
+      resolved.map((f) => f.findingId),
+      ['image-bbbb'],
+    );
     assert.equal(resolved[0]?.resolvedByScan, scan2);
 
     // A failed scan of the same target resolves nothing, and still makes a version (the scan completed).
     await p.handle([record(TOPICS.scans, completed('scan-3', [], ScanStatus.FAILED))]);
     const v3 = await store.latestSnapshot(scope.cluster);
     assert.equal(v3?.version, 3);
-    assert.deepEqual(reportFromContent(v3!.content, v3!.contentHash).findings.map((f) => f.id), ['image-aaaa']);
+    assert.deepEqual(
+      reportFromContent(v3!.content, v3!.contentHash).findings.map((f) => f.id),
+      ['image-aaaa'],
+    );
 
     // The fold rebuilt from the event store alone reproduces v3's content byte for byte (same hash).
     const rebuilt = projection();

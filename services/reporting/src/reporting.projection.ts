@@ -65,7 +65,7 @@ export class ReportingProjection {
     this.positions.clear();
     let count = 0;
     for (const scope of await this.o.store.scopes()) {
-      for (let offset = 0; ; ) {
+      for (let offset = 0; ;) {
         const page = await this.o.store.eventsForScope(scope, { offset, limit: 5000 });
         for (const e of page) {
           evolve(state, decodeEnvelope(e.payload));
@@ -118,7 +118,8 @@ export class ReportingProjection {
   private advance(topic: string, partition: number, offset: string): void {
     const key = `${topic}/${partition}`;
     const prior = this.positions.get(key);
-    if (!prior || BigInt(offset) > BigInt(prior.offset)) this.positions.set(key, { topic, partition, offset } as LogPosition);
+    if (!prior || BigInt(offset) > BigInt(prior.offset))
+      this.positions.set(key, { topic, partition, offset } as LogPosition);
   }
 
   private logPosition(): LogPosition[] {
@@ -184,7 +185,11 @@ export class ReportingProjection {
   }
 
   /** Writes the fold's current view of the scope's findings (open and resolved) into the findings table. */
-  private async syncFindings(tx: ReportingTransaction, scope: string, envelope: EventEnvelope): Promise<void> {
+  private async syncFindings(
+    tx: ReportingTransaction,
+    scope: string,
+    envelope: EventEnvelope,
+  ): Promise<void> {
     const state = scopeStateOf(this.state, envelope.scope ?? { cluster: 'default' });
     if (!state) return;
     const { open } = resolveFindings(state);
@@ -237,10 +242,15 @@ export class ReportingProjection {
         continue;
       }
       this.pendingScans.delete(scanId);
-      const made = await this.o.snapshots.make(tx, this.state, envelope.scope ?? { tenant: '', cluster: 'default' }, {
-        scanId,
-        logPosition: this.logPosition(),
-      });
+      const made = await this.o.snapshots.make(
+        tx,
+        this.state,
+        envelope.scope ?? { tenant: '', cluster: 'default' },
+        {
+          scanId,
+          logPosition: this.logPosition(),
+        },
+      );
       out.push(
         newEnvelope({
           payload: { case: 'snapshotPublished', value: create(SnapshotPublishedSchema, made.published) },

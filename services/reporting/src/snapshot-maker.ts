@@ -1,6 +1,12 @@
 import { create } from '@vigil/contracts';
 import { LogPositionSchema, ScopeSchema, type LogPosition, type SnapshotPublished } from '@vigil/contracts';
-import { buildSnapshot, scopeKey, type EntityType, type ReportState, type RequirementCatalog } from '@vigil/report';
+import {
+  buildSnapshot,
+  scopeKey,
+  type EntityType,
+  type ReportState,
+  type RequirementCatalog,
+} from '@vigil/report';
 import type { ReportingTransaction } from '@vigil/store';
 
 export interface MadeSnapshot {
@@ -40,7 +46,11 @@ export class SnapshotMaker {
       frameworkVersion: snapshot.frameworkVersion,
       contentHash: snapshot.contentHash,
       previousHash: snapshot.previousHash || null,
-      logPosition: snapshot.report.logPosition.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.offset })),
+      logPosition: snapshot.report.logPosition.map((p) => ({
+        topic: p.topic,
+        partition: p.partition,
+        offset: p.offset,
+      })),
       content: snapshot.content,
       scanId: at.scanId,
     });

@@ -28,7 +28,9 @@ export function severityWord(severity: Severity): 'CRITICAL' | 'HIGH' | 'MEDIUM'
 /** A readable, stable key of the asset a finding is about: kind/cluster/namespace/name[/container], or image/node. */
 export function assetKey(asset: Asset | undefined): string {
   if (!asset) return '';
-  const parts = [asset.cluster, asset.namespace, asset.resourceKind, asset.name, asset.container].filter((p) => p);
+  const parts = [asset.cluster, asset.namespace, asset.resourceKind, asset.name, asset.container].filter(
+    (p) => p,
+  );
   if (asset.imageDigest) parts.push(asset.imageDigest);
   else if (asset.imageRef) parts.push(asset.imageRef);
   if (asset.node) parts.push(`node:${asset.node}`);

@@ -1,4 +1,11 @@
-import { LOG_LEVELS, databaseOptions, defineOptions, eventLogOptions, opt, telemetryOptions } from '@vigil/config';
+import {
+  LOG_LEVELS,
+  databaseOptions,
+  defineOptions,
+  eventLogOptions,
+  opt,
+  telemetryOptions,
+} from '@vigil/config';
 
 // The all-in-one's options. The event log, database and log options are the services' own declarations (the same
 // env var means the same thing in every process); only two defaults differ: the all-in-one runs on the embedded
@@ -9,7 +16,8 @@ export const cliOptions = defineOptions({
   dataDir: opt.string({
     env: 'VIGIL_DATA_DIR',
     default: './.vigil',
-    description: 'Deployment directory of the embedded default: its Postgres cluster, event log and lock files',
+    description:
+      'Deployment directory of the embedded default: its Postgres cluster, event log and lock files',
   }),
   cluster: opt.string({
     env: 'VIGIL_CLUSTER',
@@ -23,16 +31,27 @@ export const cliOptions = defineOptions({
     values: SEVERITY_WORDS,
     description: 'Exit with code 1 when a finding at or above this severity remains after the ignore file',
   }),
-  ignoreFile: opt.string({ env: 'VIGIL_IGNORE_FILE', description: 'Accepted risks: ids, scopes, reasons, expiry' }),
+  ignoreFile: opt.string({
+    env: 'VIGIL_IGNORE_FILE',
+    description: 'Accepted risks: ids, scopes, reasons, expiry',
+  }),
   entityType: opt.enum({
     env: 'VIGIL_ENTITY_TYPE',
     values: ['merchant', 'service_provider'],
     default: 'merchant',
     description: 'Assessed entity: service-provider-only requirements are not applicable to a merchant',
   }),
-  timeout: opt.duration({ default: 120_000, min: 1, description: 'Longest a one-shot command waits for the pipeline' }),
+  timeout: opt.duration({
+    default: 120_000,
+    min: 1,
+    description: 'Longest a one-shot command waits for the pipeline',
+  }),
   ...eventLogOptions,
-  eventLog: opt.enum({ ...eventLogOptions.eventLog.spec, values: ['kafka', 'embedded'] as const, default: 'embedded' }),
+  eventLog: opt.enum({
+    ...eventLogOptions.eventLog.spec,
+    values: ['kafka', 'embedded'] as const,
+    default: 'embedded',
+  }),
   ...databaseOptions,
   ...telemetryOptions,
   logLevel: opt.enum({ ...telemetryOptions.logLevel.spec, values: LOG_LEVELS, default: 'warn' }),

@@ -1,6 +1,11 @@
 import { resolve } from 'node:path';
 import { ALL_TOPICS } from '@vigil/contracts';
-import { createEmbeddedEventLog, createKafkaEventLog, type EventLog, type EventLogLogger } from '@vigil/event-log';
+import {
+  createEmbeddedEventLog,
+  createKafkaEventLog,
+  type EventLog,
+  type EventLogLogger,
+} from '@vigil/event-log';
 import { createSql, redactUrl, runMigrations, startEmbeddedPostgres, type Sql } from '@vigil/store';
 
 export interface DeploymentOptions {
@@ -51,10 +56,15 @@ export async function openDeployment(o: DeploymentOptions): Promise<Deployment> 
       eventLog = createEmbeddedEventLog({ sql, logger: o.logger });
       describe = `embedded deployment in ${dataDir}`;
     } else {
-      if (!o.databaseUrl) throw new DeploymentError('EVENT_LOG=kafka needs DATABASE_URL for the reporting store');
+      if (!o.databaseUrl)
+        throw new DeploymentError('EVENT_LOG=kafka needs DATABASE_URL for the reporting store');
       databaseUrl = o.databaseUrl;
       if (o.migrate !== false) await migrate(databaseUrl, o.progress);
-      eventLog = createKafkaEventLog({ brokers: [...o.kafkaBrokers], clientId: o.kafkaClientId ?? 'vigil', logger: o.logger });
+      eventLog = createKafkaEventLog({
+        brokers: [...o.kafkaBrokers],
+        clientId: o.kafkaClientId ?? 'vigil',
+        logger: o.logger,
+      });
       describe = `Kafka ${o.kafkaBrokers.join(',')} and ${redactUrl(databaseUrl)}`;
     }
     closers.push(() => eventLog.close());

@@ -73,12 +73,22 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
         live: extra.live === true,
       });
       return withPipeline(config, out, async (deployment, pipeline) =>
-        scanCommand({ deployment, pipeline, target, cluster: config.cluster, format: config.format, timeoutMs: config.timeout, policy, out }),
+        scanCommand({
+          deployment,
+          pipeline,
+          target,
+          cluster: config.cluster,
+          format: config.format,
+          timeoutMs: config.timeout,
+          policy,
+          out,
+        }),
       );
     }
     case 'report': {
       if (args.length > 0) throw new UsageError(`vigil report: unexpected argument "${args[0]}"`);
-      const version = typeof extra.snapshot === 'string' ? positiveInt(extra.snapshot, '--snapshot') : undefined;
+      const version =
+        typeof extra.snapshot === 'string' ? positiveInt(extra.snapshot, '--snapshot') : undefined;
       return withPipeline(config, out, async (_d, pipeline) =>
         reportCommand({
           store: pipeline.store,
@@ -127,7 +137,10 @@ async function withPipeline(
 ): Promise<number> {
   const deployment = await open(config, out);
   try {
-    const pipeline = await startPipeline(deployment, { entityType: config.entityType, consumerGroupPrefix: config.consumerGroupPrefix });
+    const pipeline = await startPipeline(deployment, {
+      entityType: config.entityType,
+      consumerGroupPrefix: config.consumerGroupPrefix,
+    });
     try {
       await pipeline.waitUntilCaughtUp(config.timeout);
       return await fn(deployment, pipeline);
@@ -139,12 +152,25 @@ async function withPipeline(
   }
 }
 
-async function up(config: Config, out: Output, extra: Record<string, string | boolean | undefined>): Promise<number> {
-  const port = typeof extra.port === 'string' ? positiveInt(extra.port, '--port', true) : Number(process.env.PORT ?? 8080);
+async function up(
+  config: Config,
+  out: Output,
+  extra: Record<string, string | boolean | undefined>,
+): Promise<number> {
+  const port =
+    typeof extra.port === 'string'
+      ? positiveInt(extra.port, '--port', true)
+      : Number(process.env.PORT ?? 8080);
   const host = typeof extra.host === 'string' ? extra.host : (process.env.HOST ?? '127.0.0.1');
   const deployment = await open(config, out);
-  const pipeline = await startPipeline(deployment, { entityType: config.entityType, consumerGroupPrefix: config.consumerGroupPrefix, http: { port, host } });
-  out.warn(`vigil up: ${deployment.describe}; serving ${pipeline.url} (/healthz, /readyz, /metrics). Ctrl-C stops.`);
+  const pipeline = await startPipeline(deployment, {
+    entityType: config.entityType,
+    consumerGroupPrefix: config.consumerGroupPrefix,
+    http: { port, host },
+  });
+  out.warn(
+    `vigil up: ${deployment.describe}; serving ${pipeline.url} (/healthz, /readyz, /metrics). Ctrl-C stops.`,
+  );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
@@ -158,12 +184,17 @@ async function up(config: Config, out: Output, extra: Record<string, string | bo
 async function policyInput(config: Config): Promise<PolicyInput> {
   let ignores: readonly IgnoreRule[] = [];
   if (config.ignoreFile) ignores = (await loadIgnoreFile(config.ignoreFile)).rules;
-  return { ...(config.failOn ? { threshold: parseSeverityThreshold(config.failOn) } : {}), ignores, now: new Date() };
+  return {
+    ...(config.failOn ? { threshold: parseSeverityThreshold(config.failOn) } : {}),
+    ignores,
+    now: new Date(),
+  };
 }
 
 function positiveInt(text: string, flag: string, zeroOk = false): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < (zeroOk ? 0 : 1)) throw new UsageError(`vigil: ${flag} takes a whole number, got "${text}"`);
+  if (!Number.isInteger(n) || n < (zeroOk ? 0 : 1))
+    throw new UsageError(`vigil: ${flag} takes a whole number, got "${text}"`);
   return n;
 }
 

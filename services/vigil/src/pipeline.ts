@@ -80,7 +80,10 @@ export async function startPipeline(deployment: Deployment, options: PipelineOpt
         const lags = [];
         for (const c of supervisor.status()) lags.push(...(await deployment.eventLog.lag(c.group, c.topics)));
         const behind = lags.some((l) => l.lag > 0);
-        const ends = lags.map((l) => `${l.topic}/${l.partition}=${l.end}`).sort().join(',');
+        const ends = lags
+          .map((l) => `${l.topic}/${l.partition}=${l.end}`)
+          .sort()
+          .join(',');
         const quiet = !behind && ends === previous;
         previous = behind ? '' : ends;
         return quiet;
@@ -97,7 +100,8 @@ async function waitUntil(timeoutMs: number, what: string, done: () => Promise<bo
   let wait = 20;
   for (;;) {
     if (await done()) return;
-    if (Date.now() > deadline) throw new PipelineTimeout(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new PipelineTimeout(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
     await new Promise((r) => setTimeout(r, wait));
     wait = Math.min(wait * 2, 250);
   }

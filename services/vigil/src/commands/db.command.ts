@@ -13,7 +13,12 @@ export async function dbCommand(
     case 'migrate': {
       const applied = await runMigrations(databaseUrl);
       if (format === 'json') out.result(JSON.stringify({ applied: applied }, null, 2));
-      else out.result(applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'database is up to date');
+      else
+        out.result(
+          applied.length
+            ? `applied ${applied.length} migration(s): ${applied.join(', ')}`
+            : 'database is up to date',
+        );
       return 0;
     }
     case 'status': {
@@ -32,8 +37,12 @@ export async function dbCommand(
     case 'import':
     case 'update':
       // The vulnerability database belongs to the image scanner's engine, which this build does not contain.
-      throw new UsageError(`vigil db ${sub}: the vulnerability database comes with the image-scan engine, which is not available in this build`);
+      throw new UsageError(
+        `vigil db ${sub}: the vulnerability database comes with the image-scan engine, which is not available in this build`,
+      );
     default:
-      throw new UsageError(`vigil db: expected migrate, status, import or update${sub ? `, got "${sub}"` : ''}`);
+      throw new UsageError(
+        `vigil db: expected migrate, status, import or update${sub ? `, got "${sub}"` : ''}`,
+      );
   }
 }

@@ -1,5 +1,10 @@
 import { AssetKind, FindingSource, Severity, type Finding } from '@vigil/contracts';
-import { applyPolicy, type IgnoreRule, type PolicyFinding, type Severity as PolicySeverity } from '@vigil/policy';
+import {
+  applyPolicy,
+  type IgnoreRule,
+  type PolicyFinding,
+  type Severity as PolicySeverity,
+} from '@vigil/policy';
 
 export interface PolicyInput {
   threshold?: PolicySeverity;
@@ -15,7 +20,14 @@ export interface PolicyOutcome {
   warnings: string[];
 }
 
-const SEVERITY_ORDER = [Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.UNKNOWN, Severity.UNSPECIFIED];
+const SEVERITY_ORDER = [
+  Severity.CRITICAL,
+  Severity.HIGH,
+  Severity.MEDIUM,
+  Severity.LOW,
+  Severity.UNKNOWN,
+  Severity.UNSPECIFIED,
+];
 
 /** The words policy and people read, from the contracts' enums. */
 export function policyView(f: Finding): PolicyFinding & { finding: Finding } {
@@ -40,25 +52,44 @@ export function policyView(f: Finding): PolicyFinding & { finding: Finding } {
           },
         }
       : {}),
-    ...(f.package ? { package: { ecosystem: f.package.ecosystem, name: f.package.name, version: f.package.version, purl: f.package.purl } } : {}),
+    ...(f.package
+      ? {
+          package: {
+            ecosystem: f.package.ecosystem,
+            name: f.package.name,
+            version: f.package.version,
+            purl: f.package.purl,
+          },
+        }
+      : {}),
     locations: f.locations,
   };
 }
 
 export function policyOutcome(findings: readonly Finding[], p: PolicyInput): PolicyOutcome {
-  const result = applyPolicy(findings.map(policyView), { ...(p.threshold ? { threshold: p.threshold } : {}), ignores: p.ignores, now: p.now });
+  const result = applyPolicy(findings.map(policyView), {
+    ...(p.threshold ? { threshold: p.threshold } : {}),
+    ignores: p.ignores,
+    now: p.now,
+  });
   const notes: string[] = [];
-  if (result.ignored.length > 0) notes.push(`${result.ignored.length} finding(s) accepted by the ignore file`);
+  if (result.ignored.length > 0)
+    notes.push(`${result.ignored.length} finding(s) accepted by the ignore file`);
   if (result.failed) notes.push(`policy failed: a finding at or above ${p.threshold} remains`);
   const warnings = [
-    ...result.expiredRules.map((r) => `ignore file: the rule for ${r.id} expired on ${r.expiresAt?.toISOString().slice(0, 10)} and no longer applies`),
+    ...result.expiredRules.map(
+      (r) =>
+        `ignore file: the rule for ${r.id} expired on ${r.expiresAt?.toISOString().slice(0, 10)} and no longer applies`,
+    ),
   ];
   return { exitCode: result.exitCode, notes, warnings };
 }
 
 export function findingRows(findings: readonly Finding[]): string[][] {
   const sorted = [...findings].sort(
-    (a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || a.ruleId.localeCompare(b.ruleId),
+    (a, b) =>
+      SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) ||
+      a.ruleId.localeCompare(b.ruleId),
   );
   return sorted.map((f) => [
     f.severity === Severity.UNSPECIFIED ? 'UNKNOWN' : Severity[f.severity],

@@ -1,4 +1,10 @@
-import { ComplianceReportSchema, SnapshotDiffSchema, SnapshotListSchema, toReportJson, type ComplianceReport } from '@vigil/contracts';
+import {
+  ComplianceReportSchema,
+  SnapshotDiffSchema,
+  SnapshotListSchema,
+  toReportJson,
+  type ComplianceReport,
+} from '@vigil/contracts';
 import { diffSnapshots, renderComplianceTable, snapshotList, reportFromContent } from '@vigil/report';
 import type { ReportingStore } from '@vigil/store';
 import { table, type Output } from '../output.js';
@@ -23,15 +29,22 @@ export interface ReportCommandInput {
 export async function reportCommand(i: ReportCommandInput): Promise<number> {
   if (i.list) return listSnapshots(i);
   if (i.diff) return diff(i, i.diff);
-  const stored = i.version !== undefined ? await i.store.getSnapshot(i.cluster, i.version) : await i.store.latestSnapshot(i.cluster);
+  const stored =
+    i.version !== undefined
+      ? await i.store.getSnapshot(i.cluster, i.version)
+      : await i.store.latestSnapshot(i.cluster);
   if (!stored) {
-    if (i.version !== undefined) throw new UsageError(`vigil report: scope ${i.cluster} has no snapshot version ${i.version}`);
-    i.out.warn(`vigil report: scope ${i.cluster} has no snapshot yet; run a scan first (vigil scan image|k8s|host ...)`);
+    if (i.version !== undefined)
+      throw new UsageError(`vigil report: scope ${i.cluster} has no snapshot version ${i.version}`);
+    i.out.warn(
+      `vigil report: scope ${i.cluster} has no snapshot yet; run a scan first (vigil scan image|k8s|host ...)`,
+    );
     return 0;
   }
   const report: ComplianceReport = reportFromContent(stored.content, stored.contentHash);
   report.contentHash = stored.contentHash;
-  if (i.format === 'json') i.out.result(JSON.stringify(toReportJson(ComplianceReportSchema, report), null, 2));
+  if (i.format === 'json')
+    i.out.result(JSON.stringify(toReportJson(ComplianceReportSchema, report), null, 2));
   else i.out.result(renderComplianceTable(report));
   const outcome = policyOutcome(report.findings, i.policy);
   for (const w of outcome.warnings) i.out.warn(w);
@@ -85,7 +98,8 @@ async function listSnapshots(i: ReportCommandInput): Promise<number> {
 
 async function diff(i: ReportCommandInput, spec: string): Promise<number> {
   const m = /^(\d+)\.\.(\d+)$/.exec(spec);
-  if (!m) throw new UsageError(`vigil report: --diff takes FROM..TO snapshot versions, e.g. 3..5; got "${spec}"`);
+  if (!m)
+    throw new UsageError(`vigil report: --diff takes FROM..TO snapshot versions, e.g. 3..5; got "${spec}"`);
   const [from, to] = [Number(m[1]), Number(m[2])];
   const load = async (v: number) => {
     const s = await i.store.getSnapshot(i.cluster, v);

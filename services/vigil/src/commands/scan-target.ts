@@ -26,7 +26,11 @@ export interface ScanTarget {
  * thing share, so that one resolves the other: an image's repository:tag (a new digest under the same tag
  * supersedes the old), a manifest source's absolute path or `live`, a node's name.
  */
-export function scanTarget(kind: string, args: string[], flags: { root?: string; node?: string; live?: boolean }): ScanTarget {
+export function scanTarget(
+  kind: string,
+  args: string[],
+  flags: { root?: string; node?: string; live?: boolean },
+): ScanTarget {
   switch (kind) {
     case 'image':
       return imageTarget(args);
@@ -41,17 +45,32 @@ export function scanTarget(kind: string, args: string[], flags: { root?: string;
 
 function imageTarget(args: string[]): ScanTarget {
   const [what, ...rest] = args;
-  if (!what || rest.length > 0) throw new UsageError('vigil scan image: give exactly one image reference or archive path');
+  if (!what || rest.length > 0)
+    throw new UsageError('vigil scan image: give exactly one image reference or archive path');
   const path = resolve(what);
   if (existsSync(path)) {
     // An archive (docker save tar, OCI layout dir or oci-archive tar): its key is the tag it carries when the
     // scanner reads it; until then the path stands for it.
     const image = create(ImageTargetSchema, { archivePath: path, ref: '' });
-    return { scanner: ScannerKind.IMAGE, target: create(TargetSchema, { kind: TargetKind.IMAGE, key: path, ref: { case: 'image', value: image } }) };
+    return {
+      scanner: ScannerKind.IMAGE,
+      target: create(TargetSchema, {
+        kind: TargetKind.IMAGE,
+        key: path,
+        ref: { case: 'image', value: image },
+      }),
+    };
   }
   const ref = normalizeImageRef(what);
   const image = create(ImageTargetSchema, { ref: ref.ref, digest: ref.digest });
-  return { scanner: ScannerKind.IMAGE, target: create(TargetSchema, { kind: TargetKind.IMAGE, key: ref.key, ref: { case: 'image', value: image } }) };
+  return {
+    scanner: ScannerKind.IMAGE,
+    target: create(TargetSchema, {
+      kind: TargetKind.IMAGE,
+      key: ref.key,
+      ref: { case: 'image', value: image },
+    }),
+  };
 }
 
 function configTarget(args: string[], live: boolean): ScanTarget {
@@ -60,25 +79,41 @@ function configTarget(args: string[], live: boolean): ScanTarget {
     const value = create(LiveClusterTargetSchema, { context: '' });
     return {
       scanner: ScannerKind.CONFIG,
-      target: create(TargetSchema, { kind: TargetKind.LIVE_CLUSTER, key: 'live', ref: { case: 'liveCluster', value } }),
+      target: create(TargetSchema, {
+        kind: TargetKind.LIVE_CLUSTER,
+        key: 'live',
+        ref: { case: 'liveCluster', value },
+      }),
     };
   }
-  if (args.length !== 1) throw new UsageError('vigil scan k8s: give one manifest file or directory, or --live');
+  if (args.length !== 1)
+    throw new UsageError('vigil scan k8s: give one manifest file or directory, or --live');
   const source = resolve(args[0] as string);
   if (!existsSync(source)) throw new UsageError(`vigil scan k8s: ${source} does not exist`);
   const value = create(ManifestTargetSchema, { source });
-  return { scanner: ScannerKind.CONFIG, target: create(TargetSchema, { kind: TargetKind.MANIFESTS, key: source, ref: { case: 'manifests', value } }) };
+  return {
+    scanner: ScannerKind.CONFIG,
+    target: create(TargetSchema, {
+      kind: TargetKind.MANIFESTS,
+      key: source,
+      ref: { case: 'manifests', value },
+    }),
+  };
 }
 
 function hostTarget(args: string[], flags: { root?: string; node?: string }): ScanTarget {
-  if (args.length > 0) throw new UsageError('vigil scan host: use --root PATH and --node NAME, not positional arguments');
+  if (args.length > 0)
+    throw new UsageError('vigil scan host: use --root PATH and --node NAME, not positional arguments');
   const rootPath = resolve(flags.root ?? '/');
   if (!existsSync(rootPath) || !statSync(rootPath).isDirectory()) {
     throw new UsageError(`vigil scan host: --root ${rootPath} is not a directory`);
   }
   const node = flags.node ?? nodeName(rootPath);
   const value = create(NodeTargetSchema, { node, rootPath });
-  return { scanner: ScannerKind.HOST, target: create(TargetSchema, { kind: TargetKind.NODE, key: node, ref: { case: 'node', value } }) };
+  return {
+    scanner: ScannerKind.HOST,
+    target: create(TargetSchema, { kind: TargetKind.NODE, key: node, ref: { case: 'node', value } }),
+  };
 }
 
 // The node's own name: its /etc/hostname under the root, else this machine's when the root is "/".
@@ -106,14 +141,16 @@ export interface ImageRef {
  */
 export function normalizeImageRef(input: string): ImageRef {
   const text = input.trim();
-  if (!/^[a-z0-9][a-z0-9._\-/:@]*$/i.test(text)) throw new UsageError(`vigil scan image: "${input}" is not an image reference`);
+  if (!/^[a-z0-9][a-z0-9._\-/:@]*$/i.test(text))
+    throw new UsageError(`vigil scan image: "${input}" is not an image reference`);
   let rest = text;
   let digest = '';
   const at = rest.indexOf('@');
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!/^sha256:[a-f0-9]{64}$/.test(digest)) throw new UsageError(`vigil scan image: "${input}" has a malformed digest`);
+    if (!/^sha256:[a-f0-9]{64}$/.test(digest))
+      throw new UsageError(`vigil scan image: "${input}" has a malformed digest`);
   }
   const slash = rest.indexOf('/');
   const first = slash >= 0 ? rest.slice(0, slash) : '';

@@ -65,10 +65,13 @@ export async function scanCommand(i: ScanCommandInput): Promise<number> {
   await i.pipeline.waitUntilCaughtUp(i.timeoutMs);
   const stored = await i.pipeline.store.scanById(scanId);
   if (!stored?.payload) {
-    throw new Error(`scan ${scanId}: the pipeline caught up but no scanner completed the scan (is a consumer for it running?)`);
+    throw new Error(
+      `scan ${scanId}: the pipeline caught up but no scanner completed the scan (is a consumer for it running?)`,
+    );
   }
   const completedEnvelope = decodeEnvelope(stored.payload);
-  if (completedEnvelope.payload.case !== 'scanCompleted') throw new Error(`scan ${scanId}: stored result is not a completed scan`);
+  if (completedEnvelope.payload.case !== 'scanCompleted')
+    throw new Error(`scan ${scanId}: stored result is not a completed scan`);
   const completed = completedEnvelope.payload.value;
 
   const findings: Finding[] = [];
@@ -103,7 +106,11 @@ export async function scanCommand(i: ScanCommandInput): Promise<number> {
       `scan ${scanId}  ${i.target.target.key}`,
       `status: ${ScanStatus[completed.status].toLowerCase()}${completed.error ? ` — ${completed.error}` : ''}`,
     ];
-    if (findings.length > 0) lines.push('', table(['severity', 'rule', 'asset', 'package', 'fixed in', 'pci dss'], findingRows(findings)));
+    if (findings.length > 0)
+      lines.push(
+        '',
+        table(['severity', 'rule', 'asset', 'package', 'fixed in', 'pci dss'], findingRows(findings)),
+      );
     else if (completed.status === ScanStatus.OK) lines.push('no findings');
     if (snapshot) {
       const s = reportFromContent(snapshot.content, snapshot.contentHash).summary;
