@@ -15,6 +15,74 @@ const frameworkImports = [
   'express',
 ];
 
+const depConstraints = [
+  {
+    sourceTag: 'type:contract',
+    onlyDependOnLibsWithTags: ['type:contract'],
+    bannedExternalImports: frameworkImports,
+  },
+  {
+    sourceTag: 'type:catalog',
+    onlyDependOnLibsWithTags: ['type:catalog'],
+    bannedExternalImports: frameworkImports,
+  },
+  {
+    sourceTag: 'type:engine',
+    onlyDependOnLibsWithTags: ['type:engine', 'type:catalog', 'type:contract'],
+    bannedExternalImports: frameworkImports,
+  },
+  {
+    sourceTag: 'type:adapter',
+    onlyDependOnLibsWithTags: ['type:adapter', 'type:contract', 'type:catalog'],
+    bannedExternalImports: ['@nestjs/*'],
+  },
+  {
+    // The one place outside services where NestJS may appear: health, metrics, shutdown, the log provider.
+    sourceTag: 'type:service-kit',
+    onlyDependOnLibsWithTags: ['type:adapter', 'type:catalog', 'type:contract'],
+  },
+  {
+    sourceTag: 'type:service',
+    onlyDependOnLibsWithTags: [
+      'type:service-kit',
+      'type:adapter',
+      'type:engine',
+      'type:catalog',
+      'type:contract',
+    ],
+  },
+  {
+    sourceTag: 'type:app',
+    onlyDependOnLibsWithTags: [
+      'type:service',
+      'type:service-kit',
+      'type:adapter',
+      'type:engine',
+      'type:catalog',
+      'type:contract',
+    ],
+  },
+  {
+    sourceTag: 'type:test-util',
+    onlyDependOnLibsWithTags: [
+      'type:adapter',
+      'type:engine',
+      'type:catalog',
+      'type:contract',
+      'type:test-util',
+    ],
+  },
+  { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['*'] },
+  { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['*'] },
+];
+
+// Tests beside an engine may use the shared test utilities (corpus paths, clocks); the engine's code may not.
+const specDepConstraints = depConstraints.map((c) =>
+  c.sourceTag === 'type:engine'
+    ? { ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'type:test-util'] }
+    : c,
+);
+
 export default [
   { ignores: ['**/dist/**', '**/node_modules/**', '**/src/gen/**', '.nx/**', 'infra/local/.kafka/**'] },
   ...tseslint.configs.recommended,
@@ -27,45 +95,16 @@ export default [
     languageOptions: { parserOptions: { emitDecoratorMetadata: true, experimentalDecorators: true } },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
+      '@typescript-eslint/consistent-type-imports': [
+        'error',
+        { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false },
+      ],
       '@nx/enforce-module-boundaries': [
         'error',
         {
           enforceBuildableLibDependency: false,
           allow: [],
-          depConstraints: [
-            { sourceTag: 'type:contract', onlyDependOnLibsWithTags: ['type:contract'], bannedExternalImports: frameworkImports },
-            { sourceTag: 'type:catalog', onlyDependOnLibsWithTags: ['type:catalog'], bannedExternalImports: frameworkImports },
-            {
-              sourceTag: 'type:engine',
-              onlyDependOnLibsWithTags: ['type:engine', 'type:catalog', 'type:contract'],
-              bannedExternalImports: frameworkImports,
-            },
-            {
-              sourceTag: 'type:adapter',
-              onlyDependOnLibsWithTags: ['type:adapter', 'type:contract', 'type:catalog'],
-              bannedExternalImports: ['@nestjs/*'],
-            },
-            {
-              // The one place outside services where NestJS may appear: health, metrics, shutdown, the log provider.
-              sourceTag: 'type:service-kit',
-              onlyDependOnLibsWithTags: ['type:adapter', 'type:catalog', 'type:contract'],
-            },
-            {
-              sourceTag: 'type:service',
-              onlyDependOnLibsWithTags: ['type:service-kit', 'type:adapter', 'type:engine', 'type:catalog', 'type:contract'],
-            },
-            {
-              sourceTag: 'type:app',
-              onlyDependOnLibsWithTags: ['type:service', 'type:service-kit', 'type:adapter', 'type:engine', 'type:catalog', 'type:contract'],
-            },
-            {
-              sourceTag: 'type:test-util',
-              onlyDependOnLibsWithTags: ['type:adapter', 'type:engine', 'type:catalog', 'type:contract', 'type:test-util'],
-            },
-            { sourceTag: 'type:bench', onlyDependOnLibsWithTags: ['*'] },
-            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['*'] },
-          ],
+          depConstraints,
         },
       ],
     },
@@ -74,7 +113,10 @@ export default [
     // Only these adapters may touch their client libraries.
     files: ['libs/!(event-log)/**/*.ts', 'services/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: 'kafkajs', message: 'only libs/event-log imports kafkajs' }] }],
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'kafkajs', message: 'only libs/event-log imports kafkajs' }] },
+      ],
     },
   },
   {
@@ -103,6 +145,15 @@ export default [
             { name: 'pg', message: 'only libs/store imports pg' },
           ],
         },
+      ],
+    },
+  },
+  {
+    files: ['**/*.spec.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        { enforceBuildableLibDependency: false, allow: [], depConstraints: specDepConstraints },
       ],
     },
   },
