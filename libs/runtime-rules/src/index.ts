@@ -1,1 +1,32 @@
-export {};
+export {
+  ingestEvents,
+  DEFAULT_CLUSTER,
+  DEFAULT_RUNTIME_POLICY,
+  type IngestCounts,
+  type IngestEventsInput,
+  type IngestEventsResult,
+  type SensorTelemetry,
+} from './ingest.js';
+export {
+  readEvents,
+  RuntimeInputError,
+  DEFAULT_READ_LIMITS,
+  type ReadEventsOptions,
+  type ReadEventsResult,
+  type ReadLimits,
+  type RawRuntimeEvent,
+  type SkippedLine,
+} from './input/read-events.js';
+export { RUNTIME_NORMALIZERS, RUNTIME_FORMATS, RUNTIME_POLICIES, isRuntimeFormat, normalizerFor, type RuntimeFormat } from './registry.js';
+export { pciMeaning, severityOf, KIND_MAPPING, KIND_SEVERITY_FLOOR, PRIORITY_SEVERITY, type PciMeaning } from './meaning/pci-meaning.js';
+export { toFindings, timestampOf } from './meaning/to-findings.js';
+export type {
+  RuntimeInventoryPort,
+  RuntimePolicyConfig,
+  RuntimeNormalizer,
+  NormalizeContext,
+  NormalizeOutcome,
+  DetectContext,
+  JsonObject,
+} from './normalizers/normalizer.model.js';
+export * from './detection.model.js';
