@@ -1,0 +1,262 @@
+import { basename } from 'node:path';
+import {
+  AssetKind,
+  AssetSchema,
+  FindingCountsSchema,
+  FindingSchema,
+  FindingSource,
+  MatchType,
+  PassingResultSchema,
+  Severity,
+  UnitRefSchema,
+  create,
+  findingId,
+  type Asset,
+  type Finding,
+  type FindingCounts,
+  type PassingResult,
+  type UnitRef,
+} from '@vigil/contracts';
+import { requirementsFor } from '@vigil/pci';
+import {
+  type AuditContext,
+  type AuditOptions,
+  type CheckDefinition,
+  type CheckOutcome,
+  type PciUse,
+} from './checks/check.model.js';
+import { CHECKS } from './checks/registry.js';
+import {
+  DEFAULT_LOADER_LIMITS,
+  loadManifests,
+  type LoadError,
+  type LoaderLimits,
+} from './load/manifest-loader.js';
+import { kindOf, labelsOf, nameOf, namespaceOf, resourceKey, type LoadedObject } from './model/k8s-object.js';
+import { isWorkloadKind, topLevelWorkloads, toWorkload, type Workload } from './model/workload.js';
+
+export interface AuditManifestsInput {
+  /** Manifest files or directories (read recursively: .yaml, .yml, .json). */
+  paths: readonly string[];
+  /** The scope cluster the findings' assets belong to. */
+  cluster: string;
+  clock?: () => Date;
+  /** Label that puts a namespace or pod in the CDE; default pci-scope=cde. */
+  cdeLabel?: { key: string; value: string };
+  requireCpuLimit?: boolean;
+  limits?: LoaderLimits;
+  /** Restrict to these check ids (all when absent). */
+  checks?: readonly string[];
+}
+
+/** One check's verdict with what it was about: the internal form the corpus runner and the findings come from. */
+export interface AuditedOutcome extends CheckOutcome {
+  checkId: string;
+  resource: string;
+}
+
+export interface AuditResult {
+  findings: Finding[];
+  passing: PassingResult[];
+  assets: Asset[];
+  units: UnitRef[];
+  counts: FindingCounts;
+  /** Documents that could not be audited, each naming its file and document. */
+  errors: LoadError[];
+  outcomes: AuditedOutcome[];
+  files: string[];
+}
+
+/**
+ * Audits Kubernetes manifests: loads every document under the paths, normalizes workloads, runs every registered
+ * check and returns findings (failing outcomes), passing results (evidence that a control is in place), the assets
+ * covered and the units that ran. A bad document is an error entry, not a failed audit; an unreadable path throws.
+ */
+export async function auditManifests(input: AuditManifestsInput): Promise<AuditResult> {
+  const loaded = await loadManifests(input.paths, input.limits ?? DEFAULT_LOADER_LIMITS);
+  const result = auditObjects(loaded.objects, input);
+  return { ...result, errors: loaded.errors, files: loaded.files };
+}
+
+/** The audit of objects already loaded (tests and the live-cluster path feed these directly). */
+export function auditObjects(
+  objects: LoadedObject[],
+  input: Omit<AuditManifestsInput, 'paths' | 'limits'>,
+): Omit<AuditResult, 'errors' | 'files'> {
+  const clock = input.clock ?? (() => new Date());
+  const options: AuditOptions = {
+    cluster: input.cluster,
+    cdeLabel: input.cdeLabel ?? { key: 'pci-scope', value: 'cde' },
+    requireCpuLimit: input.requireCpuLimit ?? true,
+  };
+  const ctx = buildContext(objects, options);
+  const checks = input.checks ? CHECKS.filter((c) => input.checks!.includes(c.id)) : CHECKS;
+  const now = clock();
+  const seen = {
+    seconds: BigInt(Math.floor(now.getTime() / 1000)),
+    nanos: (now.getTime() % 1000) * 1_000_000,
+  };
+
+  const outcomes: AuditedOutcome[] = [];
+  const findings = new Map<string, Finding>();
+  const passing: PassingResult[] = [];
+  const assets = new Map<string, Asset>();
+  for (const check of checks) {
+    for (const outcome of check.run(ctx)) {
+      outcomes.push({ ...outcome, checkId: check.id, resource: resourceKey(outcome.subject) });
+      const asset = assetOf(outcome.subject, options.cluster);
+      assets.set(resourceKey(outcome.subject), asset);
+      const baseUse = outcome.cde ? (check.cdePci ?? check.pci) : check.pci;
+      const pciUse = outcome.pciKey ? { ...baseUse, key: outcome.pciKey } : baseUse;
+      const pci = pciIds(pciUse);
+      if (outcome.pass) {
+        passing.push(
+          create(PassingResultSchema, {
+            checkId: check.id,
+            asset,
+            field: outcome.field,
+            expected: outcome.expected,
+            actual: outcome.actual,
+            pciRequirements: pci.listed,
+          }),
+        );
+        continue;
+      }
+      const finding = toFinding(check, outcome, asset, pciUse, pci, seen);
+      // Two outcomes at the same field are one problem (e.g. a pod that sets hostNetwork twice through a List).
+      if (!findings.has(finding.id)) findings.set(finding.id, finding);
+    }
+  }
+  const list = [...findings.values()];
+  return {
+    findings: list,
+    passing,
+    assets: [...assets.values()],
+    units: checks.map((c) => create(UnitRefSchema, { id: c.id, version: c.version })),
+    counts: countBySeverity(list),
+    outcomes,
+  };
+}
+
+function buildContext(objects: LoadedObject[], options: AuditOptions): AuditContext {
+  const byKind = new Map<string, LoadedObject[]>();
+  for (const o of objects) {
+    const k = kindOf(o);
+    if (!byKind.has(k)) byKind.set(k, []);
+    byKind.get(k)!.push(o);
+  }
+  const workloads = topLevelWorkloads(
+    objects
+      .filter((o) => isWorkloadKind(kindOf(o)))
+      .map((o) => toWorkload(o))
+      .filter((w): w is Workload => Boolean(w)),
+  );
+  const { key, value } = options.cdeLabel;
+  const cdeNamespaces = new Set(
+    (byKind.get('Namespace') ?? []).filter((n) => labelsOf(n)[key] === value).map((n) => nameOf(n)),
+  );
+  return {
+    options,
+    objects,
+    workloads,
+    ofKind: (kind) => byKind.get(kind) ?? [],
+    isCdeNamespace: (ns) => cdeNamespaces.has(ns),
+    isCdeWorkload: (w) => cdeNamespaces.has(w.namespace) || w.podLabels[key] === value,
+  };
+}
+
+/**
+ * The ids a finding lists. A check that only supports its requirements (use "secondary") lists none: the report
+ * infers primary ids from the listed ones and would take supporting ids for tested ones, failing requirements the
+ * check does not test. Those ids travel in the evidence instead ("pci-supporting-requirements").
+ */
+function pciIds(use: PciUse): { listed: string[]; supporting: string[] } {
+  const r = requirementsFor(use.key);
+  return use.use === 'all'
+    ? { listed: [...r.primary, ...r.secondary], supporting: [] }
+    : { listed: [], supporting: [...r.secondary] };
+}
+
+function assetOf(o: LoadedObject, cluster: string): Asset {
+  const kind = kindOf(o);
+  // findingId needs a name; an object without one is named after where it was read so it stays distinguishable.
+  const name =
+    nameOf(o) ||
+    `(unnamed ${basename(o.source.file)}#${o.source.document}${o.source.item === undefined ? '' : `.${o.source.item}`})`;
+  const assetKind = isWorkloadKind(kind)
+    ? AssetKind.WORKLOAD
+    : kind === 'Service'
+      ? AssetKind.SERVICE
+      : kind === 'Namespace'
+        ? AssetKind.NAMESPACE
+        : AssetKind.RESOURCE;
+  return create(AssetSchema, {
+    kind: assetKind,
+    cluster,
+    namespace: namespaceOf(o),
+    name,
+    resourceKind: kind,
+  });
+}
+
+function toFinding(
+  check: CheckDefinition,
+  outcome: CheckOutcome,
+  asset: Asset,
+  pciUse: PciUse,
+  pci: { listed: string[]; supporting: string[] },
+  seen: { seconds: bigint; nanos: number },
+): Finding {
+  const id = findingId({ source: FindingSource.CONFIG, ruleId: check.id, asset, location: outcome.field });
+  const src = outcome.subject.source;
+  const where = `${src.file}${src.line ? `:${src.line}` : ''} (document ${src.document}${src.item === undefined ? '' : `, item ${src.item}`})`;
+  const evidence: [string, string][] = [
+    ['resource', resourceKey(outcome.subject)],
+    ...(outcome.container ? ([['container', outcome.container]] as [string, string][]) : []),
+    ...(outcome.evidence ?? []),
+    ['source', where],
+    // The finding type of @vigil/pci's mapping, so a consumer can split primary from secondary ids exactly.
+    ['pci-mapping-key', pciUse.key],
+    ...(pci.supporting.length
+      ? ([['pci-supporting-requirements', pci.supporting.join(',')]] as [string, string][])
+      : []),
+  ];
+  return create(FindingSchema, {
+    id,
+    source: FindingSource.CONFIG,
+    ruleId: check.id,
+    title: check.title,
+    description: `${resourceKey(outcome.subject)}: ${outcome.message}.`,
+    severity: outcome.cde && check.cdeSeverity !== undefined ? check.cdeSeverity : check.severity,
+    pciRequirements: pci.listed,
+    asset,
+    locations: [outcome.field, where],
+    remediation: {
+      summary: check.remediation,
+      patch: outcome.patch ? JSON.stringify(outcome.patch, null, 2) : '',
+    },
+    evidence: evidence.map(([key, value]) => ({ key, value })),
+    firstSeen: seen,
+    lastSeen: seen,
+    detection: {
+      matchType: MatchType.CHECK,
+      unit: { id: check.id, version: check.version },
+      field: outcome.field,
+      expected: outcome.expected,
+      actual: outcome.actual,
+    },
+  });
+}
+
+function countBySeverity(findings: Finding[]): FindingCounts {
+  const c = create(FindingCountsSchema, {});
+  for (const f of findings) {
+    if (f.severity === Severity.CRITICAL) c.critical++;
+    else if (f.severity === Severity.HIGH) c.high++;
+    else if (f.severity === Severity.MEDIUM) c.medium++;
+    else if (f.severity === Severity.LOW) c.low++;
+    else c.unknown++;
+  }
+  c.total = findings.length;
+  return c;
+}
