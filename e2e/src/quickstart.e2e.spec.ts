@@ -1,8 +1,9 @@
 // The README's quick start, command by command, through the real CLI on the embedded default: the example image,
 // manifests and node of examples/payments, then the report, its list and a diff, all on one fresh data dir.
 //
-// Until the scanner engines land, every scan is `unavailable` and names its missing engine; the report's statuses
-// are derived here from the shared catalog and from the scans' statuses, so they stay right once engines answer.
+// The config-audit and host-assess engines answer; the image-scan engine has not landed, so the image scan is
+// `unavailable` and names it. The report's statuses are derived here from the shared catalog and from the findings
+// the scans reported, so they stay right as engines land (flip `expect` when one does).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -25,26 +26,39 @@ const REQUIREMENT_STATUSES = [
 // What each scan command is and which engine library answers it. While an engine is missing its scanner service
 // says so in the scan's error; the words are the ones the scanner services use.
 const SCANS = [
-  { name: 'image', args: (tar: string) => ['scan', 'image', tar], scanner: 'image', engine: 'image-scan' },
+  {
+    name: 'image',
+    args: (p: Paths) => ['scan', 'image', p.imageTar],
+    scanner: 'image',
+    engine: 'image-scan',
+    expect: 'unavailable',
+  },
   {
     name: 'k8s',
     args: () => ['scan', 'k8s', 'examples/payments/k8s'],
     scanner: 'config',
     engine: 'config-audit',
+    expect: 'ok',
   },
   {
     name: 'host',
-    args: () => ['scan', 'host', '--root', 'examples/payments/node'],
+    args: (p: Paths) => ['scan', 'host', '--root', p.nodeRoot, '--node', 'pay-worker-1'],
     scanner: 'host',
     engine: 'host-assess',
+    expect: 'ok',
   },
 ] as const;
+interface Paths {
+  imageTar: string;
+  nodeRoot: string;
+}
+const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'];
 
 describe('quick start on the embedded default', () => {
   const tmp = freshTempDir('quickstart');
   const dataDir = tmp.dataDir;
   const common = ['--data-dir', dataDir, '--format', 'json'];
-  let imageTar = '';
+  const paths: Paths = { imageTar: '', nodeRoot: '' };
   const scans: Json[] = [];
 
   before(() => {
@@ -55,14 +69,25 @@ describe('quick start on the embedded default', () => {
       encoding: 'utf8',
     });
     assert.equal(r.status, 0, `image build failed:\n${r.stdout}\n${r.stderr}`);
-    imageTar = join(outDir, 'payment-api.tar');
-    assert.ok(existsSync(imageTar), `image build wrote no ${imageTar}`);
+    paths.imageTar = join(outDir, 'payment-api.tar');
+    assert.ok(existsSync(paths.imageTar), `image build wrote no ${paths.imageTar}`);
+    // The node fixture becomes a real root (modes, owners, /proc) the way the quick start's script does it.
+    const m = spawnSync(
+      process.execPath,
+      ['examples/payments/node/materialize.mjs', join(tmp.dir, 'node-root')],
+      {
+        cwd: repoRoot(),
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(m.status, 0, `node fixture materialization failed:\n${m.stdout}\n${m.stderr}`);
+    paths.nodeRoot = m.stdout.trim();
   });
   after(() => tmp.remove());
 
   for (const scan of SCANS) {
     test(`vigil scan ${scan.name} prints the scan's ScanReport`, async () => {
-      const args = [...scan.args(imageTar), ...common];
+      const args = [...scan.args(paths), ...common];
       const { json, result } = await vigilJson(args);
       scans.push(json);
       assert.equal(json.schemaVersion, 1, explain(args, result));
@@ -73,13 +98,24 @@ describe('quick start on the embedded default', () => {
         json.target && typeof json.target.key === 'string' && json.target.key.length > 0,
         'the scan names its target key',
       );
-      assert.equal(
-        json.status,
-        'unavailable',
-        `the ${scan.engine} engine has not landed: ${explain(args, result)}`,
-      );
-      assert.match(json.error, new RegExp(`${scan.engine}.*engine is not available`));
-      assert.deepEqual(json.findings, [], 'an unavailable engine invents no findings');
+      assert.equal(json.status, scan.expect, explain(args, result));
+      if (scan.expect === 'unavailable') {
+        assert.match(json.error, new RegExp(`${scan.engine}.*engine is not available`));
+        assert.deepEqual(json.findings, [], 'an unavailable engine invents no findings');
+      } else {
+        assert.equal(json.error, '');
+        const findings = json.findings as Json[];
+        assert.ok(findings.length > 0, `the ${scan.engine} engine finds the example's deliberate problems`);
+        const catalog = assessableIds();
+        for (const f of findings) {
+          assert.match(f.id, new RegExp(`^${scan.scanner === 'config' ? 'config' : 'host'}-[0-9a-f]{32}$`));
+          assert.ok(SEVERITIES.includes(f.severity), `${f.ruleId}: severity is a plain word`);
+          for (const id of f.pciRequirements as string[])
+            assert.ok(catalog.has(id), `${f.ruleId} names PCI DSS ${id}, which is in the v4.0.1 catalog`);
+          assert.ok(f.remediation?.summary, `${f.ruleId} says how to fix it`);
+        }
+        assert.equal(new Set(findings.map((f) => f.id)).size, findings.length, 'finding ids are unique');
+      }
       // Zero values are printed, not dropped: the arrays are there even when empty.
       for (const k of ['units', 'assets', 'passing', 'blobs'])
         assert.ok(Array.isArray(json[k]), `ScanReport.${k} is present`);
@@ -94,7 +130,8 @@ describe('quick start on the embedded default', () => {
     const host = scans.find((s) => s.scanner === 'host');
     assert.ok(host, 'the host scan ran');
     assert.equal(host.target.kind, 'node');
-    assert.equal(host.target.node.rootPath, join(repoRoot(), 'examples/payments/node'));
+    assert.equal(host.target.node.rootPath, paths.nodeRoot);
+    assert.equal(host.target.key, 'pay-worker-1');
   });
 
   let list: Json;
@@ -119,7 +156,9 @@ describe('quick start on the embedded default', () => {
         `snapshot ${s.version} chains to the one before`,
       );
       assert.equal(s.summary.total, assessableIds().size);
-      assert.equal(s.findingCounts.total, 0);
+      // Each version holds the findings of every scan so far (nothing was resolved in between).
+      const sofar = scans.slice(0, i + 1).reduce((n, scan) => n + (scan.findings as Json[]).length, 0);
+      assert.equal(s.findingCounts.total, sofar, `snapshot ${s.version} counts the findings reported so far`);
     });
     assert.equal(new Set(snaps.map((s) => s.contentHash)).size, 3, 'each snapshot has its own content hash');
   });
@@ -151,9 +190,10 @@ describe('quick start on the embedded default', () => {
     assert.equal(new Set(ids).size, ids.length, 'no requirement twice');
     assert.deepEqual([...ids].sort(), [...catalog.keys()].sort());
 
-    // A merchant (the default entity type) is not assessed against what applies only to others; of the rest,
-    // nothing can be in place or not while no scan came back ok.
-    const anyOk = scans.some((s) => s.status === 'ok');
+    // A merchant (the default entity type) is not assessed against what applies only to others. A requirement is
+    // not in place exactly when findings name it, and then it lists them; the rest are not tested (no inventory
+    // says which assets are in scope, so nothing can be shown in place yet).
+    const reported = new Set(scans.flatMap((s) => (s.findings as Json[]).map((f) => f.id as string)));
     for (const r of reqs) {
       const entry = catalog.get(r.id)!;
       assert.ok(REQUIREMENT_STATUSES.includes(r.status), `${r.id}: status is a plain word, got ${r.status}`);
@@ -163,8 +203,12 @@ describe('quick start on the embedded default', () => {
           'not_applicable',
           `${r.id} (${entry.applicability}) does not apply to a merchant`,
         );
-      } else if (!anyOk) {
-        assert.equal(r.status, 'not_tested', `${r.id}: no scan came back ok, so it was not tested`);
+      } else if (r.status === 'not_in_place') {
+        assert.ok(r.findingIds.length > 0, `${r.id} is not in place and names the findings that show it`);
+        for (const id of r.findingIds)
+          assert.ok(reported.has(id), `${r.id} names finding ${id}, which a scan reported`);
+      } else {
+        assert.deepEqual(r.findingIds, [], `${r.id} (${r.status}) fails on no finding`);
       }
       assert.equal(typeof r.reason, 'string');
       assert.ok(r.reason.length > 0, `${r.id} says why it has its status`);
@@ -174,7 +218,12 @@ describe('quick start on the embedded default', () => {
     const applicable = [...catalog.values()].filter(appliesToPlainMerchant).length;
     assert.equal(latest.summary.total, catalog.size);
     assert.equal(latest.summary.notApplicable, catalog.size - applicable);
-    if (!anyOk) assert.equal(latest.summary.notTested, applicable);
+    assert.ok(latest.summary.notInPlace > 0, 'the example has requirements that are not in place');
+    // From the example's README: no egress policy around the CDE, a secret in env, a cluster-admin binding,
+    // ssh password authentication on the node.
+    const status = new Map(reqs.map((r) => [r.id, r.status]));
+    for (const id of ['1.3.2', '8.6.2', '7.2.1', '8.3.1'])
+      assert.equal(status.get(id), 'not_in_place', `${id}`);
     assert.equal(
       latest.summary.inPlace +
         latest.summary.notInPlace +
@@ -186,9 +235,16 @@ describe('quick start on the embedded default', () => {
 
     // The proto3 JSON mapping with plain enum words and every zero value written out.
     assert.doesNotMatch(raw, /REQUIREMENT_STATUS_|SEVERITY_|SCANNER_KIND_/);
-    assert.deepEqual(latest.findings, []);
-    assert.deepEqual(latest.findingCounts, { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, total: 0 });
-    assert.equal(latest.summary.inPlace, 0);
+    const open = latest.findings as Json[];
+    assert.deepEqual(
+      new Set(open.map((f) => f.id)),
+      reported,
+      'the snapshot holds every finding the scans reported',
+    );
+    const counts = latest.findingCounts;
+    assert.equal(counts.total, open.length);
+    assert.equal(counts.critical + counts.high + counts.medium + counts.low + counts.unknown, counts.total);
+    assert.equal(counts.critical, open.filter((f) => f.severity === 'CRITICAL').length);
     assert.ok(
       Array.isArray(latest.logPosition) && latest.logPosition.length > 0,
       'the snapshot records its log position',
@@ -208,8 +264,13 @@ describe('quick start on the embedded default', () => {
     assert.equal(diff.from, 1);
     assert.equal(diff.to, 3);
     assert.deepEqual(Object.keys(diff.findings).sort(), ['added', 'changed', 'resolved']);
-    // No scan reported a finding, so none can be added, resolved or changed.
-    assert.deepEqual(diff.findings, { added: [], resolved: [], changed: [] });
+    // Version 1 (the image scan) had no finding; everything version 3 holds was added, nothing resolved.
+    assert.deepEqual(
+      new Set((diff.findings.added as Json[]).map((f) => f.id)),
+      new Set((latest.findings as Json[]).map((f) => f.id)),
+    );
+    assert.deepEqual(diff.findings.resolved, []);
+    assert.deepEqual(diff.findings.changed, []);
     const before = new Map((first.requirements as Json[]).map((r) => [r.id, r.status]));
     const expected = (latest.requirements as Json[])
       .filter((r) => before.get(r.id) !== r.status)
@@ -246,11 +307,11 @@ describe('quick start on the embedded default', () => {
     }
   });
 
-  test('vigil scan with --fail-on high exits 0 when no finding remains', async () => {
+  test('vigil scan with --fail-on high exits 1 while a HIGH or CRITICAL finding remains, and still prints it', async () => {
     const args = ['scan', 'k8s', 'examples/payments/k8s', '--fail-on', 'high', ...common];
-    const { json, result } = await vigilJson(args);
-    assert.equal(result.code, 0);
-    assert.deepEqual(json.findings, []);
+    const { json, result } = await vigilJson(args, { expectCode: 1 });
+    assert.equal(result.code, 1, explain(args, result));
+    assert.ok((json.findings as Json[]).some((f) => f.severity === 'CRITICAL' || f.severity === 'HIGH'));
     const listed: CliResult = await runVigil(['report', '--list', ...common]);
     assert.equal(
       (JSON.parse(listed.stdout).snapshots as Json[]).length,

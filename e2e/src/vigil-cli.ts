@@ -91,10 +91,11 @@ export function explain(args: readonly string[], r: CliResult): string {
 /** Runs vigil and parses its stdout as JSON, failing with the whole exchange when it is not exit 0 + JSON. */
 export async function vigilJson<T = Json>(
   args: readonly string[],
-  options: RunOptions = {},
+  options: RunOptions & { expectCode?: number } = {},
 ): Promise<{ json: T; result: CliResult }> {
   const result = await runVigil(args, options);
-  if (result.code !== 0) throw new Error(`expected exit 0: ${explain(args, result)}`);
+  const expected = options.expectCode ?? 0;
+  if (result.code !== expected) throw new Error(`expected exit ${expected}: ${explain(args, result)}`);
   try {
     return { json: JSON.parse(result.stdout) as T, result };
   } catch (err) {

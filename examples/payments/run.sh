@@ -14,8 +14,10 @@ echo
 echo '$ vigil scan k8s examples/payments/k8s'
 vigil scan k8s examples/payments/k8s
 echo
-echo '$ vigil scan host --root examples/payments/node/files --node pay-worker-1'
-vigil scan host --root examples/payments/node/files --node pay-worker-1
+# The node fixture becomes a real root (modes, owners, /proc/<N>/cmdline) before the host assessor reads it.
+node_root=$(node examples/payments/node/materialize.mjs)
+echo "\$ vigil scan host --root ${node_root#"$PWD/"} --node pay-worker-1"
+vigil scan host --root "$node_root" --node pay-worker-1
 echo
 echo '$ vigil report'
 vigil report

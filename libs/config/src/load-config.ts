@@ -106,7 +106,11 @@ function argvError(error: unknown, argv: readonly string[]): ConfigError {
       return new ConfigError(
         `--${flag}`,
         'command line',
-        /argument missing/.test(message) ? 'needs a value' : 'takes no value',
+        /argument missing/.test(message)
+          ? 'needs a value'
+          : /argument is ambiguous/.test(message)
+            ? 'needs a value (to give one that starts with a dash, write --flag=-value)'
+            : 'takes no value',
       );
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
       return new ConfigError(quoted, 'command line', 'unexpected argument');

@@ -1,9 +1,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { CheckStatus, FindingSource, HostReportSchema, ScopeSchema, create, fromBinary, toBinary } from '@vigil/contracts';
+import {
+  CheckStatus,
+  FindingSource,
+  HostReportSchema,
+  ScopeSchema,
+  create,
+  fromBinary,
+  toBinary,
+} from '@vigil/contracts';
 import { assertKnownRequirementIds } from '@vigil/pci';
 import { assessHost, hostReport, HostRootError } from './assess-host.js';
 import { corpusPath } from './corpus-path.spec-helper.js';
@@ -41,14 +58,20 @@ test('materializeFixture applies node.json modes and owners, adds missing owners
     assert.equal(st.uid, 0);
     assert.match(readFileSync(join(root, 'etc/passwd'), 'utf8'), /^root:x:0:0:/m);
     const cmdline = readFileSync(join(root, 'proc/1000/cmdline'), 'utf8');
-    assert.deepEqual(cmdline.split('\0').slice(0, 2), ['/usr/local/bin/kubelet', '--config=/var/lib/kubelet/kubelet-config.yaml']);
-    assert.equal(readFileSync(join(root, 'var/lib/kubelet/kubelet-config.yaml'), 'utf8'), readFileSync(join(fixture, 'files/var/lib/kubelet/kubelet-config.yaml'), 'utf8'));
+    assert.deepEqual(cmdline.split('\0').slice(0, 2), [
+      '/usr/local/bin/kubelet',
+      '--config=/var/lib/kubelet/kubelet-config.yaml',
+    ]);
+    assert.equal(
+      readFileSync(join(root, 'var/lib/kubelet/kubelet-config.yaml'), 'utf8'),
+      readFileSync(join(fixture, 'files/var/lib/kubelet/kubelet-config.yaml'), 'utf8'),
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
 });
 
-test('owners are resolved from the root\'s own etc/passwd and etc/group, not the assessor\'s', async () => {
+test("owners are resolved from the root's own etc/passwd and etc/group, not the assessor's", async () => {
   const root = buildRoot({
     '/etc/passwd': 'root:x:0:0:root:/root:/bin/bash\nkube:x:4242:4242::/home/kube:/bin/sh\n',
     '/etc/group': 'root:x:0:\nkube:x:4242:\n',
@@ -67,14 +90,19 @@ test('owners are resolved from the root\'s own etc/passwd and etc/group, not the
 
 test('sshd: the first value wins across Include; a weaker Match block fails the check and is named', async () => {
   const root = buildRoot({
-    '/etc/ssh/sshd_config': 'Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin yes\nPasswordAuthentication no\nMatch User backup\n  PasswordAuthentication yes\n',
-    '/etc/ssh/sshd_config.d/10-hardening.conf': 'PermitRootLogin no\nMACs hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com\n',
+    '/etc/ssh/sshd_config':
+      'Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin yes\nPasswordAuthentication no\nMatch User backup\n  PasswordAuthentication yes\n',
+    '/etc/ssh/sshd_config.d/10-hardening.conf':
+      'PermitRootLogin no\nMACs hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com\n',
   });
   try {
     const a = await assessHost({ root, node: 'n1', clock });
     const root1 = result(a, 'ssh.root-login-disabled');
     assert.equal(root1.status, 'pass');
-    assert.match(root1.actual, /PermitRootLogin no \(from \/etc\/ssh\/sshd_config\.d\/10-hardening\.conf:1\)/);
+    assert.match(
+      root1.actual,
+      /PermitRootLogin no \(from \/etc\/ssh\/sshd_config\.d\/10-hardening\.conf:1\)/,
+    );
     const pw = result(a, 'ssh.password-auth-disabled');
     assert.equal(pw.status, 'fail');
     assert.match(pw.actual, /Match User backup \(\/etc\/ssh\/sshd_config:4\): PasswordAuthentication yes/);
@@ -143,20 +171,30 @@ test('an unreadable file is an error result naming it, never a pass', async () =
     const r = result(a, 'ssh.root-login-disabled');
     assert.equal(r.status, 'error');
     assert.match(r.reason ?? '', /cannot read \/etc\/ssh\/sshd_config/);
-    assert.equal(a.findings.some((f) => f.ruleId === 'ssh.root-login-disabled'), false);
+    assert.equal(
+      a.findings.some((f) => f.ruleId === 'ssh.root-login-disabled'),
+      false,
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
 });
 
 test('a missing root is rejected naming it', async () => {
-  await assert.rejects(assessHost({ root: '/nonexistent/host-root', node: 'n1' }), (err: Error) => err instanceof HostRootError && /\/nonexistent\/host-root/.test(err.message));
+  await assert.rejects(
+    assessHost({ root: '/nonexistent/host-root', node: 'n1' }),
+    (err: Error) => err instanceof HostRootError && /\/nonexistent\/host-root/.test(err.message),
+  );
 });
 
 test('a directory that is not a root filesystem is rejected, with a hint for a fixture folder', async () => {
   await assert.rejects(
     assessHost({ root: corpusPath('host', 'fixtures', 'hardway-worker'), node: 'n1' }),
-    (err: Error) => err instanceof HostRootError && /has no etc\/ directory: not a root filesystem \(it looks like a node fixture: point the root at .*hardway-worker\/files/.test(err.message),
+    (err: Error) =>
+      err instanceof HostRootError &&
+      /has no etc\/ directory: not a root filesystem \(it looks like a node fixture: point the root at .*hardway-worker\/files/.test(
+        err.message,
+      ),
   );
 });
 
@@ -168,7 +206,11 @@ test('hostReport: one HostCheckResult per check, failed ones carry their finding
     assert.equal(report.checks.length, HOST_CHECKS.length);
     const failed = report.checks.filter((c) => c.status === CheckStatus.FAIL);
     assert.equal(failed.length, a.findings.length);
-    for (const c of failed) assert.ok(a.findings.some((f) => f.id === c.findingId), `${c.id} names its finding`);
+    for (const c of failed)
+      assert.ok(
+        a.findings.some((f) => f.id === c.findingId),
+        `${c.id} names its finding`,
+      );
     const na = report.checks.find((c) => c.id === 'ssh.root-login-disabled');
     assert.equal(na?.status, CheckStatus.NOT_APPLICABLE);
     assert.match(na?.reason ?? '', /no sshd_config/);
@@ -181,10 +223,11 @@ test('hostReport: one HostCheckResult per check, failed ones carry their finding
   }
 });
 
-test('this machine\'s own / is assessed without a check throwing; any error result names what it could not read', async () => {
+test("this machine's own / is assessed without a check throwing; any error result names what it could not read", async () => {
   const a = await assessHost({ root: '/', node: 'this-machine' });
   assert.equal(a.checks.length, HOST_CHECKS.length);
-  for (const c of a.checks.filter((r) => r.status === 'error')) assert.match(c.reason ?? '', /cannot (read|stat|list) \//, c.id);
+  for (const c of a.checks.filter((r) => r.status === 'error'))
+    assert.match(c.reason ?? '', /cannot (read|stat|list) \//, c.id);
   for (const c of a.checks) assert.ok(['pass', 'fail', 'not_applicable', 'error'].includes(c.status));
 });
 

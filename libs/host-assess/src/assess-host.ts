@@ -76,7 +76,12 @@ export async function assessHost(input: AssessHostInput): Promise<HostAssessment
   }
   const startedAt = clock();
   const facts = new NodeFacts(fsRoot);
-  const asset = create(AssetSchema, { kind: AssetKind.NODE, cluster: input.cluster ?? 'default', name: input.node, node: input.node });
+  const asset = create(AssetSchema, {
+    kind: AssetKind.NODE,
+    cluster: input.cluster ?? 'default',
+    name: input.node,
+    node: input.node,
+  });
   const checks = (input.checks ?? HOST_CHECKS).map((c) => runCheck(c, facts));
   const findings = checks.filter((c) => c.status === 'fail').map((c) => toFinding(c, asset));
   const count = (s: Status) => checks.filter((c) => c.status === s).length;
@@ -89,7 +94,13 @@ export async function assessHost(input: AssessHostInput): Promise<HostAssessment
     completedAt: clock(),
     checks,
     findings,
-    summary: { pass: count('pass'), fail: count('fail'), notApplicable: count('not_applicable'), error: count('error'), total: checks.length },
+    summary: {
+      pass: count('pass'),
+      fail: count('fail'),
+      notApplicable: count('not_applicable'),
+      error: count('error'),
+      total: checks.length,
+    },
     warnings: facts.processErrors,
   };
 }
@@ -108,13 +119,29 @@ function runCheck(check: HostCheck, facts: NodeFacts): CheckResult {
   try {
     const reason = check.notApplicable(facts);
     if (reason !== undefined) {
-      return { ...meta, status: 'not_applicable', field: check.defaultLocation, expected: '', actual: '', reason, location: check.defaultLocation };
+      return {
+        ...meta,
+        status: 'not_applicable',
+        field: check.defaultLocation,
+        expected: '',
+        actual: '',
+        reason,
+        location: check.defaultLocation,
+      };
     }
     const outcome = check.evaluate(facts);
     return { ...meta, ...outcome, location: outcome.location ?? check.defaultLocation };
   } catch (err) {
     // A check that throws says nothing about the control: an error result, never a pass.
-    return { ...meta, status: 'error', field: check.defaultLocation, expected: '', actual: '', reason: `${check.id}: ${(err as Error).message}`, location: check.defaultLocation };
+    return {
+      ...meta,
+      status: 'error',
+      field: check.defaultLocation,
+      expected: '',
+      actual: '',
+      reason: `${check.id}: ${(err as Error).message}`,
+      location: check.defaultLocation,
+    };
   }
 }
 
@@ -139,7 +166,13 @@ function toFinding(r: CheckResult, asset: Asset): Finding {
       ...(r.cis ? [{ key: 'cis', value: `CIS Kubernetes Benchmark 1.12 ${r.cis}` }] : []),
       ...Object.entries(r.evidence ?? {}).map(([key, value]) => ({ key, value })),
     ],
-    detection: { matchType: MatchType.CHECK, unit: { id: r.id, version: r.version }, field: r.field, expected: r.expected, actual: r.actual },
+    detection: {
+      matchType: MatchType.CHECK,
+      unit: { id: r.id, version: r.version },
+      field: r.field,
+      expected: r.expected,
+      actual: r.actual,
+    },
   });
 }
 
@@ -159,7 +192,11 @@ export function hostReport(a: HostAssessment, opts: { scanId: string; scope?: Sc
     schemaVersion: HOST_REPORT_SCHEMA_VERSION,
     scanId: opts.scanId,
     ...(opts.scope ? { scope: opts.scope } : {}),
-    target: { kind: TargetKind.NODE, key: a.node, ref: { case: 'node', value: { node: a.node, rootPath: a.root } } },
+    target: {
+      kind: TargetKind.NODE,
+      key: a.node,
+      ref: { case: 'node', value: { node: a.node, rootPath: a.root } },
+    },
     status: ScanStatus.OK,
     startedAt: timestampFromDate(a.startedAt),
     completedAt: timestampFromDate(a.completedAt),
@@ -177,6 +214,12 @@ export function hostReport(a: HostAssessment, opts: { scanId: string; scope?: Sc
       remediation: { summary: c.remediation },
       findingId: findingIds.get(c.id) ?? '',
     })),
-    summary: { pass: a.summary.pass, fail: a.summary.fail, notApplicable: a.summary.notApplicable, error: a.summary.error, total: a.summary.total },
+    summary: {
+      pass: a.summary.pass,
+      fail: a.summary.fail,
+      notApplicable: a.summary.notApplicable,
+      error: a.summary.error,
+      total: a.summary.total,
+    },
   });
 }

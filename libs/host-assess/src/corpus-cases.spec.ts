@@ -26,7 +26,10 @@ function ourResult(results: CheckResult[], expectedId: string): CheckResult | un
 }
 
 test('every host corpus fixture: verdict per check agrees with expected.json (quality gate)', async (t) => {
-  const cases = readdirSync(FIXTURES, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  const cases = readdirSync(FIXTURES, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
   assert.ok(cases.length >= 5, `expected the 5 host fixtures, found ${cases.length}`);
   let compared = 0;
   let matched = 0;
@@ -34,11 +37,20 @@ test('every host corpus fixture: verdict per check agrees with expected.json (qu
   const notImplemented: string[] = [];
   const knownUsed = new Set<string>();
   for (const name of cases) {
-    const expected = JSON.parse(readFileSync(join(FIXTURES, name, 'expected.json'), 'utf8')) as { checks: ExpectedCheck[] };
+    const expected = JSON.parse(readFileSync(join(FIXTURES, name, 'expected.json'), 'utf8')) as {
+      checks: ExpectedCheck[];
+    };
     const { root } = materializeFixture(join(FIXTURES, name));
     try {
       const a = await assessHost({ root, node: name, clock: () => new Date('2026-12-01T00:00:00Z') });
-      assert.equal(a.summary.error, 0, `${name}: checks errored: ${a.checks.filter((c) => c.status === 'error').map((c) => `${c.id}: ${c.reason}`).join('; ')}`);
+      assert.equal(
+        a.summary.error,
+        0,
+        `${name}: checks errored: ${a.checks
+          .filter((c) => c.status === 'error')
+          .map((c) => `${c.id}: ${c.reason}`)
+          .join('; ')}`,
+      );
       let caseMatched = 0;
       let caseCompared = 0;
       for (const e of expected.checks) {
@@ -76,6 +88,9 @@ test('every host corpus fixture: verdict per check agrees with expected.json (qu
   assert.ok(compared >= MIN_COMPARED, `compared only ${compared} cases, the gate needs ${MIN_COMPARED}`);
   const unexplained = disagreements.filter((d) => d.endsWith('UNEXPLAINED'));
   // Recorded disagreements (the case is wrong, the standard decides) count as explained, not as agreement.
-  assert.ok((matched + knownUsed.size) / compared >= MIN_AGREEMENT, `agreement ${matched}/${compared} (+${knownUsed.size} known) below the gate:\n${unexplained.join('\n')}`);
+  assert.ok(
+    (matched + knownUsed.size) / compared >= MIN_AGREEMENT,
+    `agreement ${matched}/${compared} (+${knownUsed.size} known) below the gate:\n${unexplained.join('\n')}`,
+  );
   assert.deepEqual(unexplained, [], 'every disagreement must be a recorded known disagreement');
 });

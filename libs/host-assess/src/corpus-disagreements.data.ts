@@ -19,4 +19,9 @@ export const KNOWN_DISAGREEMENTS: KnownDisagreement[] = [];
  * policies sections (1.x, 2.x, 3.x, 5.x) are answered by the config auditor and the control-plane components,
  * not by a worker-node assessor. The case runner counts and lists them as not implemented.
  */
-export const OUT_OF_SCOPE_PREFIXES = ['CIS-K8S-1.12 1.', 'CIS-K8S-1.12 2.', 'CIS-K8S-1.12 3.', 'CIS-K8S-1.12 5.'];
+export const OUT_OF_SCOPE_PREFIXES = [
+  'CIS-K8S-1.12 1.',
+  'CIS-K8S-1.12 2.',
+  'CIS-K8S-1.12 3.',
+  'CIS-K8S-1.12 5.',
+];

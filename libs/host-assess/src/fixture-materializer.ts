@@ -1,4 +1,13 @@
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix, resolve } from 'node:path';
 import { splitCommandLine } from './processes.js';
@@ -8,7 +17,10 @@ export interface NodeFixture {
   hostname: string;
   role?: string;
   processes: { name: string; cmdline: string }[];
-  files: Record<string, { mode: string; owner: string; group: string; content: string | null; provenance?: string }>;
+  files: Record<
+    string,
+    { mode: string; owner: string; group: string; content: string | null; provenance?: string }
+  >;
 }
 
 export interface MaterializedNode {
@@ -34,11 +46,13 @@ export function materializeFixture(fixtureDir: string, into?: string): Materiali
   } catch (err) {
     throw new Error(`materializeFixture: cannot read ${nodeJsonPath}: ${(err as Error).message}`);
   }
-  if (!fixture.files || typeof fixture.files !== 'object') throw new Error(`materializeFixture: ${nodeJsonPath} has no "files" map`);
+  if (!fixture.files || typeof fixture.files !== 'object')
+    throw new Error(`materializeFixture: ${nodeJsonPath} has no "files" map`);
   const root = into ?? mkdtempSync(join(tmpdir(), `vigil-node-${fixture.hostname ?? 'fixture'}-`));
   const under = (nodePath: string) => {
     const full = resolve(root, `.${posix.normalize(nodePath)}`);
-    if (!full.startsWith(resolve(root) + '/')) throw new Error(`materializeFixture: ${nodePath} escapes the root`);
+    if (!full.startsWith(resolve(root) + '/'))
+      throw new Error(`materializeFixture: ${nodePath} escapes the root`);
     return full;
   };
 
@@ -56,7 +70,8 @@ export function materializeFixture(fixtureDir: string, into?: string): Materiali
       continue;
     }
     const source = join(fixtureDir, meta.content);
-    if (!existsSync(source)) throw new Error(`materializeFixture: ${nodePath}: content ${meta.content} is missing in ${fixtureDir}`);
+    if (!existsSync(source))
+      throw new Error(`materializeFixture: ${nodePath}: content ${meta.content} is missing in ${fixtureDir}`);
     mkdirSync(dirname(target), { recursive: true });
     copyFileSync(source, target);
   }
@@ -66,7 +81,8 @@ export function materializeFixture(fixtureDir: string, into?: string): Materiali
   for (const [nodePath, meta] of entries) {
     const target = under(nodePath);
     const mode = parseInt(meta.mode, 8);
-    if (!Number.isInteger(mode)) throw new Error(`materializeFixture: ${nodePath}: mode ${meta.mode} is not octal`);
+    if (!Number.isInteger(mode))
+      throw new Error(`materializeFixture: ${nodePath}: mode ${meta.mode} is not octal`);
     chmodSync(target, mode);
     chownSync(target, idOf(root, 'passwd', meta.owner), idOf(root, 'group', meta.group));
   }
@@ -82,11 +98,21 @@ export function materializeFixture(fixtureDir: string, into?: string): Materiali
 function ensureIdentities(root: string, fixture: NodeFixture): void {
   const owners = new Set(Object.values(fixture.files).map((m) => m.owner));
   const groups = new Set(Object.values(fixture.files).map((m) => m.group));
-  addMissing(root, 'passwd', owners, (name, id) => `${name}:x:${id}:${id}:${name}:/nonexistent:/usr/sbin/nologin`);
+  addMissing(
+    root,
+    'passwd',
+    owners,
+    (name, id) => `${name}:x:${id}:${id}:${name}:/nonexistent:/usr/sbin/nologin`,
+  );
   addMissing(root, 'group', groups, (name, id) => `${name}:x:${id}:`);
 }
 
-function addMissing(root: string, file: 'passwd' | 'group', names: Set<string>, line: (name: string, id: number) => string): void {
+function addMissing(
+  root: string,
+  file: 'passwd' | 'group',
+  names: Set<string>,
+  line: (name: string, id: number) => string,
+): void {
   const path = join(root, 'etc', file);
   const existing = existsSync(path) ? readFileSync(path, 'utf8') : '';
   const entries = existing.split('\n').filter((l) => l.includes(':'));

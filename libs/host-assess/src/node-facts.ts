@@ -108,7 +108,12 @@ export function effectiveSetting(component: Component, flag: string, configKey?:
       ?.split(',')
       .map((g) => g.split('='))
       .find(([k]) => k?.trim() === flagName);
-    if (gate) return { from: 'flag', value: (gate[1] ?? 'true').trim(), where: `${processName} --feature-gates ${flagName}` };
+    if (gate)
+      return {
+        from: 'flag',
+        value: (gate[1] ?? 'true').trim(),
+        where: `${processName} --feature-gates ${flagName}`,
+      };
   } else if (component.flags.has(flagName)) {
     return { from: 'flag', value: component.flags.get(flagName), where: `${processName} --${flagName}` };
   }

@@ -27,7 +27,11 @@ export function readProcesses(fs: RootFs): { processes: NodeProcess[]; errors: s
     const argv = read.text.split('\0');
     while (argv.length > 0 && argv[argv.length - 1] === '') argv.pop();
     if (argv.length === 0) continue; // kernel threads have an empty cmdline
-    processes.push({ pid: Number(name), argv, name: posix.basename((argv[0] as string).split(' ')[0] as string).replace(/:$/, '') });
+    processes.push({
+      pid: Number(name),
+      argv,
+      name: posix.basename((argv[0] as string).split(' ')[0] as string).replace(/:$/, ''),
+    });
   }
   processes.sort((a, b) => a.pid - b.pid);
   return { processes, errors };

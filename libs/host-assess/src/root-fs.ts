@@ -3,9 +3,7 @@ import { join, posix } from 'node:path';
 
 /** What reading one path of the node gave: its text, absent, or an error naming the file. */
 export type ReadResult =
-  | { kind: 'ok'; text: string }
-  | { kind: 'absent' }
-  | { kind: 'error'; message: string };
+  { kind: 'ok'; text: string } | { kind: 'absent' } | { kind: 'error'; message: string };
 
 export interface FileMeta {
   /** Permission and special bits (mode & 0o7777). */
@@ -15,7 +13,8 @@ export interface FileMeta {
   isDirectory: boolean;
 }
 
-export type StatResult = { kind: 'ok'; meta: FileMeta } | { kind: 'absent' } | { kind: 'error'; message: string };
+export type StatResult =
+  { kind: 'ok'; meta: FileMeta } | { kind: 'absent' } | { kind: 'error'; message: string };
 
 const MAX_LINK_HOPS = 40;
 
@@ -29,7 +28,10 @@ export class RootFs {
 
   /** The host path of a node path, symlinks resolved inside the root; undefined when a component is missing. */
   resolve(nodePath: string): string | undefined {
-    const parts = posix.normalize(nodePath).split('/').filter((p) => p !== '');
+    const parts = posix
+      .normalize(nodePath)
+      .split('/')
+      .filter((p) => p !== '');
     const done: string[] = [];
     let hops = 0;
     while (parts.length > 0) {
@@ -86,7 +88,9 @@ export class RootFs {
   }
 
   /** Entry names of a directory, sorted bytewise (the order augenrules, sysctl and sshd globs use). */
-  list(nodeDir: string): { kind: 'ok'; names: string[] } | { kind: 'absent' } | { kind: 'error'; message: string } {
+  list(
+    nodeDir: string,
+  ): { kind: 'ok'; names: string[] } | { kind: 'absent' } | { kind: 'error'; message: string } {
     try {
       const real = this.resolve(nodeDir);
       if (real === undefined) return { kind: 'absent' };
@@ -106,7 +110,10 @@ export class RootFs {
   walk(
     nodeDir: string,
     limit: number,
-  ): { kind: 'ok'; entries: { path: string; mode: number; isDirectory: boolean }[]; truncated: boolean } | { kind: 'absent' } | { kind: 'error'; message: string } {
+  ):
+    | { kind: 'ok'; entries: { path: string; mode: number; isDirectory: boolean }[]; truncated: boolean }
+    | { kind: 'absent' }
+    | { kind: 'error'; message: string } {
     let real: string | undefined;
     try {
       real = this.resolve(nodeDir);
@@ -149,7 +156,9 @@ export class RootFs {
     const dir = posix.dirname(pattern);
     const base = posix.basename(pattern);
     if (!/[*?[]/.test(base)) {
-      return this.stat(pattern).kind === 'absent' ? { kind: 'ok', paths: [] } : { kind: 'ok', paths: [pattern] };
+      return this.stat(pattern).kind === 'absent'
+        ? { kind: 'ok', paths: [] }
+        : { kind: 'ok', paths: [pattern] };
     }
     const listed = this.list(dir);
     if (listed.kind === 'absent') return { kind: 'ok', paths: [] };

@@ -35,11 +35,43 @@ function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(norm(a)) === JSON.stringify(norm(b));
 }
 
-function compareFields(prefix: string, expected: Json, actual: Json, fields: readonly string[], out: Comparison[]): void {
-  for (const f of fields) if (f in expected) out.push({ key: `${prefix}.${f}`, expected: norm(expected[f]), actual: norm(actual[f]) });
+function compareFields(
+  prefix: string,
+  expected: Json,
+  actual: Json,
+  fields: readonly string[],
+  out: Comparison[],
+): void {
+  for (const f of fields)
+    if (f in expected)
+      out.push({ key: `${prefix}.${f}`, expected: norm(expected[f]), actual: norm(actual[f]) });
 }
 
-const FALCO_FIELDS = ['rule', 'priority', 'priority_rank', 'source', 'time', 'hostname', 'tags', 'container_id', 'container_name', 'image', 'k8s_namespace', 'k8s_pod', 'process', 'cmdline', 'file', 'user', 'pci_dss_tags', 'mitre_ids', 'is_host_event', 'k8s_verb', 'k8s_resource', 'k8s_subresource', 'k8s_target_name'];
+const FALCO_FIELDS = [
+  'rule',
+  'priority',
+  'priority_rank',
+  'source',
+  'time',
+  'hostname',
+  'tags',
+  'container_id',
+  'container_name',
+  'image',
+  'k8s_namespace',
+  'k8s_pod',
+  'process',
+  'cmdline',
+  'file',
+  'user',
+  'pci_dss_tags',
+  'mitre_ids',
+  'is_host_event',
+  'k8s_verb',
+  'k8s_resource',
+  'k8s_subresource',
+  'k8s_target_name',
+];
 
 function falcoFacts(e: RuntimeEvent, raw: { priority: string }): Json {
   return {
@@ -106,12 +138,23 @@ function falcoCase(dir: string, out: Comparison[]): void {
   const r = ingestEvents({ input, format: 'falco', clock, name });
   const byLine = new Map(r.events.map((e) => [e.line, e]));
   const rawPriority = new Map<number, string>();
-  input.toString('utf8').split('\n').forEach((l, i) => {
-    const m = /"priority":"([A-Za-z]+)"/.exec(l);
-    if (m?.[1]) rawPriority.set(i + 1, m[1]);
+  input
+    .toString('utf8')
+    .split('\n')
+    .forEach((l, i) => {
+      const m = /"priority":"([A-Za-z]+)"/.exec(l);
+      if (m?.[1]) rawPriority.set(i + 1, m[1]);
+    });
+  out.push({
+    key: `${name}#alerts`,
+    expected: exp['alerts_expected'],
+    actual: r.events.length + r.telemetry.length,
   });
-  out.push({ key: `${name}#alerts`, expected: exp['alerts_expected'], actual: r.events.length + r.telemetry.length });
-  out.push({ key: `${name}#non_alert_lines`, expected: exp['non_alert_lines'], actual: r.skipped.map((s) => s.line) });
+  out.push({
+    key: `${name}#non_alert_lines`,
+    expected: exp['non_alert_lines'],
+    actual: r.skipped.map((s) => s.line),
+  });
   for (const a of exp['alerts'] as Json[]) {
     const e = byLine.get(Number(a['line']));
     const prefix = `${name}#line${String(a['line'])}`;
@@ -129,21 +172,47 @@ function falcoCase(dir: string, out: Comparison[]): void {
     }
     if (typeof a['file'] === 'string' && a['file'].includes('->') && e.peer) {
       const p = e.peer;
-      const tuples = [`${p.localIp ?? ''}:${p.localPort ?? ''}->${p.ip ?? ''}:${p.port ?? ''}`, `${p.ip ?? ''}:${p.port ?? ''}->${p.localIp ?? ''}:${p.localPort ?? ''}`];
+      const tuples = [
+        `${p.localIp ?? ''}:${p.localPort ?? ''}->${p.ip ?? ''}:${p.port ?? ''}`,
+        `${p.ip ?? ''}:${p.port ?? ''}->${p.localIp ?? ''}:${p.localPort ?? ''}`,
+      ];
       facts['file'] = tuples.includes(a['file']) ? a['file'] : tuples[0];
     }
     compareFields(prefix, expected, facts, FALCO_FIELDS, out);
     const own = r.detections.find((d) => d.line === e.line && d.ruleId === `falco:${e.eventType}`);
-    out.push({ key: `${prefix}.kind`, expected: FALCO_CATEGORY_KINDS[String(a['category'])] ?? `unlisted category ${String(a['category'])}`, actual: own?.kind ?? null });
+    out.push({
+      key: `${prefix}.kind`,
+      expected: FALCO_CATEGORY_KINDS[String(a['category'])] ?? `unlisted category ${String(a['category'])}`,
+      actual: own?.kind ?? null,
+    });
   }
 }
 
-const TETRAGON_PROCESS = ['binary', 'arguments', 'pid', 'uid', 'exec_id', 'parent_exec_id', 'k8s_namespace', 'k8s_pod', 'container_name', 'container_id', 'image', 'in_pod', 'has_cap_sys_admin'];
+const TETRAGON_PROCESS = [
+  'binary',
+  'arguments',
+  'pid',
+  'uid',
+  'exec_id',
+  'parent_exec_id',
+  'k8s_namespace',
+  'k8s_pod',
+  'container_name',
+  'container_id',
+  'image',
+  'in_pod',
+  'has_cap_sys_admin',
+];
 
 function tetragonCase(dir: string, out: Comparison[]): void {
   const exp = loadJson(join(dir, 'expected.json'));
   const name = `tetragon/${String(exp['case'])}`;
-  const r = ingestEvents({ input: readFileSync(join(dir, String(exp['input_file']))), format: 'tetragon', clock, name });
+  const r = ingestEvents({
+    input: readFileSync(join(dir, String(exp['input_file']))),
+    format: 'tetragon',
+    clock,
+    name,
+  });
   out.push({ key: `${name}#events`, expected: exp['events_expected'], actual: r.events.length });
   const events = exp['events'] as Json[];
   events.forEach((x, i) => {
@@ -156,7 +225,10 @@ function tetragonCase(dir: string, out: Comparison[]): void {
     const p = e.process;
     const args = p?.cmdline && p.executable ? p.cmdline.slice(p.executable.length + 1) : null;
     const xp = (x['process'] ?? {}) as Json;
-    const expProcess: Json = { ...xp, container_id: bareContainerId((xp['container_id'] as string | null) ?? null) };
+    const expProcess: Json = {
+      ...xp,
+      container_id: bareContainerId((xp['container_id'] as string | null) ?? null),
+    };
     const actualProcess: Json = {
       binary: p?.executable,
       arguments: args,
@@ -189,16 +261,40 @@ function tetragonCase(dir: string, out: Comparison[]): void {
     const expected: Json = {
       ...x,
       arg_kinds: expArgs?.map((a) => a['kind']),
-      arg_paths: expArgs?.filter((a) => typeof a['path'] === 'string').map((a) => (String(a['path']).startsWith('/') ? a['path'] : `/${String(a['path'])}`)),
+      arg_paths: expArgs
+        ?.filter((a) => typeof a['path'] === 'string')
+        .map((a) => (String(a['path']).startsWith('/') ? a['path'] : `/${String(a['path'])}`)),
     };
-    compareFields(prefix, expected, actual, ['event_type', 'time', 'node_name', 'parent_binary', 'function_name', 'policy_name', 'action', 'arg_kinds', 'arg_paths'], out);
+    compareFields(
+      prefix,
+      expected,
+      actual,
+      [
+        'event_type',
+        'time',
+        'node_name',
+        'parent_binary',
+        'function_name',
+        'policy_name',
+        'action',
+        'arg_kinds',
+        'arg_paths',
+      ],
+      out,
+    );
     const net = x['network'] as Json | undefined;
     if (net) {
       const peer = e.peer;
       const actualNet: Json =
         'ip' in net
           ? { ip: peer?.localIp, port: peer?.localPort, protocol: peer?.protocol }
-          : { source_ip: peer?.localIp, source_port: peer?.localPort, destination_ip: peer?.ip, destination_port: peer?.port, protocol: peer?.protocol };
+          : {
+              source_ip: peer?.localIp,
+              source_port: peer?.localPort,
+              destination_ip: peer?.ip,
+              destination_port: peer?.port,
+              protocol: peer?.protocol,
+            };
       compareFields(`${prefix}.network`, net, actualNet, Object.keys(net), out);
     }
   });
@@ -219,7 +315,27 @@ const AUDIT_CATEGORY_RULES: Readonly<Record<string, string>> = {
   'role grants pods/exec': 'runtime/rbac-change',
 };
 const POLICY_RULES = new Set(Object.values(AUDIT_CATEGORY_RULES));
-const AUDIT_FIELDS = ['auditID', 'level', 'stage', 'verb', 'user', 'groups', 'impersonated_user', 'source_ips', 'user_agent', 'request_uri', 'resource', 'subresource', 'namespace', 'name', 'api_group', 'response_code', 'decision', 'reason', 'time'];
+const AUDIT_FIELDS = [
+  'auditID',
+  'level',
+  'stage',
+  'verb',
+  'user',
+  'groups',
+  'impersonated_user',
+  'source_ips',
+  'user_agent',
+  'request_uri',
+  'resource',
+  'subresource',
+  'namespace',
+  'name',
+  'api_group',
+  'response_code',
+  'decision',
+  'reason',
+  'time',
+];
 
 function auditCase(dir: string, out: Comparison[]): void {
   const exp = loadJson(join(dir, 'expected.json'));
@@ -228,7 +344,12 @@ function auditCase(dir: string, out: Comparison[]): void {
   const byFile = new Map<string, { events: RuntimeEvent[]; detections: RuntimeDetection[]; next: number }>();
   let total = 0;
   for (const f of files) {
-    const r = ingestEvents({ input: readFileSync(join(dir, f)), format: 'k8s-audit', clock, name: `${name}/${f}` });
+    const r = ingestEvents({
+      input: readFileSync(join(dir, f)),
+      format: 'k8s-audit',
+      clock,
+      name: `${name}/${f}`,
+    });
     byFile.set(f, { events: r.events, detections: r.detections, next: 0 });
     total += r.events.length;
   }
@@ -236,7 +357,10 @@ function auditCase(dir: string, out: Comparison[]): void {
   // Expected events name their file (multi-file cases) or follow input_files order.
   let fileIndex = 0;
   for (const x of exp['events'] as Json[]) {
-    let file = typeof x['source_file'] === 'string' ? files.find((f) => f.endsWith(`/${String(x['source_file'])}`) || f === x['source_file']) : files[fileIndex];
+    let file =
+      typeof x['source_file'] === 'string'
+        ? files.find((f) => f.endsWith(`/${String(x['source_file'])}`) || f === x['source_file'])
+        : files[fileIndex];
     let slot = file ? byFile.get(file) : undefined;
     if (typeof x['source_file'] !== 'string' && slot && slot.next >= slot.events.length) {
       fileIndex++;
@@ -252,19 +376,55 @@ function auditCase(dir: string, out: Comparison[]): void {
       continue;
     }
     const k = e.k8s;
-    compareFields(prefix, x, {
-      auditID: k.auditId, level: k.level, stage: k.stage, verb: k.verb, user: k.user, groups: k.groups,
-      impersonated_user: k.impersonatedUser, source_ips: k.sourceIps, user_agent: k.userAgent, request_uri: k.requestUri,
-      resource: k.resource, subresource: k.subresource, namespace: k.namespace, name: k.name, api_group: k.apiGroup,
-      response_code: k.responseCode, decision: k.decision, reason: k.reason, time: e.time,
-    }, AUDIT_FIELDS, out);
-    const want = [...new Set((x['categories'] as string[]).map((c) => AUDIT_CATEGORY_RULES[c]).filter((v): v is string => !!v))].sort();
-    const got = [...new Set(detections.filter((d) => d.line === e.line && d.time === e.time && d.k8s?.auditId === k.auditId).map((d) => d.ruleId).filter((id) => POLICY_RULES.has(id)))].sort();
+    compareFields(
+      prefix,
+      x,
+      {
+        auditID: k.auditId,
+        level: k.level,
+        stage: k.stage,
+        verb: k.verb,
+        user: k.user,
+        groups: k.groups,
+        impersonated_user: k.impersonatedUser,
+        source_ips: k.sourceIps,
+        user_agent: k.userAgent,
+        request_uri: k.requestUri,
+        resource: k.resource,
+        subresource: k.subresource,
+        namespace: k.namespace,
+        name: k.name,
+        api_group: k.apiGroup,
+        response_code: k.responseCode,
+        decision: k.decision,
+        reason: k.reason,
+        time: e.time,
+      },
+      AUDIT_FIELDS,
+      out,
+    );
+    const want = [
+      ...new Set(
+        (x['categories'] as string[]).map((c) => AUDIT_CATEGORY_RULES[c]).filter((v): v is string => !!v),
+      ),
+    ].sort();
+    const got = [
+      ...new Set(
+        detections
+          .filter((d) => d.line === e.line && d.time === e.time && d.k8s?.auditId === k.auditId)
+          .map((d) => d.ruleId)
+          .filter((id) => POLICY_RULES.has(id)),
+      ),
+    ].sort();
     out.push({ key: `${prefix}.detections`, expected: want, actual: got });
   }
 }
 
-function runFamily(family: string, cases: readonly string[], run: (dir: string, out: Comparison[]) => void): Comparison[] {
+function runFamily(
+  family: string,
+  cases: readonly string[],
+  run: (dir: string, out: Comparison[]) => void,
+): Comparison[] {
   const out: Comparison[] = [];
   for (const c of cases) run(corpusPath('runtime', family, c), out);
   return out;
@@ -272,15 +432,24 @@ function runFamily(family: string, cases: readonly string[], run: (dir: string, 
 
 const known = new Map(KNOWN_DISAGREEMENTS.map((k) => [k.key, k.reason]));
 
-function score(t: { diagnostic: (m: string) => void }, label: string, comparisons: Comparison[]): { rate: number; total: number } {
+function score(
+  t: { diagnostic: (m: string) => void },
+  label: string,
+  comparisons: Comparison[],
+): { rate: number; total: number } {
   const failed = comparisons.filter((c) => !same(c.expected, c.actual));
   const excused = failed.filter((c) => known.has(c.key));
   const real = failed.filter((c) => !known.has(c.key));
   const counted = comparisons.length - excused.length;
   const rate = (counted - real.length) / counted;
-  t.diagnostic(`${label}: ${counted - real.length}/${counted} field comparisons agree (${(rate * 100).toFixed(2)}%), ${excused.length} known disagreements`);
+  t.diagnostic(
+    `${label}: ${counted - real.length}/${counted} field comparisons agree (${(rate * 100).toFixed(2)}%), ${excused.length} known disagreements`,
+  );
   for (const c of excused) t.diagnostic(`  known: ${c.key}: ${known.get(c.key) ?? ''}`);
-  for (const c of real) t.diagnostic(`  DISAGREE ${c.key}: expected ${JSON.stringify(c.expected)} got ${JSON.stringify(c.actual)}`);
+  for (const c of real)
+    t.diagnostic(
+      `  DISAGREE ${c.key}: expected ${JSON.stringify(c.expected)} got ${JSON.stringify(c.actual)}`,
+    );
   return { rate, total: counted };
 }
 
@@ -288,19 +457,62 @@ function score(t: { diagnostic: (m: string) => void }, label: string, comparison
 // disagreements, over at least 2110 Falco, 693 Tetragon and 1644 audit comparisons.
 describe('runtime corpus cases', () => {
   it('Falco alerts', (t) => {
-    const s = score(t, 'falco-alerts', runFamily('falco-alerts', ['alerts-with-summary-lines', 'constructed-payments-pod-intrusion', 'docs-terminal-shell-critical', 'event-generator-docker-2024', 'falco-0.43-bursty-duplicates', 'falco-0.43-event-generator-docker', 'k8s-audit-source-alerts', 'odd-field-types'], falcoCase));
+    const s = score(
+      t,
+      'falco-alerts',
+      runFamily(
+        'falco-alerts',
+        [
+          'alerts-with-summary-lines',
+          'constructed-payments-pod-intrusion',
+          'docs-terminal-shell-critical',
+          'event-generator-docker-2024',
+          'falco-0.43-bursty-duplicates',
+          'falco-0.43-event-generator-docker',
+          'k8s-audit-source-alerts',
+          'odd-field-types',
+        ],
+        falcoCase,
+      ),
+    );
     assert.ok(s.total >= 2110, `only ${s.total} comparisons: cases went missing`);
     assert.ok(s.rate >= 1, `falco agreement ${s.rate} fell below the gate`);
   });
 
   it('Tetragon events', (t) => {
-    const s = score(t, 'tetragon', runFamily('tetragon', ['docs-use-case-samples', 'golden-signals-curl-vi-python', 'lifecycle-secret-read-and-reverse-shell', 'tetra-getevents-testdata'], tetragonCase));
+    const s = score(
+      t,
+      'tetragon',
+      runFamily(
+        'tetragon',
+        [
+          'docs-use-case-samples',
+          'golden-signals-curl-vi-python',
+          'lifecycle-secret-read-and-reverse-shell',
+          'tetra-getevents-testdata',
+        ],
+        tetragonCase,
+      ),
+    );
     assert.ok(s.total >= 693, `only ${s.total} comparisons: cases went missing`);
     assert.ok(s.rate >= 1, `tetragon agreement ${s.rate} fell below the gate`);
   });
 
   it('Kubernetes audit events', (t) => {
-    const s = score(t, 'k8s-audit', runFamily('k8s-audit', ['apiserver-v1-metadata-events', 'constructed-payments-exec-and-secret-read', 'falco-regression-traces', 'impersonation-forbidden-demo'], auditCase));
+    const s = score(
+      t,
+      'k8s-audit',
+      runFamily(
+        'k8s-audit',
+        [
+          'apiserver-v1-metadata-events',
+          'constructed-payments-exec-and-secret-read',
+          'falco-regression-traces',
+          'impersonation-forbidden-demo',
+        ],
+        auditCase,
+      ),
+    );
     assert.ok(s.total >= 1644, `only ${s.total} comparisons: cases went missing`);
     assert.ok(s.rate >= 1, `audit agreement ${s.rate} fell below the gate`);
   });

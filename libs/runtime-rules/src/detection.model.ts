@@ -4,14 +4,7 @@ export type SensorKind = 'falco' | 'tetragon' | 'k8s-audit';
 
 /** Sensor priorities in Falco's order (syslog levels); Tetragon and the audit log have none of their own. */
 export type SensorPriority =
-  | 'emergency'
-  | 'alert'
-  | 'critical'
-  | 'error'
-  | 'warning'
-  | 'notice'
-  | 'informational'
-  | 'debug';
+  'emergency' | 'alert' | 'critical' | 'error' | 'warning' | 'notice' | 'informational' | 'debug';
 
 export const PRIORITY_RANK: Readonly<Record<SensorPriority, number>> = {
   emergency: 0,

@@ -17,8 +17,22 @@ export {
   type RawRuntimeEvent,
   type SkippedLine,
 } from './input/read-events.js';
-export { RUNTIME_NORMALIZERS, RUNTIME_FORMATS, RUNTIME_POLICIES, isRuntimeFormat, normalizerFor, type RuntimeFormat } from './registry.js';
-export { pciMeaning, severityOf, KIND_MAPPING, KIND_SEVERITY_FLOOR, PRIORITY_SEVERITY, type PciMeaning } from './meaning/pci-meaning.js';
+export {
+  RUNTIME_NORMALIZERS,
+  RUNTIME_FORMATS,
+  RUNTIME_POLICIES,
+  isRuntimeFormat,
+  normalizerFor,
+  type RuntimeFormat,
+} from './registry.js';
+export {
+  pciMeaning,
+  severityOf,
+  KIND_MAPPING,
+  KIND_SEVERITY_FLOOR,
+  PRIORITY_SEVERITY,
+  type PciMeaning,
+} from './meaning/pci-meaning.js';
 export { toFindings, timestampOf } from './meaning/to-findings.js';
 export type {
   RuntimeInventoryPort,

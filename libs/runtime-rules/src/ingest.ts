@@ -75,7 +75,11 @@ export function ingestEvents(req: IngestEventsInput): IngestEventsResult {
   const bySensor: Record<SensorKind, number> = { falco: 0, tetragon: 0, 'k8s-audit': 0 };
   const skipped = [...read.skipped];
   for (const raw of read.events) {
-    const outcome = raw.normalizer.normalize(raw.value, { line: raw.line, clock: req.clock, inventory: req.inventory });
+    const outcome = raw.normalizer.normalize(raw.value, {
+      line: raw.line,
+      clock: req.clock,
+      inventory: req.inventory,
+    });
     bySensor[raw.normalizer.sensor]++;
     if ('telemetry' in outcome) {
       telemetry.push({ line: raw.line, what: outcome.telemetry, node: outcome.node, drops: outcome.drops });

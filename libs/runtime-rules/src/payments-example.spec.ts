@@ -9,22 +9,34 @@ import { ingestEvents, type RuntimeInventoryPort } from './index.js';
 
 // examples/payments/README.md, "Runtime": the expected runtime findings of falco-alerts.jsonl.
 const file = join(repoRoot(), 'examples', 'payments', 'runtime', 'falco-alerts.jsonl');
-const result = ingestEvents({ input: readFileSync(file), clock: fixedClock('2026-11-21T00:00:00Z'), cluster: 'payments-prod', name: file });
+const result = ingestEvents({
+  input: readFileSync(file),
+  clock: fixedClock('2026-11-21T00:00:00Z'),
+  cluster: 'payments-prod',
+  name: file,
+});
 const byRule = (ruleId: string) => result.findings.filter((f) => f.ruleId === ruleId);
 const one = (ruleId: string) => {
   const found = byRule(ruleId);
   assert.equal(found.length, 1, `${ruleId}: expected one finding, got ${found.length}`);
   return found[0]!;
 };
-const ev = (f: ReturnType<typeof one>, key: string) => f.evidence.filter((e) => e.key === key).map((e) => e.value);
+const ev = (f: ReturnType<typeof one>, key: string) =>
+  f.evidence.filter((e) => e.key === key).map((e) => e.value);
 
 describe('examples/payments runtime alerts', () => {
   it('reads 10 alerts and the metrics event, reports the 6 banner lines, and turns telemetry into nothing', () => {
     assert.equal(result.counts.lines, 17);
-    assert.deepEqual(result.skipped.map((s) => s.line), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(
+      result.skipped.map((s) => s.line),
+      [1, 2, 3, 4, 5, 6],
+    );
     assert.ok(result.skipped.every((s) => s.reason.startsWith('not JSON')));
     assert.equal(result.counts.events, 11);
-    assert.deepEqual(result.telemetry.map((t) => [t.line, t.node, t.drops]), [[17, 'pay-worker-1', 0]]);
+    assert.deepEqual(
+      result.telemetry.map((t) => [t.line, t.node, t.drops]),
+      [[17, 'pay-worker-1', 0]],
+    );
     assert.equal(result.events.length, 10);
     assert.ok(result.detections.every((d) => !d.eventType.startsWith('Falco internal')));
   });
@@ -61,7 +73,8 @@ describe('examples/payments runtime alerts', () => {
     assert.equal(shell.asset?.name, 'payment-api');
     assert.equal(shell.asset?.container, 'api');
     assert.equal(shell.asset?.imageRef, 'registry.example.com/acme/payment-api:1.4.2');
-    for (const f of result.findings.filter((x) => x !== shell)) assert.deepEqual(ev(f, 'occurrences'), ['1'], f.ruleId);
+    for (const f of result.findings.filter((x) => x !== shell))
+      assert.deepEqual(ev(f, 'occurrences'), ['1'], f.ruleId);
   });
 
   it('remaps the legacy Falco PCI tags and never passes them through', () => {
@@ -74,7 +87,10 @@ describe('examples/payments runtime alerts', () => {
     for (const f of result.findings) {
       assert.ok(f.pciRequirements.length > 0, f.ruleId);
       assertKnownRequirementIds(f.pciRequirements, f.ruleId);
-      assert.ok(f.pciRequirements.every((id) => !/PCI_DSS/i.test(id)), f.ruleId);
+      assert.ok(
+        f.pciRequirements.every((id) => !/PCI_DSS/i.test(id)),
+        f.ruleId,
+      );
     }
     assert.deepEqual(ev(egress, 'legacy_pci_tag'), ['PCI_DSS_6.4.2 → 1.3.2, 11.5.1']);
   });
@@ -91,12 +107,27 @@ describe('examples/payments runtime alerts', () => {
 
   it('gives every finding a deterministic id over rule, asset and location, and the detection unit', () => {
     for (const f of result.findings) {
-      assert.equal(f.id, findingId({ source: FindingSource.RUNTIME, ruleId: f.ruleId, asset: f.asset!, location: f.locations[0] }));
+      assert.equal(
+        f.id,
+        findingId({
+          source: FindingSource.RUNTIME,
+          ruleId: f.ruleId,
+          asset: f.asset!,
+          location: f.locations[0],
+        }),
+      );
       assert.ok(f.detection?.unit?.id && f.detection.unit.version >= 1, f.ruleId);
       assert.ok(f.remediation?.summary, f.ruleId);
     }
-    const again = ingestEvents({ input: readFileSync(file), clock: fixedClock('2027-01-01T00:00:00Z'), cluster: 'payments-prod' });
-    assert.deepEqual(again.findings.map((f) => f.id), result.findings.map((f) => f.id));
+    const again = ingestEvents({
+      input: readFileSync(file),
+      clock: fixedClock('2027-01-01T00:00:00Z'),
+      cluster: 'payments-prod',
+    });
+    assert.deepEqual(
+      again.findings.map((f) => f.id),
+      result.findings.map((f) => f.id),
+    );
   });
 });
 
@@ -106,15 +137,26 @@ describe('examples/payments runtime alerts with an inventory', () => {
   const shipped = new Set(
     readdirSync(infoDir)
       .filter((f) => f.endsWith('.list'))
-      .flatMap((f) => readFileSync(join(infoDir, f), 'utf8').split('\n').filter((l) => l !== '')),
+      .flatMap((f) =>
+        readFileSync(join(infoDir, f), 'utf8')
+          .split('\n')
+          .filter((l) => l !== ''),
+      ),
   );
   const image = 'registry.example.com/acme/payment-api:1.4.2';
   const inventory: RuntimeInventoryPort = {
     workloadOf: ({ namespace, pod }) =>
-      namespace === 'monitoring' && pod?.startsWith('node-agent-') ? { workload: { kind: 'DaemonSet', name: 'node-agent', from: 'inventory' } } : undefined,
+      namespace === 'monitoring' && pod?.startsWith('node-agent-')
+        ? { workload: { kind: 'DaemonSet', name: 'node-agent', from: 'inventory' } }
+        : undefined,
     imageShipsFile: (img, path) => (img === image ? shipped.has(path) : undefined),
   };
-  const r = ingestEvents({ input: readFileSync(file), clock: fixedClock('2026-11-21T00:00:00Z'), cluster: 'payments-prod', inventory });
+  const r = ingestEvents({
+    input: readFileSync(file),
+    clock: fixedClock('2026-11-21T00:00:00Z'),
+    cluster: 'payments-prod',
+    inventory,
+  });
 
   it('asks the inventory for the workload the pod name cannot tell', () => {
     const privileged = r.findings.find((f) => f.ruleId === 'falco:Launch Privileged Container');
@@ -125,7 +167,13 @@ describe('examples/payments runtime alerts with an inventory', () => {
   it('judges drift by the image file lists: bash and apt-get are shipped, the dropped miner is not', () => {
     assert.ok(shipped.has('/bin/bash') && shipped.has('/usr/bin/apt-get'));
     const drift = r.findings.filter((f) => f.ruleId === 'runtime/drift');
-    assert.deepEqual(drift.map((f) => f.locations[0]), ['/tmp/.x/kworkerd']);
-    assert.match(drift[0]!.description, /in none of the package file lists or the SBOM of registry\.example\.com\/acme\/payment-api:1\.4\.2/);
+    assert.deepEqual(
+      drift.map((f) => f.locations[0]),
+      ['/tmp/.x/kworkerd'],
+    );
+    assert.match(
+      drift[0]!.description,
+      /in none of the package file lists or the SBOM of registry\.example\.com\/acme\/payment-api:1\.4\.2/,
+    );
   });
 });

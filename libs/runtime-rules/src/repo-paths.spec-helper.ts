@@ -8,7 +8,8 @@ export function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'nx.json'))) {
     const parent = dirname(dir);
-    if (parent === dir) throw new Error('repoRoot: no nx.json above the test; run the tests from inside the repository');
+    if (parent === dir)
+      throw new Error('repoRoot: no nx.json above the test; run the tests from inside the repository');
     dir = parent;
   }
   return dir;
@@ -19,7 +20,8 @@ export function corpusPath(...parts: string[]): string {
   const corpus = resolve(repoRoot(), '..', 'shared', 'corpus');
   const path = resolve(corpus, ...parts);
   if (!path.startsWith(corpus)) throw new Error(`corpusPath: ${parts.join('/')} points outside the corpus`);
-  if (!existsSync(path)) throw new Error(`corpusPath: ${path} does not exist (the shared corpus sits beside the repository)`);
+  if (!existsSync(path))
+    throw new Error(`corpusPath: ${path} does not exist (the shared corpus sits beside the repository)`);
   return path;
 }
 

@@ -10,7 +10,10 @@ const clock = fixedClock('2030-01-01T00:00:00Z');
 const run = (path: string, policy?: { egressAllowList: string[] }): IngestEventsResult =>
   ingestEvents({ input: readFileSync(corpusPath('runtime', path)), clock, cluster: 'lab', policy });
 const summary = (r: IngestEventsResult) =>
-  r.findings.map((f) => `${f.ruleId} @ ${f.locations[0] ?? ''} x${f.evidence.find((e) => e.key === 'occurrences')?.value ?? '?'}`);
+  r.findings.map(
+    (f) =>
+      `${f.ruleId} @ ${f.locations[0] ?? ''} x${f.evidence.find((e) => e.key === 'occurrences')?.value ?? '?'}`,
+  );
 
 describe('vigil runtime policies over Tetragon events', () => {
   it('lifecycle: the shell, the keystore read and the nc connection, linked to their pod', () => {
@@ -32,13 +35,18 @@ describe('vigil runtime policies over Tetragon events', () => {
   });
 
   it('an allow-listed destination is not unexpected egress', () => {
-    const r = run('tetragon/lifecycle-secret-read-and-reverse-shell/events.jsonl', { egressAllowList: ['64.225.45.0/24'] });
+    const r = run('tetragon/lifecycle-secret-read-and-reverse-shell/events.jsonl', {
+      egressAllowList: ['64.225.45.0/24'],
+    });
     assert.ok(!r.findings.some((f) => f.ruleId === 'runtime/unexpected-egress'));
   });
 
   it('golden signals: a write to /etc/passwd and curl to a public address; plain execs are no detection', () => {
     const r = run('tetragon/golden-signals-curl-vi-python/events.jsonl');
-    assert.deepEqual(summary(r), ['runtime/critical-file-write @ /etc/passwd x1', 'runtime/unexpected-egress @ 142.250.180.196:80 x1']);
+    assert.deepEqual(summary(r), [
+      'runtime/critical-file-write @ /etc/passwd x1',
+      'runtime/unexpected-egress @ 142.250.180.196:80 x1',
+    ]);
     assert.equal(r.counts.events, 6);
     assert.deepEqual(r.findings[0]!.pciRequirements, ['11.5.2', '11.5.1']);
     assert.deepEqual(run('tetragon/tetra-getevents-testdata/events.jsonl').findings, []);
@@ -70,7 +78,10 @@ describe('vigil audit policies', () => {
 
   it('secret reads: the allowed human read and the denied service-account list, the denied one weighing less', () => {
     const reads = f('runtime/secret-read');
-    assert.deepEqual(reads.map((x) => x.locations[0]).sort(), ['user alice@example.com', 'user system:serviceaccount:payments:payment-api']);
+    assert.deepEqual(reads.map((x) => x.locations[0]).sort(), [
+      'user alice@example.com',
+      'user system:serviceaccount:payments:payment-api',
+    ]);
     const human = reads.find((x) => x.locations[0] === 'user alice@example.com')!;
     const denied = reads.find((x) => x !== human)!;
     assert.equal(human.asset?.resourceKind, 'Secret');
@@ -106,10 +117,13 @@ describe('aggregation of bursts', () => {
     const r = run('falco-alerts/falco-0.43-bursty-duplicates/alerts.jsonl');
     const memfd = r.findings.filter((x) => x.ruleId === 'falco:Fileless execution via memfd_create');
     // 12 alerts: 11 from runc on the host, 1 inside the event-generator container.
-    assert.deepEqual(memfd.map((x) => [x.asset?.kind, x.evidence.find((e) => e.key === 'occurrences')?.value]), [
-      [AssetKind.NODE, '11'],
-      [AssetKind.CONTAINER, '1'],
-    ]);
+    assert.deepEqual(
+      memfd.map((x) => [x.asset?.kind, x.evidence.find((e) => e.key === 'occurrences')?.value]),
+      [
+        [AssetKind.NODE, '11'],
+        [AssetKind.CONTAINER, '1'],
+      ],
+    );
     const host = memfd[0]!;
     assert.equal(host.evidence.find((e) => e.key === 'first_seen')?.value, '2026-04-06T19:31:30.725992942Z');
     assert.equal(host.evidence.find((e) => e.key === 'last_seen')?.value, '2026-04-06T19:32:27.269526421Z');
@@ -117,7 +131,10 @@ describe('aggregation of bursts', () => {
   });
 
   it('the same problem on two pods of one Deployment is one finding; long bursts list a capped set of lines', () => {
-    const shell = readFileSync(corpusPath('runtime/falco-alerts/constructed-payments-pod-intrusion/alerts.jsonl'), 'utf8').split('\n')[0]!;
+    const shell = readFileSync(
+      corpusPath('runtime/falco-alerts/constructed-payments-pod-intrusion/alerts.jsonl'),
+      'utf8',
+    ).split('\n')[0]!;
     const otherPod = shell.replaceAll('payment-api-7c9d8f6b5-x2k4q', 'payment-api-7c9d8f6b5-m9zt2');
     const input = [...Array.from({ length: 24 }, () => shell), otherPod].join('\n');
     const r = ingestEvents({ input, clock, cluster: 'lab' });

@@ -444,7 +444,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const timeoutMs = options.timeoutMs ?? 60_000;
   const l = layout(options.dataDir);
   try {
-    mkdirSync(l.dir, { recursive: true });
+    makeDirs(l.dir);
   } catch (err) {
     throw new Error(`embedded Postgres: cannot create the data dir ${l.dir}: ${(err as Error).message}`);
   }
@@ -525,4 +525,15 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       },
     };
   });
+}
+
+// mkdirSync({ recursive: true }) spins forever under a pseudo file system such as /proc (ENOENT for the child,
+// EEXIST for the parent, retried without end on Node 20), so the data dir's missing components are made one by one.
+function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) {
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) mkdirSync(d);
 }

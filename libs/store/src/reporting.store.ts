@@ -254,6 +254,15 @@ export class ReportingReader {
     }));
   }
 
+  /** How many events the scope has recorded (a fold that has seen fewer is behind another writer). */
+  async countEvents(scope: string): Promise<number> {
+    const rows: { n: string }[] = await this.manager.query(
+      'SELECT count(*) AS n FROM events WHERE scope = $1',
+      [scope],
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
   /** Scopes that have anything recorded, sorted. */
   async scopes(): Promise<string[]> {
     const rows: { scope: string }[] = await this.manager.query(
@@ -265,6 +274,17 @@ export class ReportingReader {
 
 /** Writes, only available inside ReportingStore.inTransaction (and the store's single-statement helpers). */
 export class ReportingTransaction extends ReportingReader {
+  /**
+   * Serializes, until this transaction ends, the writers of one scope's projections: a second reporting instance
+   * (or a one-shot vigil beside `vigil up`) waits here, then sees everything the first committed.
+   */
+  async lockScope(scope: string): Promise<void> {
+    need(scope, 'scope');
+    await this.manager.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+      `vigil.reporting:${scope}`,
+    ]);
+  }
+
   /** Stores bytes under their SHA-256 digest; storing the same bytes again is a no-op. Returns the digest. */
   async putBlob(content: Uint8Array, mediaType: string): Promise<string> {
     need(mediaType, 'blob media type');

@@ -8,10 +8,12 @@ export function corpusPath(...parts: string[]): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'nx.json'))) {
     const parent = dirname(dir);
-    if (parent === dir) throw new Error('corpusPath: no nx.json above the test; run the tests from inside the repository');
+    if (parent === dir)
+      throw new Error('corpusPath: no nx.json above the test; run the tests from inside the repository');
     dir = parent;
   }
   const path = join(dir, '..', 'shared', 'corpus', ...parts);
-  if (!existsSync(path)) throw new Error(`corpusPath: ${path} does not exist (the shared corpus sits beside the repository)`);
+  if (!existsSync(path))
+    throw new Error(`corpusPath: ${path} does not exist (the shared corpus sits beside the repository)`);
   return path;
 }

@@ -27,7 +27,9 @@ function nodeRequest(rootPath: string, node: string): ScanRequested {
 
 test('the host-assessor engine assesses a node root: one finding event per failed check, passing results, units', async () => {
   const fixture = corpusPath('host', 'fixtures', 'kubeadm-worker-defaults');
-  const expected = JSON.parse(readFileSync(join(fixture, 'expected.json'), 'utf8')) as { checks: { expected: string }[] };
+  const expected = JSON.parse(readFileSync(join(fixture, 'expected.json'), 'utf8')) as {
+    checks: { expected: string }[];
+  };
   const failVerdicts = expected.checks.filter((c) => c.expected === 'fail').length;
   const { root } = materializeFixture(fixture);
   try {
@@ -39,10 +41,21 @@ test('the host-assessor engine assesses a node root: one finding event per faile
     // Every fail verdict of the fixture's expected.json (25 CIS worker + 39 Linux checks) is one finding, plus
     // vigil's own kubelet.protect-kernel-defaults (not in the corpus): kubeadm's config.yaml leaves it unset.
     assert.equal(events.length, failVerdicts + 1);
-    assert.ok(events.some((e) => e.payload.case === 'findingReported' && e.payload.value?.finding?.ruleId === 'kubelet.protect-kernel-defaults'));
+    assert.ok(
+      events.some(
+        (e) =>
+          e.payload.case === 'findingReported' &&
+          e.payload.value?.finding?.ruleId === 'kubelet.protect-kernel-defaults',
+      ),
+    );
     assert.ok(failVerdicts > 20);
-    assert.deepEqual(result.findingIds, events.map((e) => e.subjectKey));
-    const first = events.find((e) => e.payload.case === 'findingReported' && e.payload.value?.finding?.ruleId === 'cis-k8s-4.1.1');
+    assert.deepEqual(
+      result.findingIds,
+      events.map((e) => e.subjectKey),
+    );
+    const first = events.find(
+      (e) => e.payload.case === 'findingReported' && e.payload.value?.finding?.ruleId === 'cis-k8s-4.1.1',
+    );
     assert.ok(first, 'CIS 4.1.1 (10-kubeadm.conf mode 0644) is reported');
     const finding = first.payload.case === 'findingReported' ? first.payload.value?.finding : undefined;
     assert.deepEqual(finding?.locations?.[0], '/etc/systemd/system/kubelet.service.d/10-kubeadm.conf');
@@ -51,7 +64,8 @@ test('the host-assessor engine assesses a node root: one finding event per faile
     const passingIds = (result.passing ?? []).map((p) => p.checkId);
     assert.ok(passingIds.includes('kubelet.anonymous-auth-disabled'));
     assert.ok(passingIds.includes('time.sync-configured'));
-    for (const p of result.passing ?? []) assertKnownRequirementIds(p.pciRequirements, `passing ${p.checkId}`);
+    for (const p of result.passing ?? [])
+      assertKnownRequirementIds(p.pciRequirements, `passing ${p.checkId}`);
     assert.equal(result.units?.length, HOST_CHECKS.length);
     assert.equal(result.assets?.[0]?.node, 'worker-1');
     assert.equal(result.counts?.total, failVerdicts + 1);
@@ -73,7 +87,9 @@ test('a missing root is a FAILED scan that names it', async () => {
 });
 
 test('a request without a node target is FAILED, not guessed', async () => {
-  const result = await hostAssessorEngine().scan(create(ScanRequestedSchema, { scanId: 's', scanner: ScannerKind.HOST }));
+  const result = await hostAssessorEngine().scan(
+    create(ScanRequestedSchema, { scanId: 's', scanner: ScannerKind.HOST }),
+  );
   assert.equal(result.status, ScanStatus.FAILED);
   assert.match(result.error ?? '', /needs a node target/);
 });

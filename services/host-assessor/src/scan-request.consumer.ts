@@ -49,7 +49,11 @@ async function scanNode(request: ScanRequested, clock?: () => Date): Promise<Sca
     };
   }
   const { rootPath, node } = target.ref.value;
-  if (!rootPath) return { status: ScanStatus.FAILED, error: `scan ${request.scanId}: node target ${node} has no root_path` };
+  if (!rootPath)
+    return {
+      status: ScanStatus.FAILED,
+      error: `scan ${request.scanId}: node target ${node} has no root_path`,
+    };
   let assessment: HostAssessment;
   try {
     assessment = await assessHost({
@@ -76,7 +80,10 @@ async function scanNode(request: ScanRequested, clock?: () => Date): Promise<Sca
     status: ScanStatus.OK,
     error: '',
     events: assessment.findings.map((finding) => ({
-      payload: { case: 'findingReported', value: create(FindingReportedSchema, { scanId: request.scanId, finding }) },
+      payload: {
+        case: 'findingReported',
+        value: create(FindingReportedSchema, { scanId: request.scanId, finding }),
+      },
       subjectKey: finding.id,
     })),
     findingIds: assessment.findings.map((f) => f.id),

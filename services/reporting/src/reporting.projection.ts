@@ -18,10 +18,15 @@ import {
   readyForSnapshot,
   resolveFindings,
   scopeKey,
-  scopeStateOf,
   type ReportState,
 } from '@vigil/report';
-import type { NewEvent, ReportingStore, ReportingTransaction, StoredFinding } from '@vigil/store';
+import type {
+  NewEvent,
+  ReportingReader,
+  ReportingStore,
+  ReportingTransaction,
+  StoredFinding,
+} from '@vigil/store';
 import type { SnapshotMaker } from './snapshot-maker.js';
 import { assetKey, scannerWord, severityWord, sourceWord } from './words.js';
 
@@ -50,6 +55,8 @@ export interface ReportingProjectionOptions {
 export class ReportingProjection {
   private state: ReportState = initialState();
   private readonly positions = new Map<string, LogPosition>();
+  // Events folded per scope, to tell cheaply whether another instance recorded more.
+  private readonly folded = new Map<string, number>();
   private stale = true;
 
   constructor(private readonly o: ReportingProjectionOptions) {}
@@ -61,46 +68,41 @@ export class ReportingProjection {
 
   /** Rebuilds the fold from everything the event store holds. */
   async load(): Promise<void> {
-    const state = initialState();
+    this.state = initialState();
+    this.folded.clear();
     this.positions.clear();
     let count = 0;
-    for (const scope of await this.o.store.scopes()) {
-      for (let offset = 0; ;) {
-        const page = await this.o.store.eventsForScope(scope, { offset, limit: 5000 });
-        for (const e of page) {
-          evolve(state, decodeEnvelope(e.payload));
-          this.advance(e.topic, e.partition, e.logOffset);
-        }
-        count += page.length;
-        offset += page.length;
-        if (page.length < 5000) break;
-      }
-    }
-    this.state = state;
-    this.pendingScans.clear();
-    // Every scan that was ready got its snapshot in the transaction that made it ready; the rest still wait.
-    for (const scope of state.scopes.values()) {
-      for (const scan of scope.scans.values()) {
-        if (scan.completed && !readyForSnapshot(state, scan.scanId)) this.pendingScans.set(scan.scanId, true);
-      }
-    }
+    for (const scope of await this.o.store.scopes()) count += await this.catchUp(this.o.store, scope);
     this.stale = false;
     this.o.logger.info('reporting state loaded from the event store', { events: count });
   }
 
+  /**
+   * One batch, one transaction. Its new events go into the event store and the fold; then, holding the scope's
+   * lock, the fold catches up with whatever another reporting instance committed for the scope (instances split
+   * the partitions, so a scan's completion and its findings may arrive at different ones), the findings
+   * projection is rewritten from the fold, and every completed scan that is ready and has no snapshot yet gets
+   * the next version. Offsets are committed by the event log only after this returns.
+   */
   readonly handle = async (records: ConsumedRecord[]): Promise<void> => {
     if (this.stale) await this.load();
     const decoded = records.map((r) => ({ record: r, envelope: decodeRecord(r) }));
     const published: EventEnvelope[] = [];
     try {
       await this.o.store.recordEvents(decoded.map(toNewEvent), async (tx, fresh) => {
+        if (fresh.length === 0) return;
         const freshIds = new Set(fresh.map((e) => e.eventId));
+        const scopes = [...new Set(fresh.map((e) => e.scope))].sort();
+        for (const scope of scopes) await tx.lockScope(scope);
         for (const { record, envelope } of decoded) {
           if (!freshIds.delete(envelope.eventId)) continue;
-          evolve(this.state, envelope);
-          this.advance(record.topic, record.partition, record.offset);
+          this.fold(envelope, record.topic, record.partition, record.offset);
           await this.project(tx, envelope);
-          published.push(...(await this.snapshotIfReady(tx, envelope)));
+        }
+        for (const scope of scopes) {
+          await this.catchUp(tx, scope);
+          await this.syncFindings(tx, scope);
+          published.push(...(await this.snapshotsDue(tx, scope)));
         }
       });
     } catch (err) {
@@ -114,6 +116,29 @@ export class ReportingProjection {
       );
     }
   };
+
+  private fold(envelope: EventEnvelope, topic: string, partition: number, offset: string): boolean {
+    if (this.state.seenEventIds.has(envelope.eventId)) return false;
+    evolve(this.state, envelope);
+    const scope = scopeKey(envelope.scope ?? { cluster: 'default' });
+    this.folded.set(scope, (this.folded.get(scope) ?? 0) + 1);
+    this.advance(topic, partition, offset);
+    return true;
+  }
+
+  /** Folds the scope's recorded events this instance has not seen; evolve skips the ones it has. */
+  private async catchUp(reader: ReportingReader, scope: string): Promise<number> {
+    if ((this.folded.get(scope) ?? 0) >= (await reader.countEvents(scope))) return 0;
+    let added = 0;
+    for (let offset = 0; ;) {
+      const page = await reader.eventsForScope(scope, { offset, limit: 5000 });
+      for (const e of page)
+        if (this.fold(decodeEnvelope(e.payload), e.topic, e.partition, e.logOffset)) added++;
+      offset += page.length;
+      if (page.length < 5000) break;
+    }
+    return added;
+  }
 
   private advance(topic: string, partition: number, offset: string): void {
     const key = `${topic}/${partition}`;
@@ -173,26 +198,18 @@ export class ReportingProjection {
           findingIds: [...c.findingIds],
           payload: encodeEnvelope(envelope),
         });
-        await this.syncFindings(tx, scope, envelope);
         break;
       }
-      case 'findingReported':
-        await this.syncFindings(tx, scope, envelope);
-        break;
       default:
         break;
     }
   }
 
   /** Writes the fold's current view of the scope's findings (open and resolved) into the findings table. */
-  private async syncFindings(
-    tx: ReportingTransaction,
-    scope: string,
-    envelope: EventEnvelope,
-  ): Promise<void> {
-    const state = scopeStateOf(this.state, envelope.scope ?? { cluster: 'default' });
+  private async syncFindings(tx: ReportingTransaction, scope: string): Promise<void> {
+    const state = this.state.scopes.get(scope);
     if (!state) return;
-    const { open } = resolveFindings(state);
+    const { open, groups } = resolveFindings(state);
     const openIds = new Set(open.map((o) => o.finding.id));
     const rows: StoredFinding[] = [];
     for (const o of open) {
@@ -218,53 +235,70 @@ export class ReportingProjection {
       });
     }
     await tx.upsertFindings(rows);
-    const stored = await tx.findingsForScope(scope, 'open');
-    const gone = stored.filter((s) => !openIds.has(s.findingId)).map((s) => s.findingId);
-    if (gone.length > 0 && envelope.payload.case === 'scanCompleted') {
-      const at = envelope.occurredAt ? timestampDate(envelope.occurredAt) : new Date(0);
-      await tx.resolveFindings(scope, gone, { scanId: envelope.payload.value.scanId, at });
+    // What the fold no longer holds open was resolved by the latest ok scan of the finding's scanner and target.
+    const byScan = new Map<string, { at: Date; ids: string[] }>();
+    for (const row of await tx.findingsForScope(scope, 'open')) {
+      if (openIds.has(row.findingId)) continue;
+      const group = [...groups.values()].find(
+        (g) => scannerWord(g.scanner) === row.scanner && g.targetKey === row.targetKey,
+      );
+      const latest = group?.latestOk;
+      if (!latest?.completed) continue;
+      const entry = byScan.get(latest.scanId) ?? {
+        at: latest.completed.completedAt ? timestampDate(latest.completed.completedAt) : new Date(0),
+        ids: [],
+      };
+      entry.ids.push(row.findingId);
+      byScan.set(latest.scanId, entry);
     }
+    for (const [scanId, { at, ids }] of byScan) await tx.resolveFindings(scope, ids, { scanId, at });
   }
 
-  private async snapshotIfReady(tx: ReportingTransaction, envelope: EventEnvelope): Promise<EventEnvelope[]> {
-    // A scan becomes ready when its completion arrives with every finding already projected, or when the last
-    // missing finding arrives after it.
-    const candidates: string[] = [];
-    const p = envelope.payload;
-    if (p.case === 'scanCompleted') candidates.push(p.value.scanId);
-    if (p.case === 'findingReported') {
-      for (const scanId of this.pendingScans.keys()) candidates.push(scanId);
-    }
+  /** Every completed scan of the scope whose findings are all folded and that has no snapshot yet, in order. */
+  private async snapshotsDue(tx: ReportingTransaction, scope: string): Promise<EventEnvelope[]> {
+    const state = this.state.scopes.get(scope);
+    if (!state) return [];
+    const made = new Set((await tx.listSnapshots(scope)).map((s) => s.scanId).filter((id) => id));
+    const due = [...state.scans.values()]
+      .filter((s) => s.completed && !made.has(s.scanId) && readyForSnapshot(this.state, s.scanId))
+      .sort(
+        (a, b) =>
+          compareTime(a.completedOccurredAt, b.completedOccurredAt) ||
+          (a.scanId < b.scanId ? -1 : a.scanId > b.scanId ? 1 : 0),
+      );
     const out: EventEnvelope[] = [];
-    for (const scanId of candidates) {
-      if (!readyForSnapshot(this.state, scanId)) {
-        this.pendingScans.set(scanId, true);
-        continue;
-      }
-      this.pendingScans.delete(scanId);
+    for (const scan of due) {
       const made = await this.o.snapshots.make(
         tx,
         this.state,
-        envelope.scope ?? { tenant: '', cluster: 'default' },
+        { ...state.scope },
         {
-          scanId,
+          scanId: scan.scanId,
           logPosition: this.logPosition(),
         },
       );
+      const at = scan.completedOccurredAt;
       out.push(
         newEnvelope({
           payload: { case: 'snapshotPublished', value: create(SnapshotPublishedSchema, made.published) },
-          scope: envelope.scope ?? { tenant: '', cluster: 'default' },
+          scope: { ...state.scope },
           subjectKey: made.subjectKey,
           producer: this.o.producer,
-          clock: () => (envelope.occurredAt ? timestampDate(envelope.occurredAt) : new Date()),
+          clock: () => (at ? new Date(Number(at.seconds) * 1000 + Math.floor(at.nanos / 1e6)) : new Date()),
         }),
       );
     }
     return out;
   }
+}
 
-  private readonly pendingScans = new Map<string, true>();
+function compareTime(
+  a: { seconds: bigint; nanos: number } | undefined,
+  b: { seconds: bigint; nanos: number } | undefined,
+): number {
+  const x = a ? a.seconds * 1_000_000_000n + BigInt(a.nanos) : -1n;
+  const y = b ? b.seconds * 1_000_000_000n + BigInt(b.nanos) : -1n;
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 function decodeRecord(r: ConsumedRecord): EventEnvelope {

@@ -26,6 +26,8 @@ export interface Deployment {
   readonly mode: 'kafka' | 'embedded';
   readonly eventLog: EventLog;
   readonly databaseUrl: string;
+  /** The deployment's database, for readiness (and, embedded, the log's tables). */
+  readonly sql: Sql;
   /** Where the deployment lives, for messages: the data dir, or the brokers and the database. */
   readonly describe: string;
   close(): Promise<void>;
@@ -45,12 +47,13 @@ export async function openDeployment(o: DeploymentOptions): Promise<Deployment> 
     let databaseUrl: string;
     let eventLog: EventLog;
     let describe: string;
+    let sql: Sql;
     if (o.eventLog === 'embedded') {
       const dataDir = resolve(o.dataDir);
       const pg = await startEmbeddedPostgres({ dataDir, log: o.progress });
       closers.push(() => pg.stop());
       databaseUrl = o.databaseUrl ?? pg.url;
-      const sql: Sql = createSql(databaseUrl, { applicationName: 'vigil:event-log' });
+      sql = createSql(databaseUrl, { applicationName: 'vigil:event-log' });
       closers.push(() => sql.close());
       if (o.migrate !== false) await migrate(databaseUrl, o.progress);
       eventLog = createEmbeddedEventLog({ sql, logger: o.logger });
@@ -59,6 +62,9 @@ export async function openDeployment(o: DeploymentOptions): Promise<Deployment> 
       if (!o.databaseUrl)
         throw new DeploymentError('EVENT_LOG=kafka needs DATABASE_URL for the reporting store');
       databaseUrl = o.databaseUrl;
+      const db = createSql(databaseUrl, { applicationName: 'vigil', max: 2 });
+      sql = db;
+      closers.push(() => db.close());
       if (o.migrate !== false) await migrate(databaseUrl, o.progress);
       eventLog = createKafkaEventLog({
         brokers: [...o.kafkaBrokers],
@@ -69,7 +75,7 @@ export async function openDeployment(o: DeploymentOptions): Promise<Deployment> 
     }
     closers.push(() => eventLog.close());
     await eventLog.ensureTopics(ALL_TOPICS.map((t) => ({ name: t.name, partitions: t.partitions })));
-    return { mode: o.eventLog, eventLog, databaseUrl, describe, close };
+    return { mode: o.eventLog, eventLog, databaseUrl, sql, describe, close };
   } catch (err) {
     await close();
     throw err;

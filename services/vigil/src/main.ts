@@ -28,9 +28,15 @@ Usage:
                                          the scope's latest PCI DSS snapshot (or one, the list, a diff)
   vigil db migrate|status|import|update  the deployment's database
 
-Exit codes: 0 done, 1 policy failed (with --fail-on), 2 usage, configuration or input error.
+Command flags:
+  up:     --port N (default $PORT or 8080), --host ADDR (default $HOST or 127.0.0.1)
+  scan:   image <ref|archive>; k8s <file|dir> or --live; host --root PATH (default /) --node NAME
+  report: --snapshot N, --list, --diff FROM..TO
 
-Options:
+Exit codes: 0 done, 1 policy failed (with --fail-on: a finding at or above the threshold remains, or the scan
+could not check anything — its engine is unavailable or it failed), 2 usage, configuration or input error.
+
+Options (each also from its environment variable):
 `;
 
 // Flags that belong to one command, not to the configuration.
@@ -56,11 +62,22 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
     return 0;
   }
   const [command, ...args] = parsed.positionals;
-  if (extra.help || !command) {
+  if (extra.help) {
     out.result(USAGE + describeOptions(cliOptions));
-    return command || extra.help ? 0 : 2;
+    return 0;
   }
+  if (!command) {
+    out.warn(USAGE + describeOptions(cliOptions));
+    return 2;
+  }
+  // Severity words are case-insensitive on the command line (--fail-on HIGH), as in the ignore file.
+  const failOn = parsed.flags['fail-on'];
+  if (typeof failOn === 'string') parsed.flags['fail-on'] = failOn.toLowerCase();
   const config = loadConfig(cliOptions, { env: process.env, flags: parsed.flags });
+  if (!config.dataDir.trim())
+    throw new UsageError('vigil: --data-dir is empty (give a directory, or leave it out for ./.vigil)');
+  if (config.ignoreFile !== undefined && !config.ignoreFile.trim())
+    throw new UsageError('vigil: --ignore-file is empty');
   setLogLevel(config.logLevel);
   const policy = await policyInput(config);
 
@@ -89,6 +106,14 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
       if (args.length > 0) throw new UsageError(`vigil report: unexpected argument "${args[0]}"`);
       const version =
         typeof extra.snapshot === 'string' ? positiveInt(extra.snapshot, '--snapshot') : undefined;
+      const modes = [extra.list === true, typeof extra.diff === 'string', version !== undefined].filter(
+        Boolean,
+      );
+      if (modes.length > 1) {
+        throw new UsageError(
+          'vigil report: --snapshot, --list and --diff each ask for something else; give one',
+        );
+      }
       return withPipeline(config, out, async (_d, pipeline) =>
         reportCommand({
           store: pipeline.store,
@@ -159,15 +184,24 @@ async function up(
 ): Promise<number> {
   const port =
     typeof extra.port === 'string'
-      ? positiveInt(extra.port, '--port', true)
+      ? positiveInt(extra.port, '--port', true, 65535)
       : Number(process.env.PORT ?? 8080);
   const host = typeof extra.host === 'string' ? extra.host : (process.env.HOST ?? '127.0.0.1');
   const deployment = await open(config, out);
-  const pipeline = await startPipeline(deployment, {
-    entityType: config.entityType,
-    consumerGroupPrefix: config.consumerGroupPrefix,
-    http: { port, host },
-  });
+  let pipeline: Awaited<ReturnType<typeof startPipeline>>;
+  try {
+    pipeline = await startPipeline(deployment, {
+      entityType: config.entityType,
+      consumerGroupPrefix: config.consumerGroupPrefix,
+      http: { port, host },
+    });
+  } catch (err) {
+    await deployment.close();
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new UsageError(`vigil up: ${host}:${port} is already in use (give another --port)`);
+    }
+    throw err;
+  }
   out.warn(
     `vigil up: ${deployment.describe}; serving ${pipeline.url} (/healthz, /readyz, /metrics). Ctrl-C stops.`,
   );
@@ -191,10 +225,14 @@ async function policyInput(config: Config): Promise<PolicyInput> {
   };
 }
 
-function positiveInt(text: string, flag: string, zeroOk = false): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < (zeroOk ? 0 : 1))
-    throw new UsageError(`vigil: ${flag} takes a whole number, got "${text}"`);
+function positiveInt(text: string, flag: string, zeroOk = false, max = 2_147_483_647): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  const min = zeroOk ? 0 : 1;
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new UsageError(
+      `vigil: ${flag} takes a whole number from ${min} to ${max}, got "${text.slice(0, 40)}"`,
+    );
+  }
   return n;
 }
 

@@ -40,6 +40,7 @@ export async function startPipeline(deployment: Deployment, options: PipelineOpt
     {
       identity: { service: 'vigil', version: VIGIL_VERSION, instance: `${hostname()}-${process.pid}` },
       eventLog: deployment.eventLog,
+      sql: deployment.sql,
       http: options.http !== undefined,
       logDescription: deployment.describe,
       ...(options.consumerGroupPrefix ? { consumerGroupPrefix: options.consumerGroupPrefix } : {}),

@@ -8,7 +8,9 @@ import { type CheckOutcome } from '../check.model.js';
 export function pciIds(spec: string, where: string): string[] {
   const ids: string[] = [];
   for (const part of spec.split('+').map((p) => p.trim())) {
-    const found = part.startsWith('node.') ? requirementsFor(part).primary : parseRequirementList(part, `check ${where}`);
+    const found = part.startsWith('node.')
+      ? requirementsFor(part).primary
+      : parseRequirementList(part, `check ${where}`);
     for (const id of found) if (!ids.includes(id)) ids.push(id);
   }
   return ids;
@@ -24,5 +26,12 @@ export function describeMode(mode: number): string {
 }
 
 export function errorOutcome(file: string, message: string): CheckOutcome {
-  return { status: 'error', field: file, expected: 'a readable file', actual: 'unreadable', reason: message, location: file };
+  return {
+    status: 'error',
+    field: file,
+    expected: 'a readable file',
+    actual: 'unreadable',
+    reason: message,
+    location: file,
+  };
 }

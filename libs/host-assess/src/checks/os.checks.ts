@@ -29,7 +29,10 @@ function loginDefsCheck(spec: LoginDefsSpec): HostCheck {
     pciRequirements: pciIds(spec.pci, spec.id),
     remediation: spec.remediation,
     defaultLocation: '/etc/login.defs',
-    notApplicable: (facts) => (facts.loginDefs.kind === 'absent' ? 'no /etc/login.defs (shadow-utils not installed, no local password policy)' : undefined),
+    notApplicable: (facts) =>
+      facts.loginDefs.kind === 'absent'
+        ? 'no /etc/login.defs (shadow-utils not installed, no local password policy)'
+        : undefined,
     evaluate: (facts) => {
       const l = facts.loginDefs;
       if (l.kind === 'error') return errorOutcome('/etc/login.defs', l.message);
@@ -39,7 +42,9 @@ function loginDefsCheck(spec: LoginDefsSpec): HostCheck {
         status: spec.ok(value) ? 'pass' : 'fail',
         field: `/etc/login.defs ${spec.key}`,
         expected: spec.expected,
-        actual: entry ? `${spec.key} ${entry.value} (line ${entry.line})` : `${spec.key} not set (shadow-utils default ${spec.whenUnset})`,
+        actual: entry
+          ? `${spec.key} ${entry.value} (line ${entry.line})`
+          : `${spec.key} not set (shadow-utils default ${spec.whenUnset})`,
         location: '/etc/login.defs',
       };
     },
@@ -49,12 +54,57 @@ function loginDefsCheck(spec: LoginDefsSpec): HostCheck {
 const num = (v: string) => (/^-?\d+$/.test(v) ? Number(v) : NaN);
 
 const LOGIN_DEFS: LoginDefsSpec[] = [
-  { id: 'pw.max-days', title: 'Password maximum age 90 days or less (PASS_MAX_DAYS)', key: 'PASS_MAX_DAYS', expected: '<= 90', whenUnset: '99999', ok: (v) => num(v) <= 90 && num(v) >= 0, pci: '8.3.9', remediation: 'set PASS_MAX_DAYS 90 in /etc/login.defs (and chage existing accounts)' },
-  { id: 'pw.min-days', title: 'Password minimum age 1 day or more (PASS_MIN_DAYS)', key: 'PASS_MIN_DAYS', expected: '>= 1', whenUnset: '0', ok: (v) => num(v) >= 1, pci: '8.3.7', remediation: 'set PASS_MIN_DAYS 1 in /etc/login.defs' },
+  {
+    id: 'pw.max-days',
+    title: 'Password maximum age 90 days or less (PASS_MAX_DAYS)',
+    key: 'PASS_MAX_DAYS',
+    expected: '<= 90',
+    whenUnset: '99999',
+    ok: (v) => num(v) <= 90 && num(v) >= 0,
+    pci: '8.3.9',
+    remediation: 'set PASS_MAX_DAYS 90 in /etc/login.defs (and chage existing accounts)',
+  },
+  {
+    id: 'pw.min-days',
+    title: 'Password minimum age 1 day or more (PASS_MIN_DAYS)',
+    key: 'PASS_MIN_DAYS',
+    expected: '>= 1',
+    whenUnset: '0',
+    ok: (v) => num(v) >= 1,
+    pci: '8.3.7',
+    remediation: 'set PASS_MIN_DAYS 1 in /etc/login.defs',
+  },
   // No catalogue hint: warning users before expiry supports the password-change requirement 8.3.9.
-  { id: 'pw.warn-age', title: 'Password expiry warning 7 days or more (PASS_WARN_AGE)', key: 'PASS_WARN_AGE', expected: '>= 7', whenUnset: '-1', ok: (v) => num(v) >= 7, pci: '8.3.9', remediation: 'set PASS_WARN_AGE 7 (or more) in /etc/login.defs' },
-  { id: 'pw.hash-method', title: 'Password hashing SHA512 or yescrypt (ENCRYPT_METHOD)', key: 'ENCRYPT_METHOD', expected: 'SHA512 or YESCRYPT', whenUnset: 'DES', ok: (v) => ['SHA512', 'YESCRYPT'].includes(v.toUpperCase()), pci: '8.3.2', remediation: 'set ENCRYPT_METHOD YESCRYPT (or SHA512) in /etc/login.defs' },
-  { id: 'pw.umask', title: 'Default UMASK 027 or stricter', key: 'UMASK', expected: '027 or stricter', whenUnset: '022', ok: (v) => /^[0-7]{3,4}$/.test(v) && (parseInt(v, 8) & 0o027) === 0o027, pci: '2.2.6', remediation: 'set UMASK 027 in /etc/login.defs' },
+  {
+    id: 'pw.warn-age',
+    title: 'Password expiry warning 7 days or more (PASS_WARN_AGE)',
+    key: 'PASS_WARN_AGE',
+    expected: '>= 7',
+    whenUnset: '-1',
+    ok: (v) => num(v) >= 7,
+    pci: '8.3.9',
+    remediation: 'set PASS_WARN_AGE 7 (or more) in /etc/login.defs',
+  },
+  {
+    id: 'pw.hash-method',
+    title: 'Password hashing SHA512 or yescrypt (ENCRYPT_METHOD)',
+    key: 'ENCRYPT_METHOD',
+    expected: 'SHA512 or YESCRYPT',
+    whenUnset: 'DES',
+    ok: (v) => ['SHA512', 'YESCRYPT'].includes(v.toUpperCase()),
+    pci: '8.3.2',
+    remediation: 'set ENCRYPT_METHOD YESCRYPT (or SHA512) in /etc/login.defs',
+  },
+  {
+    id: 'pw.umask',
+    title: 'Default UMASK 027 or stricter',
+    key: 'UMASK',
+    expected: '027 or stricter',
+    whenUnset: '022',
+    ok: (v) => /^[0-7]{3,4}$/.test(v) && (parseInt(v, 8) & 0o027) === 0o027,
+    pci: '2.2.6',
+    remediation: 'set UMASK 027 in /etc/login.defs',
+  },
 ];
 
 // --- sysctl --------------------------------------------------------------------------------------------------------
@@ -81,7 +131,8 @@ function sysctlCheck(spec: SysctlSpec): HostCheck {
     remediation: `add "${spec.key} = ${spec.want}" to a file in /etc/sysctl.d/ and run sysctl --system`,
     defaultLocation: '/etc/sysctl.conf',
     notApplicable: (facts) => {
-      if (spec.scope === 'non-kubernetes' && facts.isKubernetesNode) return 'node runs pods (kubelet present): forwarding required';
+      if (spec.scope === 'non-kubernetes' && facts.isKubernetesNode)
+        return 'node runs pods (kubelet present): forwarding required';
       if (spec.scope === 'kubernetes' && !facts.isKubernetesNode) return 'no kubelet on this host';
       return undefined;
     },
@@ -110,20 +161,114 @@ function sysctlCheck(spec: SysctlSpec): HostCheck {
 const NET = '1.4.3 / 2.2.6';
 const HARDEN = '2.2.6';
 const SYSCTLS: SysctlSpec[] = [
-  { id: 'net.icmp-redirects-ignored', key: 'net.ipv4.conf.all.accept_redirects', want: '0', whenUnset: '1', scope: 'all', pci: NET, severity: Severity.LOW },
-  { id: 'net.send-redirects-disabled', key: 'net.ipv4.conf.all.send_redirects', want: '0', whenUnset: '1', scope: 'all', pci: NET, severity: Severity.LOW },
-  { id: 'net.source-route-disabled', key: 'net.ipv4.conf.all.accept_source_route', want: '0', whenUnset: '0', scope: 'all', pci: NET, severity: Severity.LOW },
-  { id: 'net.rp-filter', key: 'net.ipv4.conf.all.rp_filter', want: '1', scope: 'all', pci: NET, severity: Severity.LOW },
-  { id: 'net.log-martians', key: 'net.ipv4.conf.all.log_martians', want: '1', whenUnset: '0', scope: 'all', pci: NET, severity: Severity.LOW },
-  { id: 'net.icmp-broadcast-ignored', key: 'net.ipv4.icmp_echo_ignore_broadcasts', want: '1', whenUnset: '1', scope: 'all', pci: HARDEN, severity: Severity.LOW },
-  { id: 'net.tcp-syncookies', key: 'net.ipv4.tcp_syncookies', want: '1', whenUnset: '1', scope: 'all', pci: HARDEN, severity: Severity.LOW },
-  { id: 'kernel.aslr', key: 'kernel.randomize_va_space', want: '2', whenUnset: '2', scope: 'all', pci: HARDEN, severity: Severity.MEDIUM },
-  { id: 'kernel.suid-dumpable', key: 'fs.suid_dumpable', want: '0', whenUnset: '0', scope: 'all', pci: HARDEN, severity: Severity.LOW },
-  { id: 'net.ip-forward-disabled', key: 'net.ipv4.ip_forward', want: '0', whenUnset: '0', scope: 'non-kubernetes', pci: HARDEN, severity: Severity.MEDIUM },
+  {
+    id: 'net.icmp-redirects-ignored',
+    key: 'net.ipv4.conf.all.accept_redirects',
+    want: '0',
+    whenUnset: '1',
+    scope: 'all',
+    pci: NET,
+    severity: Severity.LOW,
+  },
+  {
+    id: 'net.send-redirects-disabled',
+    key: 'net.ipv4.conf.all.send_redirects',
+    want: '0',
+    whenUnset: '1',
+    scope: 'all',
+    pci: NET,
+    severity: Severity.LOW,
+  },
+  {
+    id: 'net.source-route-disabled',
+    key: 'net.ipv4.conf.all.accept_source_route',
+    want: '0',
+    whenUnset: '0',
+    scope: 'all',
+    pci: NET,
+    severity: Severity.LOW,
+  },
+  {
+    id: 'net.rp-filter',
+    key: 'net.ipv4.conf.all.rp_filter',
+    want: '1',
+    scope: 'all',
+    pci: NET,
+    severity: Severity.LOW,
+  },
+  {
+    id: 'net.log-martians',
+    key: 'net.ipv4.conf.all.log_martians',
+    want: '1',
+    whenUnset: '0',
+    scope: 'all',
+    pci: NET,
+    severity: Severity.LOW,
+  },
+  {
+    id: 'net.icmp-broadcast-ignored',
+    key: 'net.ipv4.icmp_echo_ignore_broadcasts',
+    want: '1',
+    whenUnset: '1',
+    scope: 'all',
+    pci: HARDEN,
+    severity: Severity.LOW,
+  },
+  {
+    id: 'net.tcp-syncookies',
+    key: 'net.ipv4.tcp_syncookies',
+    want: '1',
+    whenUnset: '1',
+    scope: 'all',
+    pci: HARDEN,
+    severity: Severity.LOW,
+  },
+  {
+    id: 'kernel.aslr',
+    key: 'kernel.randomize_va_space',
+    want: '2',
+    whenUnset: '2',
+    scope: 'all',
+    pci: HARDEN,
+    severity: Severity.MEDIUM,
+  },
+  {
+    id: 'kernel.suid-dumpable',
+    key: 'fs.suid_dumpable',
+    want: '0',
+    whenUnset: '0',
+    scope: 'all',
+    pci: HARDEN,
+    severity: Severity.LOW,
+  },
+  {
+    id: 'net.ip-forward-disabled',
+    key: 'net.ipv4.ip_forward',
+    want: '0',
+    whenUnset: '0',
+    scope: 'non-kubernetes',
+    pci: HARDEN,
+    severity: Severity.MEDIUM,
+  },
   // No catalogue hint. Pod networking and NetworkPolicy enforcement depend on these two: without bridge-nf-call
   // bridged pod traffic bypasses the iptables rules that implement segmentation (1.3.1 / 1.3.2).
-  { id: 'k8s.ip-forward-enabled', key: 'net.ipv4.ip_forward', want: '1', whenUnset: '0', scope: 'kubernetes', pci: '2.2.6', severity: Severity.LOW },
-  { id: 'k8s.bridge-nf-call-iptables', key: 'net.bridge.bridge-nf-call-iptables', want: '1', scope: 'kubernetes', pci: '1.3.1 / 1.3.2', severity: Severity.MEDIUM },
+  {
+    id: 'k8s.ip-forward-enabled',
+    key: 'net.ipv4.ip_forward',
+    want: '1',
+    whenUnset: '0',
+    scope: 'kubernetes',
+    pci: '2.2.6',
+    severity: Severity.LOW,
+  },
+  {
+    id: 'k8s.bridge-nf-call-iptables',
+    key: 'net.bridge.bridge-nf-call-iptables',
+    want: '1',
+    scope: 'kubernetes',
+    pci: '1.3.1 / 1.3.2',
+    severity: Severity.MEDIUM,
+  },
 ];
 
 // --- time synchronization ----------------------------------------------------------------------------------------
@@ -137,7 +282,7 @@ const timeSyncConfigured: HostCheck = {
   catalogue: LINUX,
   severity: Severity.MEDIUM,
   pciRequirements: pciIds('node.time_sync_missing + 10.6.1', 'time.sync-configured'),
-  remediation: 'configure chrony (or systemd-timesyncd) with the organisation\'s designated time servers',
+  remediation: "configure chrony (or systemd-timesyncd) with the organisation's designated time servers",
   defaultLocation: '/etc/chrony/chrony.conf',
   notApplicable: () => undefined,
   evaluate: (facts) => {
@@ -147,7 +292,12 @@ const timeSyncConfigured: HostCheck = {
     const actual =
       t.configs.length === 0
         ? `no time daemon configuration found (${TIME_FILES})`
-        : t.configs.map((c) => `${c.file}: ${c.sources.length} source line(s)${c.sources.length ? ` (${c.sources.join('; ')})` : ''}`).join('; ');
+        : t.configs
+            .map(
+              (c) =>
+                `${c.file}: ${c.sources.length} source line(s)${c.sources.length ? ` (${c.sources.join('; ')})` : ''}`,
+            )
+            .join('; ');
     return {
       status: withSources.length > 0 ? 'pass' : 'fail',
       field: withSources[0]?.file ?? TIME_FILES,
@@ -165,11 +315,14 @@ const timeNotServing: HostCheck = {
   catalogue: LINUX,
   severity: Severity.LOW,
   pciRequirements: pciIds('10.6.2', 'time.not-serving-clients'),
-  remediation: 'remove bare "allow" / "allow all" (chrony) or add "restrict default ignore" (ntpd); serve time only to named subnets',
+  remediation:
+    'remove bare "allow" / "allow all" (chrony) or add "restrict default ignore" (ntpd); serve time only to named subnets',
   defaultLocation: '/etc/chrony/chrony.conf',
   notApplicable: (facts) => {
     const t = facts.timeSync;
-    return t.kind === 'ok' && t.configs.length === 0 ? 'no time daemon configured on this host: nothing serves time' : undefined;
+    return t.kind === 'ok' && t.configs.length === 0
+      ? 'no time daemon configured on this host: nothing serves time'
+      : undefined;
   },
   evaluate: (facts) => {
     const t = facts.timeSync;
@@ -179,7 +332,10 @@ const timeNotServing: HostCheck = {
       status: open.length === 0 ? 'pass' : 'fail',
       field: t.configs.map((c) => c.file).join(', '),
       expected: 'no directive opening the time service to any client',
-      actual: open.length === 0 ? t.configs.map((c) => `${c.file}: no open allow directive`).join('; ') : open.map((c) => `${c.file}: ${c.openServing.join('; ')}`).join('; '),
+      actual:
+        open.length === 0
+          ? t.configs.map((c) => `${c.file}: no open allow directive`).join('; ')
+          : open.map((c) => `${c.file}: ${c.openServing.join('; ')}`).join('; '),
       location: open[0]?.file ?? t.configs[0]?.file ?? '/etc/chrony/chrony.conf',
     };
   },
@@ -211,7 +367,14 @@ function auditCheck(
       const a = facts.auditRules;
       if (a.kind === 'error') return errorOutcome(AUDIT_DIR, a.message);
       const field = a.files.length > 0 ? a.files.join(', ') : `${AUDIT_DIR}/*.rules, /etc/audit/audit.rules`;
-      if (a.rules.length === 0) return { status: 'fail', field, expected: judge([]).expected, actual: 'no audit rules', location: AUDIT_DIR };
+      if (a.rules.length === 0)
+        return {
+          status: 'fail',
+          field,
+          expected: judge([]).expected,
+          actual: 'no audit rules',
+          location: AUDIT_DIR,
+        };
       return { field, ...judge(a.rules) };
     },
   };
@@ -235,41 +398,134 @@ function lastEnable(rules: AuditRule[]): AuditRule | undefined {
 }
 
 const AUDIT_CHECKS: HostCheck[] = [
-  auditCheck('audit.not-disabled', 'Audit rules do not switch syscall auditing off (no "-a never,task" / "-a task,never", no final "-e 0")', Severity.HIGH, '10.2.1', 'remove "-a never,task" and any final "-e 0" from the audit rules', (rules) => {
-    const off = rules.filter((r) => r.action && /^(never,task|task,never)$/.test(r.action));
-    const e = lastEnable(rules);
-    if (e?.enable === '0') off.push(e);
-    return { status: off.length === 0 ? 'pass' : 'fail', expected: 'no switch-off rule', actual: off.length === 0 ? 'no switch-off rule' : off.map((r) => `${r.text} (${r.file}:${r.line})`).join('; '), location: off[0]?.file ?? AUDIT_DIR };
-  }),
-  ...[
-    { id: 'audit.identity-files-watched', title: 'Writes to /etc/passwd, /etc/shadow, /etc/group, /etc/gshadow are audited (-w path -p wa, or -F path=... -F perm=wa; a -w watch without -p covers all)', paths: ['/etc/passwd', '/etc/shadow', '/etc/group', '/etc/gshadow'], pci: '10.2.1.5 / 10.2.2' },
-    { id: 'audit.sudoers-watched', title: 'Changes to /etc/sudoers and /etc/sudoers.d are audited', paths: ['/etc/sudoers', '/etc/sudoers.d'], pci: '10.2.1.2' },
-  ].map((s) =>
-    auditCheck(s.id, s.title, Severity.MEDIUM, s.pci, `add "-w <path> -p wa -k identity" for ${s.paths.join(', ')}`, (rules) => {
-      const missing = s.paths.filter((p) => !watches(rules, p, 'wa'));
-      return { status: missing.length === 0 ? 'pass' : 'fail', expected: `write/attribute watch on ${s.paths.join(', ')}`, actual: missing.length === 0 ? 'all watched' : `missing: ${missing.join(', ')}`, location: AUDIT_DIR };
-    }),
+  auditCheck(
+    'audit.not-disabled',
+    'Audit rules do not switch syscall auditing off (no "-a never,task" / "-a task,never", no final "-e 0")',
+    Severity.HIGH,
+    '10.2.1',
+    'remove "-a never,task" and any final "-e 0" from the audit rules',
+    (rules) => {
+      const off = rules.filter((r) => r.action && /^(never,task|task,never)$/.test(r.action));
+      const e = lastEnable(rules);
+      if (e?.enable === '0') off.push(e);
+      return {
+        status: off.length === 0 ? 'pass' : 'fail',
+        expected: 'no switch-off rule',
+        actual:
+          off.length === 0
+            ? 'no switch-off rule'
+            : off.map((r) => `${r.text} (${r.file}:${r.line})`).join('; '),
+        location: off[0]?.file ?? AUDIT_DIR,
+      };
+    },
   ),
-  auditCheck('audit.time-change', 'Changes of the system clock are audited (adjtimex/settimeofday/clock_settime syscalls or /etc/localtime writes)', Severity.MEDIUM, '10.6.3', 'add "-a always,exit -F arch=b64 -S adjtimex,settimeofday,clock_settime -k time-change" and "-w /etc/localtime -p wa -k time-change"', (rules) => {
-    const sys = rules.filter((r) => r.action && !/never/.test(r.action) && r.syscalls.some((s) => ['adjtimex', 'settimeofday', 'clock_settime'].includes(s)));
-    const local = watches(rules, '/etc/localtime', 'w');
-    const found = [...sys, ...(local ? [local] : [])];
-    return { status: found.length > 0 ? 'pass' : 'fail', expected: 'a rule on adjtimex/settimeofday/clock_settime or a write watch on /etc/localtime', actual: found.length > 0 ? `time-change rule present: ${found.map((r) => `${r.file}:${r.line}`).join(', ')}` : 'no clock-change rule', location: found[0]?.file ?? AUDIT_DIR };
-  }),
-  auditCheck('audit.audit-log-access', 'Access to the audit trail (/var/log/audit) is audited', Severity.MEDIUM, '10.2.1.3 / 10.3.2', 'add "-w /var/log/audit -p rwxa -k auditlog"', (rules) => {
-    const r = watches(rules, '/var/log/audit', '');
-    return { status: r ? 'pass' : 'fail', expected: 'a watch on /var/log/audit', actual: r ? `audit dir watched (${r.file}:${r.line})` : 'no rule for /var/log/audit', location: r?.file ?? AUDIT_DIR };
-  }),
-  auditCheck('audit.immutable', 'Audit configuration locked until reboot ("-e 2" as last control rule)', Severity.MEDIUM, '10.3.2', 'end the rules with "-e 2" (99-finalize.rules)', (rules) => {
-    const e = lastEnable(rules);
-    return { status: e?.enable === '2' ? 'pass' : 'fail', expected: '-e 2', actual: e ? `-e ${e.enable} (${e.file}:${e.line})` : 'no -e rule', location: e?.file ?? AUDIT_DIR };
-  }),
+  ...[
+    {
+      id: 'audit.identity-files-watched',
+      title:
+        'Writes to /etc/passwd, /etc/shadow, /etc/group, /etc/gshadow are audited (-w path -p wa, or -F path=... -F perm=wa; a -w watch without -p covers all)',
+      paths: ['/etc/passwd', '/etc/shadow', '/etc/group', '/etc/gshadow'],
+      pci: '10.2.1.5 / 10.2.2',
+    },
+    {
+      id: 'audit.sudoers-watched',
+      title: 'Changes to /etc/sudoers and /etc/sudoers.d are audited',
+      paths: ['/etc/sudoers', '/etc/sudoers.d'],
+      pci: '10.2.1.2',
+    },
+  ].map((s) =>
+    auditCheck(
+      s.id,
+      s.title,
+      Severity.MEDIUM,
+      s.pci,
+      `add "-w <path> -p wa -k identity" for ${s.paths.join(', ')}`,
+      (rules) => {
+        const missing = s.paths.filter((p) => !watches(rules, p, 'wa'));
+        return {
+          status: missing.length === 0 ? 'pass' : 'fail',
+          expected: `write/attribute watch on ${s.paths.join(', ')}`,
+          actual: missing.length === 0 ? 'all watched' : `missing: ${missing.join(', ')}`,
+          location: AUDIT_DIR,
+        };
+      },
+    ),
+  ),
+  auditCheck(
+    'audit.time-change',
+    'Changes of the system clock are audited (adjtimex/settimeofday/clock_settime syscalls or /etc/localtime writes)',
+    Severity.MEDIUM,
+    '10.6.3',
+    'add "-a always,exit -F arch=b64 -S adjtimex,settimeofday,clock_settime -k time-change" and "-w /etc/localtime -p wa -k time-change"',
+    (rules) => {
+      const sys = rules.filter(
+        (r) =>
+          r.action &&
+          !/never/.test(r.action) &&
+          r.syscalls.some((s) => ['adjtimex', 'settimeofday', 'clock_settime'].includes(s)),
+      );
+      const local = watches(rules, '/etc/localtime', 'w');
+      const found = [...sys, ...(local ? [local] : [])];
+      return {
+        status: found.length > 0 ? 'pass' : 'fail',
+        expected: 'a rule on adjtimex/settimeofday/clock_settime or a write watch on /etc/localtime',
+        actual:
+          found.length > 0
+            ? `time-change rule present: ${found.map((r) => `${r.file}:${r.line}`).join(', ')}`
+            : 'no clock-change rule',
+        location: found[0]?.file ?? AUDIT_DIR,
+      };
+    },
+  ),
+  auditCheck(
+    'audit.audit-log-access',
+    'Access to the audit trail (/var/log/audit) is audited',
+    Severity.MEDIUM,
+    '10.2.1.3 / 10.3.2',
+    'add "-w /var/log/audit -p rwxa -k auditlog"',
+    (rules) => {
+      const r = watches(rules, '/var/log/audit', '');
+      return {
+        status: r ? 'pass' : 'fail',
+        expected: 'a watch on /var/log/audit',
+        actual: r ? `audit dir watched (${r.file}:${r.line})` : 'no rule for /var/log/audit',
+        location: r?.file ?? AUDIT_DIR,
+      };
+    },
+  ),
+  auditCheck(
+    'audit.immutable',
+    'Audit configuration locked until reboot ("-e 2" as last control rule)',
+    Severity.MEDIUM,
+    '10.3.2',
+    'end the rules with "-e 2" (99-finalize.rules)',
+    (rules) => {
+      const e = lastEnable(rules);
+      return {
+        status: e?.enable === '2' ? 'pass' : 'fail',
+        expected: '-e 2',
+        actual: e ? `-e ${e.enable} (${e.file}:${e.line})` : 'no -e rule',
+        location: e?.file ?? AUDIT_DIR,
+      };
+    },
+  ),
 ];
 
 // --- world-writable files ---------------------------------------------------------------------------------------
 
 /** System directories whose contents no unprivileged user may change (binaries, unit files, configuration). */
-const SYSTEM_DIRS = ['/etc', '/bin', '/sbin', '/usr/bin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin', '/usr/lib/systemd', '/lib/systemd', '/boot'];
+const SYSTEM_DIRS = [
+  '/etc',
+  '/bin',
+  '/sbin',
+  '/usr/bin',
+  '/usr/sbin',
+  '/usr/local/bin',
+  '/usr/local/sbin',
+  '/usr/lib/systemd',
+  '/lib/systemd',
+  '/boot',
+];
 const WALK_LIMIT = 200_000;
 
 const worldWritable: HostCheck = {
@@ -279,7 +535,8 @@ const worldWritable: HostCheck = {
   catalogue: 'vigil-extra',
   severity: Severity.HIGH,
   pciRequirements: pciIds('2.2.6 / 11.5.2', 'fs.no-world-writable-system-files'),
-  remediation: 'chmod o-w the listed paths (and find how they became writable: a package script, a deploy tool)',
+  remediation:
+    'chmod o-w the listed paths (and find how they became writable: a package script, a deploy tool)',
   defaultLocation: '/etc',
   notApplicable: () => undefined,
   evaluate: (facts) => {
@@ -294,18 +551,23 @@ const worldWritable: HostCheck = {
       const w = facts.fs.walk(dir, WALK_LIMIT);
       if (w.kind === 'absent') continue;
       if (w.kind === 'error') return errorOutcome(dir, w.message);
-      if (w.truncated) return errorOutcome(dir, `${dir} has more than ${WALK_LIMIT} entries: walk stopped, no verdict`);
+      if (w.truncated)
+        return errorOutcome(dir, `${dir} has more than ${WALK_LIMIT} entries: walk stopped, no verdict`);
       walked.push(`${dir} (${w.entries.length} entries)`);
       for (const e of w.entries) {
         const sticky = (e.mode & 0o1000) !== 0;
-        if ((e.mode & 0o002) !== 0 && !(e.isDirectory && sticky)) found.push(`${e.path} ${e.mode.toString(8).padStart(4, '0')}`);
+        if ((e.mode & 0o002) !== 0 && !(e.isDirectory && sticky))
+          found.push(`${e.path} ${e.mode.toString(8).padStart(4, '0')}`);
       }
     }
     return {
       status: found.length === 0 ? 'pass' : 'fail',
       field: SYSTEM_DIRS.join(', '),
       expected: 'no world-writable entry (sticky directories excepted)',
-      actual: found.length === 0 ? `none in ${walked.join(', ') || 'no system directory present'}` : `${found.length} world-writable: ${found.slice(0, 20).join(', ')}${found.length > 20 ? ', …' : ''}`,
+      actual:
+        found.length === 0
+          ? `none in ${walked.join(', ') || 'no system directory present'}`
+          : `${found.length} world-writable: ${found.slice(0, 20).join(', ')}${found.length > 20 ? ', …' : ''}`,
       location: found[0]?.split(' ')[0] ?? '/etc',
       ...(found.length > 0 ? { evidence: { 'world-writable': found.join(', ') } } : {}),
     };
@@ -320,4 +582,3 @@ export const OS_CHECKS: HostCheck[] = [
   ...AUDIT_CHECKS,
   worldWritable,
 ];
-

@@ -17,7 +17,8 @@ export interface AuditRule {
   enable?: string;
 }
 
-export type AuditLoad = { kind: 'ok'; rules: AuditRule[]; files: string[] } | { kind: 'error'; message: string };
+export type AuditLoad =
+  { kind: 'ok'; rules: AuditRule[]; files: string[] } | { kind: 'error'; message: string };
 
 /**
  * The audit rules auditd loads: /etc/audit/rules.d/*.rules concatenated in lexical order (augenrules), or, when
@@ -26,7 +27,10 @@ export type AuditLoad = { kind: 'ok'; rules: AuditRule[]; files: string[] } | { 
 export function loadAuditRules(fs: RootFs): AuditLoad {
   const listed = fs.list('/etc/audit/rules.d');
   if (listed.kind === 'error') return listed;
-  let files = listed.kind === 'ok' ? listed.names.filter((n) => n.endsWith('.rules')).map((n) => `/etc/audit/rules.d/${n}`) : [];
+  let files =
+    listed.kind === 'ok'
+      ? listed.names.filter((n) => n.endsWith('.rules')).map((n) => `/etc/audit/rules.d/${n}`)
+      : [];
   if (files.length === 0) files = ['/etc/audit/audit.rules'];
   const rules: AuditRule[] = [];
   const read: string[] = [];

@@ -37,7 +37,11 @@ export function loadComponentConfig(fs: RootFs, path: string, dropInDir?: string
         try {
           tree = mergeTree(tree, asTree(parseYaml(dropRead.text), dropPath));
         } catch (err) {
-          return { kind: 'error', path: dropPath, message: `${dropPath}: not valid YAML or JSON: ${(err as Error).message}` };
+          return {
+            kind: 'error',
+            path: dropPath,
+            message: `${dropPath}: not valid YAML or JSON: ${(err as Error).message}`,
+          };
         }
         dropIns.push(dropPath);
       }
@@ -48,7 +52,8 @@ export function loadComponentConfig(fs: RootFs, path: string, dropInDir?: string
 
 function asTree(value: unknown, path: string): ConfigTree {
   if (value === null || value === undefined) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new Error(`${path}: top level is not a mapping`);
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw new Error(`${path}: top level is not a mapping`);
   return value as ConfigTree;
 }
 

@@ -22,7 +22,8 @@ export interface SshdConfig {
   files: string[];
 }
 
-export type SshdLoad = { kind: 'ok'; config: SshdConfig } | { kind: 'absent' } | { kind: 'error'; message: string };
+export type SshdLoad =
+  { kind: 'ok'; config: SshdConfig } | { kind: 'absent' } | { kind: 'error'; message: string };
 
 export const SSHD_CONFIG = '/etc/ssh/sshd_config';
 const MAX_INCLUDE_DEPTH = 16;
@@ -53,7 +54,8 @@ export function loadSshdConfig(fs: RootFs): SshdLoad {
         continue;
       }
       if (keyword === 'include') {
-        if (depth >= MAX_INCLUDE_DEPTH) return `${file}:${i + 1}: Include nested deeper than ${MAX_INCLUDE_DEPTH}`;
+        if (depth >= MAX_INCLUDE_DEPTH)
+          return `${file}:${i + 1}: Include nested deeper than ${MAX_INCLUDE_DEPTH}`;
         for (const arg of value.split(/\s+/).filter((a) => a !== '')) {
           const pattern = arg.startsWith('/') ? arg : posix.join('/etc/ssh', arg);
           const found = fs.glob(pattern);

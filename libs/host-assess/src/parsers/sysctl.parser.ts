@@ -9,9 +9,16 @@ export interface SysctlAssignment {
 }
 
 /** Directories systemd-sysctl reads, highest precedence first: a file name in an earlier one masks the later ones. */
-const SYSCTL_DIRS = ['/etc/sysctl.d', '/run/sysctl.d', '/usr/local/lib/sysctl.d', '/usr/lib/sysctl.d', '/lib/sysctl.d'];
+const SYSCTL_DIRS = [
+  '/etc/sysctl.d',
+  '/run/sysctl.d',
+  '/usr/local/lib/sysctl.d',
+  '/usr/lib/sysctl.d',
+  '/lib/sysctl.d',
+];
 
-export type SysctlLoad = { kind: 'ok'; assignments: SysctlAssignment[]; files: string[] } | { kind: 'error'; message: string };
+export type SysctlLoad =
+  { kind: 'ok'; assignments: SysctlAssignment[]; files: string[] } | { kind: 'error'; message: string };
 
 /**
  * Every sysctl assignment in the order they are applied: *.conf of the sysctl.d directories sorted by file name
@@ -50,10 +57,16 @@ export function loadSysctl(fs: RootFs): SysctlLoad {
 }
 
 /** The last assignment that sets `key`, literally or through a glob key such as net.ipv4.conf.*.rp_filter. */
-export function effectiveSysctl(assignments: readonly SysctlAssignment[], key: string): SysctlAssignment | undefined {
+export function effectiveSysctl(
+  assignments: readonly SysctlAssignment[],
+  key: string,
+): SysctlAssignment | undefined {
   let found: SysctlAssignment | undefined;
   for (const a of assignments) {
-    if (a.key === key || (a.key.includes('*') && globToRegExp(a.key.replace(/\./g, '/')).test(key.replace(/\./g, '/')))) {
+    if (
+      a.key === key ||
+      (a.key.includes('*') && globToRegExp(a.key.replace(/\./g, '/')).test(key.replace(/\./g, '/')))
+    ) {
       found = a;
     }
   }

@@ -34,7 +34,13 @@ export function loadTimeSync(fs: RootFs): TimeSyncLoad {
   const ntp = fs.read('/etc/ntp.conf');
   if (ntp.kind === 'error') return ntp;
   if (ntp.kind === 'ok') {
-    const cfg: TimeSyncConfig = { daemon: 'ntp', file: '/etc/ntp.conf', sources: [], openServing: [], files: ['/etc/ntp.conf'] };
+    const cfg: TimeSyncConfig = {
+      daemon: 'ntp',
+      file: '/etc/ntp.conf',
+      sources: [],
+      openServing: [],
+      files: ['/etc/ntp.conf'],
+    };
     let restrictDefault: string | undefined;
     for (const raw of ntp.text.split('\n')) {
       const line = raw.replace(/#.*/, '').trim();
@@ -67,7 +73,13 @@ export function loadTimeSync(fs: RootFs): TimeSyncLoad {
   return { kind: 'ok', configs };
 }
 
-function readChrony(fs: RootFs, file: string, text: string, cfg: TimeSyncConfig, depth: number): string | undefined {
+function readChrony(
+  fs: RootFs,
+  file: string,
+  text: string,
+  cfg: TimeSyncConfig,
+  depth: number,
+): string | undefined {
   cfg.files.push(file);
   for (const raw of text.split('\n')) {
     const line = raw.replace(/[#!;%].*/, '').trim();
@@ -76,7 +88,8 @@ function readChrony(fs: RootFs, file: string, text: string, cfg: TimeSyncConfig,
     const d = (directive as string).toLowerCase();
     if ((d === 'server' || d === 'pool' || d === 'peer') && args.length > 0) cfg.sources.push(line);
     // "allow" with no subnet, or "allow all", lets any host use this node as its NTP server.
-    if (d === 'allow' && (args.length === 0 || (args[0] === 'all' && args.length === 1))) cfg.openServing.push(line);
+    if (d === 'allow' && (args.length === 0 || (args[0] === 'all' && args.length === 1)))
+      cfg.openServing.push(line);
     if ((d === 'include' || d === 'confdir' || d === 'sourcedir') && args.length > 0 && depth < 8) {
       for (const arg of args) {
         const pattern = d === 'include' ? arg : posix.join(arg, d === 'sourcedir' ? '*.sources' : '*.conf');

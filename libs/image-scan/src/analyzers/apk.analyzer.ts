@@ -54,7 +54,11 @@ export const apkAnalyzer: PackageAnalyzer = {
           return;
         }
         if (Object.keys(rec).length === 0) start = i;
-        if (line[1] !== ':') throw new MalformedInputError(db.path, `line ${i + 1}: expected "X:value", got ${JSON.stringify(line.slice(0, 40))}`);
+        if (line[1] !== ':')
+          throw new MalformedInputError(
+            db.path,
+            `line ${i + 1}: expected "X:value", got ${JSON.stringify(line.slice(0, 40))}`,
+          );
         const key = line[0]!;
         const value = line.slice(2);
         if (key === 'F') dir = value;

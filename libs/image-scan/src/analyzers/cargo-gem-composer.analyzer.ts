@@ -1,6 +1,12 @@
 // Rust (Cargo.lock), Ruby (Gemfile.lock) and PHP (composer.lock) lockfiles: one small parser each.
 import { parse as parseToml } from 'smol-toml';
-import { type ExtractedPackage, type FileEntry, MalformedInputError, type PackageAnalyzer, readText } from './analyzer.js';
+import {
+  type ExtractedPackage,
+  type FileEntry,
+  MalformedInputError,
+  type PackageAnalyzer,
+  readText,
+} from './analyzer.js';
 import { type LockEntry, baseName, toPackage } from './lockfile.js';
 
 type Doc = Record<string, unknown>;
@@ -40,7 +46,8 @@ export function parseGemfileLock(text: string, path: string): LockEntry[] {
       }
       const m = /^ {4}([^\s(]+) \(([^)]+)\)$/.exec(line);
       if (inSpecs && m) out.push({ name: m[1]!, version: m[2]!, lines: [i + 1, i + 1] });
-      else if (inSpecs && /^ {4}\S/.test(line)) throw new MalformedInputError(path, `line ${i + 1}: expected "    name (version)"`);
+      else if (inSpecs && /^ {4}\S/.test(line))
+        throw new MalformedInputError(path, `line ${i + 1}: expected "    name (version)"`);
     } else if (section === 'DEPENDENCIES') {
       const m = /^ {2}([^\s(!]+)/.exec(line);
       if (m) direct.add(m[1]!);
@@ -85,7 +92,10 @@ function analyzer(
     concerns: (path) => baseName(path) === fileName,
     async analyze(files: FileEntry[]) {
       const out: ExtractedPackage[] = [];
-      for (const f of files) out.push(...parse(await readText(f), f.path).map((e) => toPackage(ecosystem, e, f.path, { id, version: 1 })));
+      for (const f of files)
+        out.push(
+          ...parse(await readText(f), f.path).map((e) => toPackage(ecosystem, e, f.path, { id, version: 1 })),
+        );
       return out;
     },
   };

@@ -76,7 +76,9 @@ export const dpkgAnalyzer: PackageAnalyzer = {
     const databases = files.filter(
       (f) =>
         f.path === STATUS ||
-        (f.path.startsWith(STATUS_D) && !f.path.slice(STATUS_D.length).includes('/') && !/\.(md5sums|list|conffiles)$/.test(f.path)),
+        (f.path.startsWith(STATUS_D) &&
+          !f.path.slice(STATUS_D.length).includes('/') &&
+          !/\.(md5sums|list|conffiles)$/.test(f.path)),
     );
     const os = context.os;
     const ecosystem = osvEcosystem(os, os?.id === 'ubuntu' ? 'Ubuntu' : 'Debian');
@@ -106,8 +108,17 @@ export const dpkgAnalyzer: PackageAnalyzer = {
           (arch && byPath.get(`${INFO}${name}:${arch}.md5sums`)) ||
           byPath.get(`${INFO}${name}.md5sums`) ||
           (db.path.startsWith(STATUS_D) ? byPath.get(`${db.path}.md5sums`) : undefined);
-        const installedFiles = list ? fileList(await readText(list), false) : md5 ? fileList(await readText(md5), true) : [];
-        const upstream = sourceName === name ? undefined : sourceVersion === version ? sourceName : `${sourceName}@${sourceVersion}`;
+        const installedFiles = list
+          ? fileList(await readText(list), false)
+          : md5
+            ? fileList(await readText(md5), true)
+            : [];
+        const upstream =
+          sourceName === name
+            ? undefined
+            : sourceVersion === version
+              ? sourceName
+              : `${sourceName}@${sourceVersion}`;
         const pkg: ExtractedPackage = {
           ecosystem,
           name,

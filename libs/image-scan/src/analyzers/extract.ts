@@ -14,10 +14,16 @@ export interface ExtractResult {
 }
 
 function normalizePath(p: string): string {
-  return p.replace(/\\/g, '/').replace(/^(\.\/)+/, '').replace(/^\/+/, '');
+  return p
+    .replace(/\\/g, '/')
+    .replace(/^(\.\/)+/, '')
+    .replace(/^\/+/, '');
 }
 
-export async function extractPackages(files: FileEntry[], options: ExtractOptions = {}): Promise<ExtractResult> {
+export async function extractPackages(
+  files: FileEntry[],
+  options: ExtractOptions = {},
+): Promise<ExtractResult> {
   const normalized = files.map((f) => ({ path: normalizePath(f.path), read: () => f.read() }));
   const byPath = new Map(normalized.map((f) => [f.path, f]));
   let os: OsRelease | null = null;

@@ -1,6 +1,12 @@
 // Go modules from go.mod (require/replace, the toolchain as a "stdlib" package) and, where no go.mod sits beside
 // it, go.sum. Module versions keep their "v" prefix, as the Go OSV ecosystem writes them.
-import { type ExtractedPackage, type FileEntry, MalformedInputError, type PackageAnalyzer, readText } from './analyzer.js';
+import {
+  type ExtractedPackage,
+  type FileEntry,
+  MalformedInputError,
+  type PackageAnalyzer,
+  readText,
+} from './analyzer.js';
 import { type LockEntry, baseName, toPackage } from './lockfile.js';
 
 const ID = 'go-module';
@@ -8,7 +14,12 @@ const VERSION = 1;
 const FOUND_BY = { id: ID, version: VERSION };
 
 function tokens(line: string): string[] {
-  return line.replace(/\/\/.*$/, '').trim().split(/\s+/).filter((t) => t !== '').map((t) => t.replace(/^"|"$/g, ''));
+  return line
+    .replace(/\/\/.*$/, '')
+    .trim()
+    .split(/\s+/)
+    .filter((t) => t !== '')
+    .map((t) => t.replace(/^"|"$/g, ''));
 }
 
 export function parseGoMod(text: string, path: string): LockEntry[] {
@@ -44,12 +55,17 @@ export function parseGoMod(text: string, path: string): LockEntry[] {
         toolchain = args[0];
         break;
       case 'require':
-        if (args.length < 2) throw new MalformedInputError(path, `line ${i + 1}: require needs a module path and a version`);
+        if (args.length < 2)
+          throw new MalformedInputError(path, `line ${i + 1}: require needs a module path and a version`);
         requires.push({ path: args[0]!, version: args[1]!, indirect, line: i + 1 });
         break;
       case 'replace': {
         const arrow = args.indexOf('=>');
-        if (arrow < 1) throw new MalformedInputError(path, `line ${i + 1}: replace needs "old [version] => new [version]"`);
+        if (arrow < 1)
+          throw new MalformedInputError(
+            path,
+            `line ${i + 1}: replace needs "old [version] => new [version]"`,
+          );
         const r: (typeof replaces)[number] = { from: args[0]!, to: args[arrow + 1]! };
         if (arrow === 2) r.fromVersion = args[1]!;
         if (args[arrow + 2]) r.toVersion = args[arrow + 2]!;
@@ -74,7 +90,9 @@ export function parseGoMod(text: string, path: string): LockEntry[] {
     out.push(entry);
   }
   // The standard library is part of the build: from the toolchain line, else from a go line that names a release.
-  const std = toolchain?.replace(/^go/, '') ?? (goVersion && /^1\.(2[1-9]|[3-9]\d)(\.\d+)?$/.test(goVersion) ? goVersion : undefined);
+  const std =
+    toolchain?.replace(/^go/, '') ??
+    (goVersion && /^1\.(2[1-9]|[3-9]\d)(\.\d+)?$/.test(goVersion) ? goVersion : undefined);
   if (std) out.push({ name: 'stdlib', version: `v${std}`, relationship: 'direct' });
   return out;
 }
@@ -101,7 +119,9 @@ export const goAnalyzer: PackageAnalyzer = {
     return b === 'go.mod' || b === 'go.sum';
   },
   async analyze(files: FileEntry[]) {
-    const mods = new Set(files.filter((f) => baseName(f.path) === 'go.mod').map((f) => f.path.slice(0, -'go.mod'.length)));
+    const mods = new Set(
+      files.filter((f) => baseName(f.path) === 'go.mod').map((f) => f.path.slice(0, -'go.mod'.length)),
+    );
     const out: ExtractedPackage[] = [];
     for (const f of files) {
       const b = baseName(f.path);

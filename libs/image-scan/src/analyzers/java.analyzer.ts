@@ -1,7 +1,13 @@
 // Java packages: jar/war/ear archives (pom.properties first, then MANIFEST.MF's OSGi Bundle-SymbolicName or
 // Implementation-* fields; nested jars such as BOOT-INF/lib/*.jar opened recursively) and pom.xml (properties,
 // dependencyManagement versions; dependencyManagement alone declares no dependency). Coordinates are groupId:artifactId.
-import { type ExtractedPackage, type FileEntry, MalformedInputError, type PackageAnalyzer, readText } from './analyzer.js';
+import {
+  type ExtractedPackage,
+  type FileEntry,
+  MalformedInputError,
+  type PackageAnalyzer,
+  readText,
+} from './analyzer.js';
 import { type LockEntry, baseName, toPackage } from './lockfile.js';
 import { readZip } from './zip.js';
 
@@ -54,7 +60,8 @@ function manifest(text: string): Map<string, string> {
 function fromManifest(m: Map<string, string>): LockEntry | undefined {
   const symbolic = m.get('Bundle-SymbolicName')?.split(';')[0]?.trim();
   const bundleVersion = m.get('Bundle-Version');
-  if (symbolic && bundleVersion) return { name: `${symbolic}:${symbolic.slice(symbolic.lastIndexOf('.') + 1)}`, version: bundleVersion };
+  if (symbolic && bundleVersion)
+    return { name: `${symbolic}:${symbolic.slice(symbolic.lastIndexOf('.') + 1)}`, version: bundleVersion };
   const title = m.get('Implementation-Title');
   const version = m.get('Implementation-Version');
   const group = m.get('Implementation-Vendor-Id') ?? (title ? KNOWN_GROUPS[title] : undefined);
@@ -84,7 +91,8 @@ export function jarPackages(bytes: Uint8Array, label: string, depth = 0): LockEn
     if (fromMf) out.push(fromMf);
   }
   if (depth < MAX_DEPTH) {
-    for (const e of entries.filter((x) => /\.(jar|war|ear)$/i.test(x.name))) out.push(...jarPackages(e.read(), `${label}!${e.name}`, depth + 1));
+    for (const e of entries.filter((x) => /\.(jar|war|ear)$/i.test(x.name)))
+      out.push(...jarPackages(e.read(), `${label}!${e.name}`, depth + 1));
   }
   return out;
 }
@@ -97,7 +105,10 @@ interface XmlElement {
 
 /** A small XML reader for POMs: elements and text; comments, processing instructions and doctypes skipped. */
 export function parseXml(text: string, path: string): XmlElement {
-  const src = text.replace(/<!--[\s\S]*?-->/g, '').replace(/<\?[\s\S]*?\?>/g, '').replace(/<!DOCTYPE[^>]*>/gi, '');
+  const src = text
+    .replace(/<!--[\s\S]*?-->/g, '')
+    .replace(/<\?[\s\S]*?\?>/g, '')
+    .replace(/<!DOCTYPE[^>]*>/gi, '');
   const root: XmlElement = { name: '#document', children: [], text: '' };
   const stack = [root];
   const re = /<!\[CDATA\[([\s\S]*?)\]\]>|<(\/?)([A-Za-z_][\w.:-]*)[^>]*?(\/?)>|([^<]+)/g;
@@ -115,12 +126,15 @@ export function parseXml(text: string, path: string): XmlElement {
       if (m[4] !== '/') stack.push(el);
     }
   }
-  if (stack.length !== 1) throw new MalformedInputError(path, `<${stack[stack.length - 1]!.name}> is never closed`);
+  if (stack.length !== 1)
+    throw new MalformedInputError(path, `<${stack[stack.length - 1]!.name}> is never closed`);
   return root;
 }
 
-const child = (el: XmlElement | undefined, name: string): XmlElement | undefined => el?.children.find((c) => c.name === name);
-const textOf = (el: XmlElement | undefined, name: string): string | undefined => child(el, name)?.text.trim() || undefined;
+const child = (el: XmlElement | undefined, name: string): XmlElement | undefined =>
+  el?.children.find((c) => c.name === name);
+const textOf = (el: XmlElement | undefined, name: string): string | undefined =>
+  child(el, name)?.text.trim() || undefined;
 
 export function parsePom(text: string, path: string): LockEntry[] {
   const project = child(parseXml(text, path), 'project');
@@ -134,7 +148,8 @@ export function parsePom(text: string, path: string): LockEntry[] {
   if (group) props.set('project.groupId', group);
   const interpolate = (v: string | undefined): string | undefined => {
     let s = v;
-    for (let i = 0; s && i < 10 && s.includes('${'); i++) s = s.replace(/\$\{([^}]+)\}/g, (all, k: string) => props.get(k) ?? all);
+    for (let i = 0; s && i < 10 && s.includes('${'); i++)
+      s = s.replace(/\$\{([^}]+)\}/g, (all, k: string) => props.get(k) ?? all);
     return s;
   };
   const managed = new Map<string, string>();
@@ -163,7 +178,10 @@ export const javaAnalyzer: PackageAnalyzer = {
   async analyze(files: FileEntry[]) {
     const out: ExtractedPackage[] = [];
     for (const f of files) {
-      const entries = baseName(f.path) === 'pom.xml' ? parsePom(await readText(f), f.path) : jarPackages(await f.read(), f.path);
+      const entries =
+        baseName(f.path) === 'pom.xml'
+          ? parsePom(await readText(f), f.path)
+          : jarPackages(await f.read(), f.path);
       out.push(...entries.map((e) => toPackage('Maven', e, f.path, FOUND_BY)));
     }
     return out;

@@ -27,7 +27,9 @@ const NOT_YET = new Set<string>([]);
 const PROD_ONLY = new Set(['pnpm-v5-with-dev', 'pnpm-v6-with-dev']);
 
 const dir = corpusPath('image', 'lockfiles');
-const cases = readdirSync(dir).filter((c) => !c.endsWith('.md')).sort();
+const cases = readdirSync(dir)
+  .filter((c) => !c.endsWith('.md'))
+  .sort();
 const tally = { matched: 0, total: 0, casesPassed: 0, cases: 0, notYet: [] as string[] };
 
 const id = (p: { name: string; version: string }): string => `${p.name}@${p.version}`;
@@ -46,7 +48,10 @@ describe('language lockfile corpus (lockfiles)', () => {
         path: input,
         read: async () => new Uint8Array(await readFile(join(dir, name, input))),
       }));
-      assert.ok(files.every((f) => isWanted(f.path)), 'the analyzers ask for every input file');
+      assert.ok(
+        files.every((f) => isWanted(f.path)),
+        'the analyzers ask for every input file',
+      );
       let got: ExtractedPackage[] = (await extractPackages(files)).packages;
       if (PROD_ONLY.has(name)) got = got.filter((p) => !p.dev);
       const checksDev = expected.packages.some((p) => p.dev !== undefined);
@@ -61,8 +66,10 @@ describe('language lockfile corpus (lockfiles)', () => {
           continue;
         }
         const d: string[] = [];
-        if (checksDev && (p.dev ?? false) !== (want.dev ?? false)) d.push(`dev ${p.dev} != ${want.dev ?? false}`);
-        if (want.relationship && p.relationship !== want.relationship) d.push(`relationship ${p.relationship} != ${want.relationship}`);
+        if (checksDev && (p.dev ?? false) !== (want.dev ?? false))
+          d.push(`dev ${p.dev} != ${want.dev ?? false}`);
+        if (want.relationship && p.relationship !== want.relationship)
+          d.push(`relationship ${p.relationship} != ${want.relationship}`);
         if (d.length) problems.push(`${id(want)}: ${d.join('; ')}`);
         else matched++;
       }
@@ -80,7 +87,10 @@ describe('language lockfile corpus (lockfiles)', () => {
     t.diagnostic(
       `lockfiles: ${tally.casesPassed}/${tally.cases} cases, ${tally.matched}/${tally.total} packages${tally.notYet.length ? `; not yet: ${tally.notYet.join(', ')}` : ''}`,
     );
-    assert.ok(tally.cases >= 33 && tally.total >= 276, "at least 33 cases and 276 packages scored (the level reached)");
+    assert.ok(
+      tally.cases >= 33 && tally.total >= 276,
+      'at least 33 cases and 276 packages scored (the level reached)',
+    );
     assert.equal(tally.matched, tally.total);
   });
 });

@@ -1,7 +1,13 @@
 // JavaScript packages: package-lock.json (v1 nested "dependencies", v2/v3 "packages"), yarn.lock (classic v1 and
 // berry), pnpm-lock.yaml (v5, v6, v9) and installed node_modules/*/package.json.
 import { parse as parseYaml } from 'yaml';
-import { type ExtractedPackage, type FileEntry, MalformedInputError, type PackageAnalyzer, readText } from './analyzer.js';
+import {
+  type ExtractedPackage,
+  type FileEntry,
+  MalformedInputError,
+  type PackageAnalyzer,
+  readText,
+} from './analyzer.js';
 import { type LockEntry, baseName, toPackage } from './lockfile.js';
 
 const ID = 'npm';
@@ -44,16 +50,22 @@ export function parsePackageLock(text: string, path: string): LockEntry[] {
     const packages = obj(doc['packages']);
     const root = obj(packages['']);
     const direct = new Set(
-      ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'].flatMap((k) => Object.keys(obj(root[k]))),
+      ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies'].flatMap((k) =>
+        Object.keys(obj(root[k])),
+      ),
     );
     const used = new Map<string, number>();
     for (const [key, value] of Object.entries(packages)) {
       if (key === '' || !key.includes('node_modules/')) continue;
       const p = obj(value);
       if (p['link'] === true) continue;
-      const name = typeof p['name'] === 'string' ? p['name'] : key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length);
+      const name =
+        typeof p['name'] === 'string'
+          ? p['name']
+          : key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length);
       const v = p['version'];
-      if (typeof v !== 'string') throw new MalformedInputError(path, `packages[${JSON.stringify(key)}] has no version`);
+      if (typeof v !== 'string')
+        throw new MalformedInputError(path, `packages[${JSON.stringify(key)}] has no version`);
       const topLevel = key === `node_modules/${name}`;
       const n = used.get(key) ?? 0;
       used.set(key, n + 1);
@@ -74,9 +86,11 @@ export function parsePackageLock(text: string, path: string): LockEntry[] {
     for (const [name, value] of Object.entries(deps)) {
       const p = obj(value);
       const v = p['version'];
-      if (typeof v !== 'string') throw new MalformedInputError(path, `dependencies[${JSON.stringify(name)}] has no version`);
+      if (typeof v !== 'string')
+        throw new MalformedInputError(path, `dependencies[${JSON.stringify(name)}] has no version`);
       // Local links ("file:...") are the project's own code, not registry packages.
-      if (!v.startsWith('file:')) out.push({ name, version: v, dev: p['dev'] === true, relationship: 'unknown' });
+      if (!v.startsWith('file:'))
+        out.push({ name, version: v, dev: p['dev'] === true, relationship: 'unknown' });
       walk(obj(p['dependencies']));
     }
   };
@@ -110,7 +124,12 @@ export function parseYarnLock(text: string, path: string): LockEntry[] {
       const resolution = String(e['resolution'] ?? '');
       const version = String(e['version'] ?? '');
       // Workspaces and the project itself are not dependencies.
-      if (resolution.includes('@workspace:') || version === '0.0.0-use.local' || resolution.includes('@patch:')) continue;
+      if (
+        resolution.includes('@workspace:') ||
+        version === '0.0.0-use.local' ||
+        resolution.includes('@patch:')
+      )
+        continue;
       out.push({ name: yarnName(resolution || key.split(',')[0]!), version });
     }
     return out;
@@ -120,7 +139,8 @@ export function parseYarnLock(text: string, path: string): LockEntry[] {
   text.split(/\r?\n/).forEach((line, i) => {
     if (line.startsWith('#') || line.trim() === '') return;
     if (!line.startsWith(' ')) {
-      if (!line.endsWith(':')) throw new MalformedInputError(path, `line ${i + 1}: expected a "name@range:" entry header`);
+      if (!line.endsWith(':'))
+        throw new MalformedInputError(path, `line ${i + 1}: expected a "name@range:" entry header`);
       current = { name: yarnName(line.slice(0, -1).split(',')[0]!), version: '', lines: [i + 1, i + 1] };
       out.push(current);
       return;
@@ -130,7 +150,9 @@ export function parseYarnLock(text: string, path: string): LockEntry[] {
     const m = /^ {2}version:? "?([^"]+)"?$/.exec(line);
     if (m) current.version = m[1]!;
   });
-  for (const e of out) if (!e.version) throw new MalformedInputError(path, `entry ${e.name} at line ${e.lines![0]} has no version`);
+  for (const e of out)
+    if (!e.version)
+      throw new MalformedInputError(path, `entry ${e.name} at line ${e.lines![0]} has no version`);
   return out;
 }
 
@@ -154,7 +176,11 @@ export function parsePnpmLock(text: string, path: string): LockEntry[] {
     throw new MalformedInputError(path, `not valid YAML: ${(e as Error).message}`);
   }
   const lockVersion = parseFloat(String(doc['lockfileVersion'] ?? ''));
-  if (!(lockVersion >= 5)) throw new MalformedInputError(path, `unsupported pnpm lockfileVersion ${JSON.stringify(doc['lockfileVersion'])}`);
+  if (!(lockVersion >= 5))
+    throw new MalformedInputError(
+      path,
+      `unsupported pnpm lockfileVersion ${JSON.stringify(doc['lockfileVersion'])}`,
+    );
   const out: LockEntry[] = [];
   if (lockVersion >= 9) {
     const packages = obj(doc['packages']);
@@ -178,9 +204,10 @@ export function parsePnpmLock(text: string, path: string): LockEntry[] {
     }
     const edges = (key: string): string[] => {
       const s = obj(snapshots[key]);
-      return [...Object.entries(obj(s['dependencies'])), ...Object.entries(obj(s['optionalDependencies']))].map(
-        ([n, v]) => `${n}@${String(v)}`,
-      );
+      return [
+        ...Object.entries(obj(s['dependencies'])),
+        ...Object.entries(obj(s['optionalDependencies'])),
+      ].map(([n, v]) => `${n}@${String(v)}`);
     };
     const prod = new Set<string>();
     const stack = [...prodRoots];
@@ -196,7 +223,12 @@ export function parsePnpmLock(text: string, path: string): LockEntry[] {
       const meta = obj(packages[bare]);
       // Tarball and file: references carry the real version in the packages section.
       const version = typeof meta['version'] === 'string' ? meta['version'] : /^\d/.test(ref) ? ref : '';
-      out.push({ name, version, dev: !prod.has(key), relationship: direct.has(bare) ? 'direct' : 'indirect' });
+      out.push({
+        name,
+        version,
+        dev: !prod.has(key),
+        relationship: direct.has(bare) ? 'direct' : 'indirect',
+      });
     }
     return dedupe(out);
   }
@@ -244,7 +276,8 @@ export const npmAnalyzer: PackageAnalyzer = {
   version: VERSION,
   concerns: (path) => {
     const b = baseName(path);
-    if (b === 'package-lock.json' || b === 'yarn.lock' || b === 'pnpm-lock.yaml') return !path.includes('node_modules/');
+    if (b === 'package-lock.json' || b === 'yarn.lock' || b === 'pnpm-lock.yaml')
+      return !path.includes('node_modules/');
     return b === 'package.json' && INSTALLED.test(path);
   },
   async analyze(files: FileEntry[]) {

@@ -5,7 +5,10 @@ import type { FileEntry } from './analyzer.js';
 import { extractPackages } from './extract.js';
 import { analyzers, isWanted } from './registry.js';
 
-const file = (path: string, text: string): FileEntry => ({ path, read: async () => new TextEncoder().encode(text) });
+const file = (path: string, text: string): FileEntry => ({
+  path,
+  read: async () => new TextEncoder().encode(text),
+});
 
 const STATUS = `Package: libssl3
 Status: install ok installed
@@ -48,15 +51,23 @@ describe('dpkg analyzer', () => {
       ],
     );
     assert.deepEqual(packages[0]!.installedFiles, ['usr', 'usr/lib/x86_64-linux-gnu/libssl.so.3']);
-    assert.equal(packages[0]!.purl, 'pkg:deb/debian/libssl3@3.0.11-1~deb12u1?arch=amd64&distro=debian-12&upstream=openssl');
-    assert.equal(packages[1]!.purl, 'pkg:deb/debian/util-linux-extra@2.38.1-5%2Bb1?arch=amd64&distro=debian-12&upstream=util-linux%402.38.1-5');
+    assert.equal(
+      packages[0]!.purl,
+      'pkg:deb/debian/libssl3@3.0.11-1~deb12u1?arch=amd64&distro=debian-12&upstream=openssl',
+    );
+    assert.equal(
+      packages[1]!.purl,
+      'pkg:deb/debian/util-linux-extra@2.38.1-5%2Bb1?arch=amd64&distro=debian-12&upstream=util-linux%402.38.1-5',
+    );
     assert.equal(packages[2]!.purl, 'pkg:deb/debian/attr@1%3A2.5.1-4?arch=amd64&distro=debian-12');
     assert.equal(packages[2]!.location, 'var/lib/dpkg/status');
     assert.deepEqual(packages[2]!.lines, [14, 17]);
   });
   it('names the file and the package for a version dpkg cannot read', async () => {
     await assert.rejects(
-      extractPackages([file('var/lib/dpkg/status', 'Package: x\nStatus: install ok installed\nVersion: a:1\n')]),
+      extractPackages([
+        file('var/lib/dpkg/status', 'Package: x\nStatus: install ok installed\nVersion: a:1\n'),
+      ]),
       /var\/lib\/dpkg\/status: package x: invalid dpkg version "a:1": epoch "a" is not a number/,
     );
   });
@@ -66,7 +77,10 @@ describe('apk analyzer', () => {
   it('maps Alpine 3.18.0 to Alpine:v3.18 and keeps the origin', async () => {
     const { packages } = await extractPackages([
       file('etc/alpine-release', '3.18.0\n'),
-      file('lib/apk/db/installed', 'P:libssl3\nV:3.1.0-r4\nA:x86_64\no:openssl\nF:lib\nR:libssl.so.3\n\nP:noversion\n'),
+      file(
+        'lib/apk/db/installed',
+        'P:libssl3\nV:3.1.0-r4\nA:x86_64\no:openssl\nF:lib\nR:libssl.so.3\n\nP:noversion\n',
+      ),
     ]);
     assert.equal(packages.length, 1);
     assert.equal(packages[0]!.ecosystem, 'Alpine:v3.18');
@@ -75,7 +89,10 @@ describe('apk analyzer', () => {
     assert.equal(packages[0]!.purl, 'pkg:apk/alpine/libssl3@3.1.0-r4?arch=x86_64&distro=alpine-3.18.0');
   });
   it('names the file and line of a malformed record', async () => {
-    await assert.rejects(extractPackages([file('lib/apk/db/installed', 'P:x\ngarbage\n')]), /lib\/apk\/db\/installed: line 2: expected "X:value"/);
+    await assert.rejects(
+      extractPackages([file('lib/apk/db/installed', 'P:x\ngarbage\n')]),
+      /lib\/apk\/db\/installed: line 2: expected "X:value"/,
+    );
   });
 });
 

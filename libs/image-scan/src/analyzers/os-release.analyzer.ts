@@ -3,7 +3,14 @@
 // release and stands in for it on distroless images, whose os-release has no VERSION_ID.
 import { type FileEntry, type OsAnalyzer, type OsRelease, readText } from './analyzer.js';
 
-const FILES = ['etc/os-release', 'usr/lib/os-release', 'etc/debian_version', 'etc/redhat-release', 'etc/alpine-release', 'etc/system-release'];
+const FILES = [
+  'etc/os-release',
+  'usr/lib/os-release',
+  'etc/debian_version',
+  'etc/redhat-release',
+  'etc/alpine-release',
+  'etc/system-release',
+];
 
 const FIELDS: Record<string, keyof OsRelease> = {
   ID: 'id',
@@ -81,7 +88,8 @@ export function identify(texts: Map<string, string>): OsRelease | null {
   const debianVersion = texts.get('etc/debian_version')?.trim();
   if (debianVersion && /^\d+(\.\d+)*$/.test(debianVersion)) {
     if (!os) os = { id: 'debian', version_id: debianVersion };
-    else if (os.id === 'debian' && (!os.version_id || debianVersion.startsWith(`${os.version_id}.`))) os.version_id = debianVersion;
+    else if (os.id === 'debian' && (!os.version_id || debianVersion.startsWith(`${os.version_id}.`)))
+      os.version_id = debianVersion;
   }
   return os;
 }

@@ -44,7 +44,10 @@ function walk(dir: string, out: string[] = []): string[] {
 
 /** A root directory as the analyzers see a filesystem: relative paths, lazily read. */
 export function rootFiles(root: string): FileEntry[] {
-  return walk(root).map((abs) => ({ path: relative(root, abs), read: async () => new Uint8Array(await readFile(abs)) }));
+  return walk(root).map((abs) => ({
+    path: relative(root, abs),
+    read: async () => new Uint8Array(await readFile(abs)),
+  }));
 }
 
 function key(p: { name: string; version: string; arch?: string | undefined }): string {
@@ -54,16 +57,26 @@ function key(p: { name: string; version: string; arch?: string | undefined }): s
 function differences(want: ExpectedPackage, got: ExtractedPackage, caseDir: string, root: string): string[] {
   const d: string[] = [];
   if (got.sourceName !== want.source_name) d.push(`source_name ${got.sourceName} != ${want.source_name}`);
-  if (got.sourceVersion !== want.source_version) d.push(`source_version ${got.sourceVersion} != ${want.source_version}`);
+  if (got.sourceVersion !== want.source_version)
+    d.push(`source_version ${got.sourceVersion} != ${want.source_version}`);
   if (want.purl !== undefined && got.purl !== want.purl) d.push(`purl ${got.purl} != ${want.purl}`);
-  if (want.installed_files !== undefined && [...got.installedFiles].sort().join('\n') !== [...want.installed_files].sort().join('\n'))
-    d.push(`installed_files ${JSON.stringify(got.installedFiles)} != ${JSON.stringify(want.installed_files)}`);
-  if (want.transitional !== undefined && (got.transitional ?? false) !== want.transitional) d.push(`transitional ${got.transitional} != ${want.transitional}`);
-  if (want.input !== undefined && relative(caseDir, join(root, got.location)) !== want.input) d.push(`location ${got.location} != ${want.input}`);
+  if (
+    want.installed_files !== undefined &&
+    [...got.installedFiles].sort().join('\n') !== [...want.installed_files].sort().join('\n')
+  )
+    d.push(
+      `installed_files ${JSON.stringify(got.installedFiles)} != ${JSON.stringify(want.installed_files)}`,
+    );
+  if (want.transitional !== undefined && (got.transitional ?? false) !== want.transitional)
+    d.push(`transitional ${got.transitional} != ${want.transitional}`);
+  if (want.input !== undefined && relative(caseDir, join(root, got.location)) !== want.input)
+    d.push(`location ${got.location} != ${want.input}`);
   return d;
 }
 
-const cases = readdirSync(casesDir).filter((c) => existsSync(join(casesDir, c, 'expected.json'))).sort();
+const cases = readdirSync(casesDir)
+  .filter((c) => existsSync(join(casesDir, c, 'expected.json')))
+  .sort();
 const tally = { matched: 0, total: 0 };
 
 describe('OS package corpus (ospkg)', () => {
@@ -78,24 +91,34 @@ describe('OS package corpus (ospkg)', () => {
         for (const r of expected.roots ?? []) {
           total++;
           const texts = new Map<string, string>();
-          for (const f of rootFiles(join(dir, r.root))) texts.set(f.path, new TextDecoder().decode(await f.read()));
+          for (const f of rootFiles(join(dir, r.root)))
+            texts.set(f.path, new TextDecoder().decode(await f.read()));
           const got = identify(texts);
           try {
             assert.deepEqual(got, r.release);
             matched++;
           } catch {
-            disagreements.push(`${r.root}: got ${JSON.stringify(got)}, expected ${JSON.stringify(r.release)}`);
+            disagreements.push(
+              `${r.root}: got ${JSON.stringify(got)}, expected ${JSON.stringify(r.release)}`,
+            );
           }
         }
       } else {
-        const roots = readdirSync(dir).filter((d) => d.startsWith('rootfs')).map((d) => join(dir, d));
+        const roots = readdirSync(dir)
+          .filter((d) => d.startsWith('rootfs'))
+          .map((d) => join(dir, d));
         const got: ExtractedPackage[] = [];
         const gotRoot = new Map<ExtractedPackage, string>();
         for (const root of roots) {
           const files = rootFiles(root);
           // The image reader keeps only wanted files; check the predicate keeps the database.
           const kept = files.filter((f) => isWanted(f.path));
-          const os = expected.os ? { id: expected.os.id, ...(expected.os.version_id ? { version_id: expected.os.version_id } : {}) } : null;
+          const os = expected.os
+            ? {
+                id: expected.os.id,
+                ...(expected.os.version_id ? { version_id: expected.os.version_id } : {}),
+              }
+            : null;
           const res = await extractPackages(kept, { os });
           for (const p of res.packages) gotRoot.set(p, root);
           got.push(...res.packages);

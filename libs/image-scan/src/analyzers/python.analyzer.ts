@@ -1,7 +1,13 @@
 // Python packages: requirements*.txt (exact "==" pins only), poetry.lock, Pipfile.lock, uv.lock, and installed
 // *.dist-info/METADATA. Names are reported as written; advisory matching normalises them (PEP 503).
 import { parse as parseToml } from 'smol-toml';
-import { type ExtractedPackage, type FileEntry, MalformedInputError, type PackageAnalyzer, readText } from './analyzer.js';
+import {
+  type ExtractedPackage,
+  type FileEntry,
+  MalformedInputError,
+  type PackageAnalyzer,
+  readText,
+} from './analyzer.js';
 import { type LockEntry, baseName, pep503, toPackage } from './lockfile.js';
 
 const ID = 'python';
@@ -30,7 +36,10 @@ export function parseRequirements(text: string): LockEntry[] {
     while (line.endsWith('\\') && i + 1 < physical.length) line = line.slice(0, -1) + ' ' + physical[++i];
     line = line.replace(/(^|\s)#.*$/, '').trim();
     if (line === '' || line.startsWith('-')) continue;
-    const req = line.split(';')[0]!.replace(/\s--\S+.*$/, '').trim();
+    const req = line
+      .split(';')[0]!
+      .replace(/\s--\S+.*$/, '')
+      .trim();
     const m = /^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*===?\s*([^\s,;]+)\s*$/.exec(req);
     if (!m) continue;
     out.push({ name: m[1]!, version: m[2]!, lines: [start + 1, i + 1] });
@@ -90,7 +99,8 @@ export function parseUvLock(text: string, path: string): LockEntry[] {
     const src = obj(p['source']);
     return src['virtual'] === '.' || src['editable'] === '.';
   });
-  if (!root) throw new MalformedInputError(path, 'no root package (source = { virtual = "." } or { editable = "." })');
+  if (!root)
+    throw new MalformedInputError(path, 'no root package (source = { virtual = "." } or { editable = "." })');
   const edges = (p: Toml, all = false): Toml[] => {
     const refs = arr(p['dependencies']).map(obj);
     const optional = obj(p['optional-dependencies']);
@@ -127,7 +137,12 @@ export function parseUvLock(text: string, path: string): LockEntry[] {
     .map(find)
     .filter((p): p is Toml => p !== undefined);
   const prod = reach(prodDirect);
-  const named = [...arr(root['dependencies']), ...Object.values(obj(root['optional-dependencies'])).flatMap(arr)].map(obj).map(find);
+  const named = [
+    ...arr(root['dependencies']),
+    ...Object.values(obj(root['optional-dependencies'])).flatMap(arr),
+  ]
+    .map(obj)
+    .map(find);
   const direct = new Set([...named.filter((p): p is Toml => p !== undefined), ...devDirect]);
   return packages.map((p) => ({
     name: String(p['name']),

@@ -23,7 +23,8 @@ export function readZip(bytes: Uint8Array, label: string): ZipEntry[] {
   let p = view.getUint32(eocd + 16, true);
   const out: ZipEntry[] = [];
   for (let n = 0; n < count; n++) {
-    if (p + 46 > bytes.length || view.getUint32(p, true) !== 0x02014b50) throw new Error(`${label}: corrupt central directory entry ${n}`);
+    if (p + 46 > bytes.length || view.getUint32(p, true) !== 0x02014b50)
+      throw new Error(`${label}: corrupt central directory entry ${n}`);
     const method = view.getUint16(p + 10, true);
     const compressed = view.getUint32(p + 20, true);
     const size = view.getUint32(p + 24, true);
@@ -36,8 +37,10 @@ export function readZip(bytes: Uint8Array, label: string): ZipEntry[] {
     out.push({
       name,
       read: () => {
-        if (size > MAX_ENTRY) throw new Error(`${label}!${name}: entry of ${size} bytes is over the ${MAX_ENTRY}-byte limit`);
-        if (view.getUint32(local, true) !== 0x04034b50) throw new Error(`${label}!${name}: corrupt local header`);
+        if (size > MAX_ENTRY)
+          throw new Error(`${label}!${name}: entry of ${size} bytes is over the ${MAX_ENTRY}-byte limit`);
+        if (view.getUint32(local, true) !== 0x04034b50)
+          throw new Error(`${label}!${name}: corrupt local header`);
         const start = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
         const data = bytes.subarray(start, start + compressed);
         if (method === 0) return data;

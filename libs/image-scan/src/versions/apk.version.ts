@@ -3,7 +3,14 @@
 // ones (_cvs, _svn, _git, _hg, _p) after. A component after "." with a leading zero compares as a decimal fraction
 // (1.001 < 1.01 < 1.1). Versions apk calls invalid still order: comparison stops where they stop reading, and an
 // invalid tail sorts before any valid continuation.
-import { InvalidVersionError, type Sign, type VersionScheme, compareDigits, compareStrings, isDigit } from './scheme.js';
+import {
+  InvalidVersionError,
+  type Sign,
+  type VersionScheme,
+  compareDigits,
+  compareStrings,
+  isDigit,
+} from './scheme.js';
 
 const enum T {
   DigitOrZero = 0,
@@ -77,7 +84,10 @@ class Reader {
         while (isDigit(s[k])) k++;
         const digits = s.slice(this.pos, k);
         // Gentoo/apk rule: a fractional component with a leading zero compares as a string, trailing zeros ignored.
-        out = this.type === T.DigitOrZero && digits.startsWith('0') ? { str: digits.replace(/0+$/, '') } : { num: digits };
+        out =
+          this.type === T.DigitOrZero && digits.startsWith('0')
+            ? { str: digits.replace(/0+$/, '') }
+            : { num: digits };
         this.pos = k;
         break;
       }
@@ -135,7 +145,11 @@ export function isValid(version: string): boolean {
 
 export function parse(version: string): string {
   if (!isValid(version))
-    throw new InvalidVersionError('apk', version, 'does not read as digits{.digits}[letter]{_suffix[N]}[~hash][-rN]');
+    throw new InvalidVersionError(
+      'apk',
+      version,
+      'does not read as digits{.digits}[letter]{_suffix[N]}[~hash][-rN]',
+    );
   return version;
 }
 

@@ -1,6 +1,13 @@
 // Debian version order as dpkg implements it (lib/dpkg/version.c): [epoch:]upstream[-revision], each part
 // compared by alternating non-digit and digit runs, "~" sorting before everything including the end of the string.
-import { InvalidVersionError, type Sign, type VersionScheme, isDigit, isAsciiLetter, sign } from './scheme.js';
+import {
+  InvalidVersionError,
+  type Sign,
+  type VersionScheme,
+  isDigit,
+  isAsciiLetter,
+  sign,
+} from './scheme.js';
 
 export interface DpkgVersion {
   epoch: number;
@@ -17,7 +24,8 @@ export function parse(version: string): DpkgVersion {
   const colon = v.indexOf(':');
   if (colon >= 0) {
     const e = v.slice(0, colon);
-    if (!/^\d+$/.test(e)) throw new InvalidVersionError('dpkg', version, `epoch ${JSON.stringify(e)} is not a number`);
+    if (!/^\d+$/.test(e))
+      throw new InvalidVersionError('dpkg', version, `epoch ${JSON.stringify(e)} is not a number`);
     epoch = Number(e);
     rest = v.slice(colon + 1);
   }
@@ -26,7 +34,11 @@ export function parse(version: string): DpkgVersion {
   const revision = dash >= 0 ? rest.slice(dash + 1) : '';
   if (upstream === '') throw new InvalidVersionError('dpkg', version, 'empty upstream version');
   if (!/^[A-Za-z0-9.+~:-]+$/.test(upstream))
-    throw new InvalidVersionError('dpkg', version, 'upstream version has characters outside [A-Za-z0-9.+~:-]');
+    throw new InvalidVersionError(
+      'dpkg',
+      version,
+      'upstream version has characters outside [A-Za-z0-9.+~:-]',
+    );
   if (revision !== '' && !/^[A-Za-z0-9.+~]+$/.test(revision))
     throw new InvalidVersionError('dpkg', version, 'revision has characters outside [A-Za-z0-9.+~]');
   return { epoch, upstream, revision };

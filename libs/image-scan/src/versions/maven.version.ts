@@ -3,7 +3,15 @@
 // ("alpha1", "x-1"); null items (0, "") are dropped where they do not change the order; qualifiers order
 // alpha < beta < milestone < rc = cr < snapshot < "" = ga = final = release < sp < others (lexically),
 // case-insensitive. Only ASCII digits are numbers.
-import { InvalidConstraintError, InvalidVersionError, type Sign, type VersionScheme, compareDigits, compareStrings, isDigit } from './scheme.js';
+import {
+  InvalidConstraintError,
+  InvalidVersionError,
+  type Sign,
+  type VersionScheme,
+  compareDigits,
+  compareStrings,
+  isDigit,
+} from './scheme.js';
 
 type Item =
   | { kind: 'int'; value: string }
@@ -19,7 +27,8 @@ const ZERO: Item = { kind: 'int', value: '0' };
 
 function stringItem(value: string, followedByDigit: boolean): StrItem {
   let v = value;
-  if (followedByDigit && v.length === 1) v = v === 'a' ? 'alpha' : v === 'b' ? 'beta' : v === 'm' ? 'milestone' : v;
+  if (followedByDigit && v.length === 1)
+    v = v === 'a' ? 'alpha' : v === 'b' ? 'beta' : v === 'm' ? 'milestone' : v;
   return { kind: 'str', value: v === 'cr' ? 'rc' : v };
 }
 
@@ -43,7 +52,11 @@ function comboItem(buf: string): Item {
       break;
     }
   }
-  return { kind: 'combo', str: stringItem(value.slice(0, index), true), digits: numberItem(value.slice(index)) };
+  return {
+    kind: 'combo',
+    str: stringItem(value.slice(0, index), true),
+    digits: numberItem(value.slice(index)),
+  };
 }
 
 function parseItem(combination: boolean, digit: boolean, buf: string): Item {
@@ -191,7 +204,8 @@ function compareItem(a: Item, b: Item | undefined): Sign {
       for (let i = 0; i < n; i++) {
         const l = a.items[i];
         const r = b.items[i];
-        const c = l === undefined ? (r === undefined ? 0 : neg(compareItem(r, undefined))) : compareItem(l, r);
+        const c =
+          l === undefined ? (r === undefined ? 0 : neg(compareItem(r, undefined))) : compareItem(l, r);
         if (c !== 0) return c;
       }
       return 0;
@@ -208,13 +222,15 @@ export function satisfies(version: string, range: string): boolean {
   const r = range.replace(/\s+/g, '');
   if (!/^[[(]/.test(r)) return compare(version, r) === 0;
   const sets = r.match(/[[(][^\])]*[\])]/g);
-  if (!sets || sets.join(',') !== r) throw new InvalidConstraintError('maven', range, 'expected [a,b), (,b], [a,) sets separated by ","');
+  if (!sets || sets.join(',') !== r)
+    throw new InvalidConstraintError('maven', range, 'expected [a,b), (,b], [a,) sets separated by ","');
   return sets.some((set) => {
     const lowerInclusive = set.startsWith('[');
     const upperInclusive = set.endsWith(']');
     const body = set.slice(1, -1);
     if (!body.includes(',')) {
-      if (!lowerInclusive || !upperInclusive) throw new InvalidConstraintError('maven', range, `single version ${set} must be [v]`);
+      if (!lowerInclusive || !upperInclusive)
+        throw new InvalidConstraintError('maven', range, `single version ${set} must be [v]`);
       return compare(version, body) === 0;
     }
     const [lo, hi] = body.split(',') as [string, string];

@@ -10,12 +10,18 @@ interface Comparator {
 }
 
 const ANY: Comparator[] = [];
-const semver = (major: number | string, minor: number | string, patch: number | string, pre: string[] = []): SemVer => ({
+const semver = (
+  major: number | string,
+  minor: number | string,
+  patch: number | string,
+  pre: string[] = [],
+): SemVer => ({
   core: [String(major), String(minor), String(patch)],
   prerelease: pre,
   build: '',
 });
-const isX = (p: string | undefined): boolean => p === undefined || p === '' || p === 'x' || p === 'X' || p === '*';
+const isX = (p: string | undefined): boolean =>
+  p === undefined || p === '' || p === 'x' || p === 'X' || p === '*';
 
 interface Partial {
   parts: (string | undefined)[];
@@ -23,7 +29,10 @@ interface Partial {
 }
 
 function partial(text: string, range: string): Partial {
-  const m = /^v?(\d+|[xX*])?(?:\.(\d+|[xX*]))?(?:\.(\d+|[xX*]))?(?:-?([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$/.exec(text);
+  const m =
+    /^v?(\d+|[xX*])?(?:\.(\d+|[xX*]))?(?:\.(\d+|[xX*]))?(?:-?([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$/.exec(
+      text,
+    );
   if (!m) throw new InvalidConstraintError('npm', range, `cannot read version ${JSON.stringify(text)}`);
   const parts = [m[1], m[2], m[3]].map((p) => (isX(p) ? undefined : String(Number(p))));
   // Once a part is a wildcard, everything after it is too (1.x.3 means 1.x).
@@ -38,7 +47,10 @@ function expand(op: string, text: string, range: string): Comparator[] {
   if (op === '~') {
     if (M === undefined) return ANY;
     const upper = m === undefined ? semver(n(M) + 1, 0, 0, ['0']) : semver(M, n(m) + 1, 0, ['0']);
-    return [{ op: '>=', v: semver(M, m ?? 0, p ?? 0, pre) }, { op: '<', v: upper }];
+    return [
+      { op: '>=', v: semver(M, m ?? 0, p ?? 0, pre) },
+      { op: '<', v: upper },
+    ];
   }
   if (op === '^') {
     if (M === undefined) return ANY;
@@ -46,7 +58,10 @@ function expand(op: string, text: string, range: string): Comparator[] {
     if (M !== '0' || m === undefined) upper = semver(n(M) + 1, 0, 0, ['0']);
     else if (m !== '0' || p === undefined) upper = semver(0, n(m) + 1, 0, ['0']);
     else upper = semver(0, 0, n(p) + 1, ['0']);
-    return [{ op: '>=', v: semver(M, m ?? 0, p ?? 0, pre) }, { op: '<', v: upper }];
+    return [
+      { op: '>=', v: semver(M, m ?? 0, p ?? 0, pre) },
+      { op: '<', v: upper },
+    ];
   }
   if (M === undefined) return op === '<' || op === '>' ? [{ op: '<', v: semver(0, 0, 0, ['0']) }] : ANY;
   if (m === undefined || p === undefined) {
@@ -62,7 +77,10 @@ function expand(op: string, text: string, range: string): Comparator[] {
       case '<=':
         return [{ op: '<', v: high }];
       default:
-        return [{ op: '>=', v: low }, { op: '<', v: high }];
+        return [
+          { op: '>=', v: low },
+          { op: '<', v: high },
+        ];
     }
   }
   const v = semver(M, m, p, pre);
@@ -74,9 +92,16 @@ function parseSet(set: string, range: string): Comparator[] {
   if (hyphen) {
     const lo = partial(hyphen[1]!, range);
     const hi = hyphen[2]!;
-    return [...(lo.parts[0] === undefined ? [] : expand('>=', hyphen[1]!, range)), ...expand('<=', hi, range)];
+    return [
+      ...(lo.parts[0] === undefined ? [] : expand('>=', hyphen[1]!, range)),
+      ...expand('<=', hi, range),
+    ];
   }
-  const tokens = set.replace(/(<=|>=|<|>|=|~>?|\^)\s+/g, '$1').trim().split(/\s+/).filter((t) => t !== '');
+  const tokens = set
+    .replace(/(<=|>=|<|>|=|~>?|\^)\s+/g, '$1')
+    .trim()
+    .split(/\s+/)
+    .filter((t) => t !== '');
   return tokens.flatMap((t) => {
     const m = /^(<=|>=|<|>|=|~>?|\^)?(.*)$/.exec(t)!;
     const op = m[1] === '~>' ? '~' : (m[1] ?? '');
@@ -100,7 +125,11 @@ function test(c: Comparator, v: SemVer): boolean {
   }
 }
 
-export function satisfies(version: string, range: string, options: { includePrerelease?: boolean } = {}): boolean {
+export function satisfies(
+  version: string,
+  range: string,
+  options: { includePrerelease?: boolean } = {},
+): boolean {
   const v = parse(version, 'npm');
   return range.split('||').some((set) => {
     const comparators = parseSet(set, range);

@@ -11,7 +11,9 @@ interface Group {
   checks: { package: { ecosystem: string; name: string; version: string }; affected: boolean }[];
 }
 
-const data = JSON.parse(readFileSync(corpusPath('image', 'advisories', 'peer-range-semantics', 'expected.json'), 'utf8')) as {
+const data = JSON.parse(
+  readFileSync(corpusPath('image', 'advisories', 'peer-range-semantics', 'expected.json'), 'utf8'),
+) as {
   groups: Group[];
 };
 
@@ -22,10 +24,17 @@ describe('OSV range semantics (peer-range-semantics)', () => {
     for (const g of data.groups) {
       for (const c of g.checks) {
         total++;
-        const entries = g.record.affected.filter((a) => a.package.ecosystem === c.package.ecosystem && a.package.name === c.package.name);
+        const entries = g.record.affected.filter(
+          (a) => a.package.ecosystem === c.package.ecosystem && a.package.name === c.package.name,
+        );
         // An unknown (empty) installed version cannot be ruled out: treat it as affected, as the peer does.
-        const got = entries.some((a) => c.package.version === '' || isAffected(c.package.ecosystem, c.package.version, a));
-        if (got !== c.affected) wrong.push(`${g.test} ${c.package.ecosystem} ${c.package.name}@${c.package.version}: expected ${c.affected}, got ${got}`);
+        const got = entries.some(
+          (a) => c.package.version === '' || isAffected(c.package.ecosystem, c.package.version, a),
+        );
+        if (got !== c.affected)
+          wrong.push(
+            `${g.test} ${c.package.ecosystem} ${c.package.name}@${c.package.version}: expected ${c.affected}, got ${got}`,
+          );
       }
     }
     t.diagnostic(`peer-range-semantics: ${total - wrong.length}/${total} agree`);

@@ -1,7 +1,13 @@
 // Composer/Packagist version order: PHP's version_compare after Composer's canonical form (leading "v" dropped,
 // "-", "_", "+" as separators, a break at every digit/non-digit boundary). Special forms order
 // dev < alpha = a < beta = b < RC = rc < (number) < pl = p; any other word sorts before dev.
-import { InvalidConstraintError, InvalidVersionError, type Sign, type VersionScheme, compareDigits } from './scheme.js';
+import {
+  InvalidConstraintError,
+  InvalidVersionError,
+  type Sign,
+  type VersionScheme,
+  compareDigits,
+} from './scheme.js';
 
 export function parse(version: string): string[] {
   const v = version.trim().replace(/^[vV]/, '');
@@ -66,7 +72,8 @@ export function satisfies(version: string, constraint: string): boolean {
       .replace(/\s*-\s+/g, ' - ')
       .split(/[\s,]+/)
       .filter((c) => c !== '');
-    if (clauses.length === 3 && clauses[1] === '-') return compare(version, clauses[0]!) >= 0 && compare(version, clauses[2]!) <= 0;
+    if (clauses.length === 3 && clauses[1] === '-')
+      return compare(version, clauses[0]!) >= 0 && compare(version, clauses[2]!) <= 0;
     return clauses.every((clause) => clauseMatches(version, clause, constraint));
   });
 }
@@ -86,7 +93,9 @@ function clauseMatches(version: string, clause: string, whole: string): boolean 
   if (bound.includes('*') || /\.x$/i.test(bound)) {
     const fixed = bound.split('.').filter((p) => p !== '*' && p.toLowerCase() !== 'x');
     if (fixed.length === 0) return true;
-    return compare(version, fixed.join('.')) >= 0 && compare(version, `${bump(fixed, fixed.length - 1)}.0-dev`) < 0;
+    return (
+      compare(version, fixed.join('.')) >= 0 && compare(version, `${bump(fixed, fixed.length - 1)}.0-dev`) < 0
+    );
   }
   const nums = bound.split(/[.-]/).filter(isNum);
   if (op === '~') {

@@ -2,7 +2,14 @@
 // ignored), then dev < pre (a < b < rc) < final < post, local versions after the same public version. Strings that
 // are not PEP 440 ("legacy" versions still present in old advisories) order before every valid version, using
 // packaging's historical LegacyVersion key.
-import { InvalidConstraintError, InvalidVersionError, type Sign, type VersionScheme, compareDigits, compareStrings } from './scheme.js';
+import {
+  InvalidConstraintError,
+  InvalidVersionError,
+  type Sign,
+  type VersionScheme,
+  compareDigits,
+  compareStrings,
+} from './scheme.js';
 
 const PATTERN = new RegExp(
   '^\\s*v?' +
@@ -32,14 +39,23 @@ export function parse(version: string): Pep440Version {
   const preLabel = g['pre_l']?.toLowerCase();
   const pre: [string, string] | undefined = preLabel
     ? [
-        preLabel === 'alpha' ? 'a' : preLabel === 'beta' ? 'b' : ['c', 'pre', 'preview'].includes(preLabel) ? 'rc' : preLabel,
+        preLabel === 'alpha'
+          ? 'a'
+          : preLabel === 'beta'
+            ? 'b'
+            : ['c', 'pre', 'preview'].includes(preLabel)
+              ? 'rc'
+              : preLabel,
         String(Number(g['pre_n'] ?? '0')),
       ]
     : undefined;
   const post = g['post'] ? strip(g['post_n1'] ?? g['post_n2'] ?? '0') : undefined;
   const dev = g['dev'] ? strip(g['dev_n'] ?? '0') : undefined;
   const local = g['local'] ? g['local'].toLowerCase().split(/[-_.]/) : undefined;
-  const out: Pep440Version = { epoch: strip(g['epoch'] ?? '0'), release: g['release']!.split('.').map(strip) };
+  const out: Pep440Version = {
+    epoch: strip(g['epoch'] ?? '0'),
+    release: g['release']!.split('.').map(strip),
+  };
   if (pre) out.pre = pre;
   if (post !== undefined) out.post = post;
   if (dev !== undefined) out.dev = dev;
@@ -74,7 +90,11 @@ function compareValid(x: Pep440Version, y: Pep440Version): Sign {
   }
   // Pre-release slot: a dev release of a final sorts before its pre-releases; a final after them.
   const preKey = (v: Pep440Version): [number, string] =>
-    v.pre ? [PRE_RANK[v.pre[0]]!, v.pre[1]] : v.post === undefined && v.dev !== undefined ? [-1, '0'] : [9, '0'];
+    v.pre
+      ? [PRE_RANK[v.pre[0]]!, v.pre[1]]
+      : v.post === undefined && v.dev !== undefined
+        ? [-1, '0']
+        : [9, '0'];
   const px = preKey(x);
   const py = preKey(y);
   if (px[0] !== py[0]) return px[0] < py[0] ? -1 : 1;
@@ -163,10 +183,14 @@ export function compare(a: string, b: string): Sign {
 /** PEP 440 specifiers: comma-separated clauses with ==, !=, <=, >=, <, >, ~= and ===, "==1.2.*" prefix matches. */
 export function satisfies(version: string, specifier: string): boolean {
   const v = parse(version);
-  const clauses = specifier.split(',').map((c) => c.trim()).filter((c) => c !== '');
+  const clauses = specifier
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c !== '');
   return clauses.every((clause) => {
     const m = /^(~=|===|==|!=|<=|>=|<|>)\s*(\S+)$/.exec(clause);
-    if (!m) throw new InvalidConstraintError('pep440', specifier, `cannot read clause ${JSON.stringify(clause)}`);
+    if (!m)
+      throw new InvalidConstraintError('pep440', specifier, `cannot read clause ${JSON.stringify(clause)}`);
     const op = m[1]!;
     const bound = m[2]!;
     if (op === '===') return version.trim() === bound;
@@ -179,7 +203,8 @@ export function satisfies(version: string, specifier: string): boolean {
     }
     const b = parse(bound);
     if (op === '~=') {
-      if (b.release.length < 2) throw new InvalidConstraintError('pep440', specifier, '~= needs at least two release parts');
+      if (b.release.length < 2)
+        throw new InvalidConstraintError('pep440', specifier, '~= needs at least two release parts');
       const prefix = b.release.slice(0, -1);
       return compareValid(v, b) >= 0 && prefix.every((p, i) => compareDigits(p, v.release[i] ?? '0') === 0);
     }
@@ -197,7 +222,8 @@ export function satisfies(version: string, specifier: string): boolean {
         return cPublic >= 0;
       case '<': {
         // "<V" excludes pre-releases of V itself unless V is a pre-release.
-        const preOfBound = (v.pre !== undefined || v.dev !== undefined) && !b.pre && b.dev === undefined && sameRelease(v, b);
+        const preOfBound =
+          (v.pre !== undefined || v.dev !== undefined) && !b.pre && b.dev === undefined && sameRelease(v, b);
         return c < 0 && !preOfBound;
       }
       default:

@@ -18,8 +18,14 @@ describe('versionScheme registry', () => {
     assert.throws(() => versionScheme('Haiku:r1'), /no version scheme for OSV ecosystem "Haiku:r1"/);
   });
   it('names an invalid version', () => {
-    assert.throws(() => compareVersions('Debian:12', '1:', '1.0'), /invalid dpkg version "1:": empty upstream/);
-    assert.throws(() => versionScheme('PyPI').parse('1.0+'), /invalid pep440 version "1\.0\+": not a PEP 440 version/);
+    assert.throws(
+      () => compareVersions('Debian:12', '1:', '1.0'),
+      /invalid dpkg version "1:": empty upstream/,
+    );
+    assert.throws(
+      () => versionScheme('PyPI').parse('1.0+'),
+      /invalid pep440 version "1\.0\+": not a PEP 440 version/,
+    );
     assert.throws(() => versionScheme('npm').parse('banana'), /invalid npm version "banana"/);
   });
   it('compares with the ecosystem order', () => {
@@ -85,7 +91,15 @@ describe('isAffected (OSV events)', () => {
   });
   it('last_affected is inclusive; several introduced/fixed pairs', () => {
     const ranges = [
-      { type: 'ECOSYSTEM', events: [{ introduced: '1.0.0' }, { fixed: '1.2.0' }, { introduced: '2.0.0' }, { last_affected: '2.1.0' }] },
+      {
+        type: 'ECOSYSTEM',
+        events: [
+          { introduced: '1.0.0' },
+          { fixed: '1.2.0' },
+          { introduced: '2.0.0' },
+          { last_affected: '2.1.0' },
+        ],
+      },
     ];
     assert.equal(isAffected('npm', '0.9.0', ranges), false);
     assert.equal(isAffected('npm', '1.1.9', ranges), true);

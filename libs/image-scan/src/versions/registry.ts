@@ -22,7 +22,7 @@ const BY_ECOSYSTEM: Record<string, VersionScheme> = {
   'Rocky Linux': rpmScheme,
   openSUSE: rpmScheme,
   SUSE: rpmScheme,
-  'openEuler': rpmScheme,
+  openEuler: rpmScheme,
   Mageia: rpmScheme,
   'Amazon Linux': rpmScheme,
   npm: npmScheme,

@@ -1,6 +1,13 @@
 // RPM version order: rpmvercmp (rpm's lib/rpmvercmp.c) on version and release, after a numeric epoch.
 // "~" sorts before anything (pre-releases), "^" after the base but before any further segment (snapshots).
-import { InvalidVersionError, type Sign, type VersionScheme, compareDigits, isDigit, isAsciiLetter } from './scheme.js';
+import {
+  InvalidVersionError,
+  type Sign,
+  type VersionScheme,
+  compareDigits,
+  isDigit,
+  isAsciiLetter,
+} from './scheme.js';
 
 export interface RpmVersion {
   epoch: string;
@@ -79,7 +86,8 @@ export function compare(a: string, b: string): Sign {
   const v = rpmvercmp(x.version, y.version);
   if (v !== 0) return v;
   // rpm's rpmverCmp: with equal versions, the one that has a release (even an empty one) is newer.
-  if (x.release === undefined || y.release === undefined) return x.release === y.release ? 0 : x.release === undefined ? -1 : 1;
+  if (x.release === undefined || y.release === undefined)
+    return x.release === y.release ? 0 : x.release === undefined ? -1 : 1;
   return rpmvercmp(x.release, y.release);
 }
 

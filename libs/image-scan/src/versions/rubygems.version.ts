@@ -1,6 +1,14 @@
 // RubyGems version order (Gem::Version): numeric and alphabetic segments, a letter segment starts a pre-release
 // (1.0.a < 1.0), trailing zeros of the release and the pre-release parts are ignored.
-import { InvalidConstraintError, InvalidVersionError, type Sign, type VersionScheme, compareDigits, compareStrings, satisfiesComparator } from './scheme.js';
+import {
+  InvalidConstraintError,
+  InvalidVersionError,
+  type Sign,
+  type VersionScheme,
+  compareDigits,
+  compareStrings,
+  satisfiesComparator,
+} from './scheme.js';
 
 type Segment = string;
 const isNum = (s: Segment): boolean => /^\d+$/.test(s);
@@ -8,7 +16,8 @@ const isNum = (s: Segment): boolean => /^\d+$/.test(s);
 export function parse(version: string): Segment[] {
   const v = version.trim();
   // Gem::Version wants a dot before letters ("1.0.a"); advisories also carry "1beta", which orders the same way.
-  if (!/^([0-9][0-9A-Za-z.-]*)?$/.test(v)) throw new InvalidVersionError('rubygems', version, 'malformed version number string');
+  if (!/^([0-9][0-9A-Za-z.-]*)?$/.test(v))
+    throw new InvalidVersionError('rubygems', version, 'malformed version number string');
   const segments = v.replace(/-/g, '.pre.').match(/[0-9]+|[a-z]+/gi) ?? ['0'];
   const firstString = segments.findIndex((s) => !isNum(s));
   const parts = firstString < 0 ? [segments] : [segments.slice(0, firstString), segments.slice(firstString)];
@@ -44,7 +53,8 @@ export function satisfies(version: string, requirement: string): boolean {
     .filter((c) => c !== '')
     .every((clause) => {
       const m = /^(~>|>=|<=|!=|=|>|<)?\s*(\S+)$/.exec(clause);
-      if (!m) throw new InvalidConstraintError('rubygems', requirement, `cannot read ${JSON.stringify(clause)}`);
+      if (!m)
+        throw new InvalidConstraintError('rubygems', requirement, `cannot read ${JSON.stringify(clause)}`);
       const op = m[1] ?? '=';
       const bound = m[2]!;
       if (op === '~>') {

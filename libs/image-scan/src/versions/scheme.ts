@@ -60,7 +60,12 @@ export const isAsciiLetter = (c: string | undefined): boolean =>
  * Evaluates a list of `op version` comparators joined by AND with a scheme's compare: the common core of the
  * ecosystems whose constraints are plain comparator sets (RubyGems, PEP 440 minus its special operators, ...).
  */
-export function satisfiesComparator(scheme: VersionScheme, version: string, op: string, bound: string): boolean {
+export function satisfiesComparator(
+  scheme: VersionScheme,
+  version: string,
+  op: string,
+  bound: string,
+): boolean {
   const c = scheme.compare(version, bound);
   switch (op) {
     case '=':

@@ -12,7 +12,8 @@ export interface SemVer {
 export function parse(version: string, schemeId = 'semver'): SemVer {
   const v = version.trim().replace(/^=?\s*v?\s*/i, '');
   const m = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?(.*)$/s.exec(v);
-  if (!m) throw new InvalidVersionError(schemeId, version, 'does not start with a number (MAJOR[.MINOR[.PATCH]])');
+  if (!m)
+    throw new InvalidVersionError(schemeId, version, 'does not start with a number (MAJOR[.MINOR[.PATCH]])');
   let rest = m[4] ?? '';
   let build = '';
   let prerelease: string[] = [];

@@ -27,7 +27,9 @@ interface VectorFile {
 }
 
 const dir = corpusPath('image', 'versions');
-const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 function comparatorFor(file: string, scheme: string): (a: string, b: string) => Sign {
   if (file === 'rpm-upstream.json') return rpmvercmp; // single version/release segments, no epoch/release split
@@ -47,7 +49,9 @@ function comparatorFor(file: string, scheme: string): (a: string, b: string) => 
   assert.ok(fn, `${file}: no comparator for scheme ${scheme}`);
   return fn;
 }
-const knownKeys = new Set(known.vectors.map((v: { file: string; a: string; b: string }) => `${v.file}\u0000${v.a}\u0000${v.b}`));
+const knownKeys = new Set(
+  known.vectors.map((v: { file: string; a: string; b: string }) => `${v.file}\u0000${v.a}\u0000${v.b}`),
+);
 
 describe('version vectors from the corpus', () => {
   for (const file of files) {
@@ -97,11 +101,13 @@ describe('version vectors from the corpus', () => {
           got = (e as Error).message;
         }
         if (got !== normal) wrong.push(`normalize ${JSON.stringify(input)}: expected ${normal}, got ${got}`);
-        if (pep440Scheme.compare(input, normal) !== 0) wrong.push(`normalize ${JSON.stringify(input)} does not compare equal to ${normal}`);
+        if (pep440Scheme.compare(input, normal) !== 0)
+          wrong.push(`normalize ${JSON.stringify(input)} does not compare equal to ${normal}`);
       }
       for (const [range, version, want, opts] of data.range_checks ?? []) {
         extra++;
-        if (npmSatisfies(version, range, opts ?? {}) !== want) wrong.push(`range ${range} ${version}: expected ${want}`);
+        if (npmSatisfies(version, range, opts ?? {}) !== want)
+          wrong.push(`range ${range} ${version}: expected ${want}`);
       }
       const total = checked + extra;
       t.diagnostic(
@@ -111,7 +117,8 @@ describe('version vectors from the corpus', () => {
       assert.ok(total >= data.comparisons.length * 2, 'every comparison is checked both ways');
       assert.deepEqual(wrong, [], `${file}: unexplained disagreements`);
       // The reference implementations' own tables must agree completely.
-      if (file.includes('-upstream')) assert.equal(knownHit.length, 0, `${file}: upstream vectors must all agree`);
+      if (file.includes('-upstream'))
+        assert.equal(knownHit.length, 0, `${file}: upstream vectors must all agree`);
       // Quality gate: the known disagreements stay a handful (5 pairs over all files when this was written).
       assert.ok(knownHit.length <= 6, `${file}: ${knownHit.length} known disagreements, more than recorded`);
     });

@@ -5,17 +5,48 @@ import { corpusPath } from '../repo-paths.spec-helper.js';
 import { readEvents, RuntimeInputError } from './read-events.js';
 
 // Real events from the corpus, wrapped the ways real pipelines wrap them.
-const falcoLine = readFileSync(corpusPath('runtime/falco-alerts/docs-terminal-shell-critical/alerts.jsonl'), 'utf8').split('\n')[0]!;
-const auditLines = readFileSync(corpusPath('runtime/k8s-audit/constructed-payments-exec-and-secret-read/audit.log'), 'utf8').trim().split('\n');
-const tetragonLines = readFileSync(corpusPath('runtime/tetragon/tetra-getevents-testdata/events.jsonl'), 'utf8').trim().split('\n');
-const prettyAudit = readFileSync(corpusPath('runtime/k8s-audit/apiserver-v1-metadata-events/single-event.json'), 'utf8');
+const falcoLine = readFileSync(
+  corpusPath('runtime/falco-alerts/docs-terminal-shell-critical/alerts.jsonl'),
+  'utf8',
+).split('\n')[0]!;
+const auditLines = readFileSync(
+  corpusPath('runtime/k8s-audit/constructed-payments-exec-and-secret-read/audit.log'),
+  'utf8',
+)
+  .trim()
+  .split('\n');
+const tetragonLines = readFileSync(
+  corpusPath('runtime/tetragon/tetra-getevents-testdata/events.jsonl'),
+  'utf8',
+)
+  .trim()
+  .split('\n');
+const prettyAudit = readFileSync(
+  corpusPath('runtime/k8s-audit/apiserver-v1-metadata-events/single-event.json'),
+  'utf8',
+);
 
 describe('readEvents', () => {
   it('takes syslog-prefixed events and reports banner lines with their numbers', () => {
-    const text = ['Falco version: 0.43.0', `Dec  3 10:00:00 host falco[123]: ${falcoLine}`, '', falcoLine, 'Events detected: 2'].join('\n');
+    const text = [
+      'Falco version: 0.43.0',
+      `Dec  3 10:00:00 host falco[123]: ${falcoLine}`,
+      '',
+      falcoLine,
+      'Events detected: 2',
+    ].join('\n');
     const r = readEvents(text);
-    assert.deepEqual(r.events.map((e) => [e.line, e.normalizer.sensor, e.via.join('/')]), [[2, 'falco', 'prefix'], [4, 'falco', '']]);
-    assert.deepEqual(r.skipped.map((s) => s.line), [1, 5]);
+    assert.deepEqual(
+      r.events.map((e) => [e.line, e.normalizer.sensor, e.via.join('/')]),
+      [
+        [2, 'falco', 'prefix'],
+        [4, 'falco', ''],
+      ],
+    );
+    assert.deepEqual(
+      r.skipped.map((s) => s.line),
+      [1, 5],
+    );
     assert.equal(r.blankLines, 1);
     assert.equal(r.lines, 5);
   });
@@ -25,7 +56,10 @@ describe('readEvents', () => {
     const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
     const r = readEvents(le);
     assert.equal(r.encoding, 'utf-16le');
-    assert.deepEqual(r.events.map((e) => e.normalizer.sensor), ['falco', 'tetragon']);
+    assert.deepEqual(
+      r.events.map((e) => e.normalizer.sensor),
+      ['falco', 'tetragon'],
+    );
     const be = Buffer.from(le);
     be.swap16();
     const rb = readEvents(be);
@@ -44,7 +78,11 @@ describe('readEvents', () => {
   it('unwraps JSON arrays, audit EventLists and cloud-log wrappers', () => {
     const events = auditLines.map((l) => JSON.parse(l) as unknown);
     const eventList = JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', items: events });
-    const gcp = JSON.stringify({ insertId: 'x1', jsonPayload: JSON.parse(falcoLine), resource: { type: 'k8s_container' } });
+    const gcp = JSON.stringify({
+      insertId: 'x1',
+      jsonPayload: JSON.parse(falcoLine),
+      resource: { type: 'k8s_container' },
+    });
     const docker = JSON.stringify({ log: `${falcoLine}\n`, stream: 'stdout', time: '2026-03-14T09:12:07Z' });
     const array = JSON.stringify(tetragonLines.map((l) => JSON.parse(l) as unknown));
     const r = readEvents([eventList, gcp, docker, array].join('\n'));
@@ -61,7 +99,10 @@ describe('readEvents', () => {
 
   it('reads several values written back to back on one line', () => {
     const r = readEvents(`${falcoLine}${falcoLine}, ${tetragonLines[0]}\n${falcoLine}`);
-    assert.deepEqual(r.events.map((e) => `${e.line}:${e.normalizer.sensor}`), ['1:falco', '1:falco', '1:tetragon', '2:falco']);
+    assert.deepEqual(
+      r.events.map((e) => `${e.line}:${e.normalizer.sensor}`),
+      ['1:falco', '1:falco', '1:tetragon', '2:falco'],
+    );
   });
 
   it('reports JSON that is no known event, and sensor mismatches when a format is declared', () => {
@@ -75,7 +116,10 @@ describe('readEvents', () => {
     const huge = `{"rule":"x","priority":"Notice","output":"${'a'.repeat(2000)}"}`;
     const deep = `${'['.repeat(100)}${']'.repeat(100)}`;
     const r = readEvents(`${huge}\n${deep}\n{"broken": \n${falcoLine}`, { limits: { maxEventBytes: 1000 } });
-    assert.deepEqual(r.events.map((e) => e.line), [4]);
+    assert.deepEqual(
+      r.events.map((e) => e.line),
+      [4],
+    );
     assert.match(r.skipped.find((s) => s.line === 1)!.reason, /larger than the 1000-byte event limit/);
     assert.match(r.skipped.find((s) => s.line === 2)!.reason, /nested deeper than 64 levels/);
     assert.ok(r.skipped.some((s) => s.line === 3));
@@ -92,12 +136,21 @@ describe('readEvents', () => {
   });
 
   it('throws a RuntimeInputError naming the input when there is no event at all', () => {
-    assert.throws(() => readEvents('Falco version: 0.43.0\nEvents detected: 0\n', { name: 'falco.log' }), (e: unknown) => {
-      assert.ok(e instanceof RuntimeInputError);
-      assert.match(e.message, /^falco\.log: no Falco, Tetragon or Kubernetes audit event in 2 lines \(line 1: not JSON/);
-      return true;
-    });
+    assert.throws(
+      () => readEvents('Falco version: 0.43.0\nEvents detected: 0\n', { name: 'falco.log' }),
+      (e: unknown) => {
+        assert.ok(e instanceof RuntimeInputError);
+        assert.match(
+          e.message,
+          /^falco\.log: no Falco, Tetragon or Kubernetes audit event in 2 lines \(line 1: not JSON/,
+        );
+        return true;
+      },
+    );
     assert.throws(() => readEvents(''), /empty input/);
-    assert.throws(() => readEvents('x'.repeat(20), { limits: { maxInputBytes: 10 } }), { name: 'RuntimeInputError', message: 'input: 20 characters is over the 10-byte input limit' });
+    assert.throws(() => readEvents('x'.repeat(20), { limits: { maxInputBytes: 10 } }), {
+      name: 'RuntimeInputError',
+      message: 'input: 20 characters is over the 10-byte input limit',
+    });
   });
 });

@@ -137,7 +137,8 @@ export function readEvents(input: string | Uint8Array, options: ReadEventsOption
       return out;
     }
     if (Array.isArray(value['logEvents'])) {
-      for (const le of value['logEvents']) if (isObject(le)) add(unwrap(le, [...via, 'logEvents'], depth + 1));
+      for (const le of value['logEvents'])
+        if (isObject(le)) add(unwrap(le, [...via, 'logEvents'], depth + 1));
       return out;
     }
     // Docker json-file, fluent-bit, Loki and friends carry the sensor's line as a string.
@@ -159,7 +160,9 @@ export function readEvents(input: string | Uint8Array, options: ReadEventsOption
       return out;
     }
     const keys = Object.keys(value).slice(0, 6).join(', ');
-    out.problems.push(`JSON object not recognised as a ${candidates.map((c) => c.sensor).join(', ')} event (keys: ${keys || 'none'})`);
+    out.problems.push(
+      `JSON object not recognised as a ${candidates.map((c) => c.sensor).join(', ')} event (keys: ${keys || 'none'})`,
+    );
     return out;
   };
 
@@ -224,13 +227,17 @@ export function readEvents(input: string | Uint8Array, options: ReadEventsOption
       try {
         parsed = JSON.parse(text.slice(abs, ext.end));
       } catch (e) {
-        result.skipped.push({ line: no, reason: `invalid JSON (${(e as Error).message}): ${snippet(text.slice(abs, ext.end))}` });
+        result.skipped.push({
+          line: no,
+          reason: `invalid JSON (${(e as Error).message}): ${snippet(text.slice(abs, ext.end))}`,
+        });
         break;
       }
       const u = unwrap(parsed, prefixed ? ['prefix'] : [], 0);
       for (const ev of u.events) result.events.push({ line: no, ...ev });
       if (u.events.length === 0) result.skipped.push({ line: no, reason: u.problems.join('; ') });
-      else if (u.problems.length > 0) result.skipped.push({ line: no, reason: `partly read: ${u.problems.join('; ')}` });
+      else if (u.problems.length > 0)
+        result.skipped.push({ line: no, reason: `partly read: ${u.problems.join('; ')}` });
       const endLine = lineOf(ext.end - 1, i);
       nextLine = endLine + 1;
       if (endLine !== i) break;
@@ -242,7 +249,10 @@ export function readEvents(input: string | Uint8Array, options: ReadEventsOption
     i = nextLine;
   }
   if (result.events.length === 0) {
-    const first = result.skipped.slice(0, 3).map((s) => `line ${s.line}: ${s.reason}`).join('; ');
+    const first = result.skipped
+      .slice(0, 3)
+      .map((s) => `line ${s.line}: ${s.reason}`)
+      .join('; ');
     const what = options.format ? `${options.format} event` : 'Falco, Tetragon or Kubernetes audit event';
     throw new RuntimeInputError(
       name,

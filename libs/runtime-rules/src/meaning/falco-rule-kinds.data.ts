@@ -76,7 +76,9 @@ export function falcoRuleKind(rule: string, tags: readonly string[], hasFile = f
   if (has('software_mgmt')) return 'package-manager';
   if (has('mitre_credential_access') && has('filesystem')) return 'sensitive-file-read';
   if (has('mitre_privilege_escalation')) return 'privilege-escalation';
-  if (has('network') && (has('mitre_exfiltration') || has('mitre_command_and_control'))) return 'unexpected-egress';
-  if (has('filesystem') && (has('mitre_persistence') || has('mitre_defense_evasion'))) return 'critical-file-write';
+  if (has('network') && (has('mitre_exfiltration') || has('mitre_command_and_control')))
+    return 'unexpected-egress';
+  if (has('filesystem') && (has('mitre_persistence') || has('mitre_defense_evasion')))
+    return 'critical-file-write';
   return 'other';
 }

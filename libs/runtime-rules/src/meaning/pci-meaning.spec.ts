@@ -23,15 +23,27 @@ describe('pciMeaning', () => {
       { tag: 'PCI_DSS_6.4.2', ids: ['1.3.2', '11.5.1'] },
       { tag: 'PCI_DSS_99.9', ids: [] },
     ]);
-    assert.deepEqual(pciMeaning({ kind: 'privilege-escalation', legacyPciTags: ['PCI_DSS_10.2.5'] }).ids, ['11.5.1', '10.2.1.5']);
+    assert.deepEqual(pciMeaning({ kind: 'privilege-escalation', legacyPciTags: ['PCI_DSS_10.2.5'] }).ids, [
+      '11.5.1',
+      '10.2.1.5',
+    ]);
   });
 });
 
 describe('severityOf', () => {
   it('takes the higher of the sensor priority and the kind floor, one step lower when denied', () => {
-    assert.equal(severityOf({ kind: 'shell-in-container', priority: 'notice', denied: false }), Severity.MEDIUM);
-    assert.equal(severityOf({ kind: 'shell-in-container', priority: 'critical', denied: false }), Severity.CRITICAL);
-    assert.equal(severityOf({ kind: 'privilege-escalation', priority: 'informational', denied: false }), Severity.HIGH);
+    assert.equal(
+      severityOf({ kind: 'shell-in-container', priority: 'notice', denied: false }),
+      Severity.MEDIUM,
+    );
+    assert.equal(
+      severityOf({ kind: 'shell-in-container', priority: 'critical', denied: false }),
+      Severity.CRITICAL,
+    );
+    assert.equal(
+      severityOf({ kind: 'privilege-escalation', priority: 'informational', denied: false }),
+      Severity.HIGH,
+    );
     assert.equal(severityOf({ kind: 'crypto-mining', priority: null, denied: false }), Severity.CRITICAL);
     assert.equal(severityOf({ kind: 'other', priority: 'warning', denied: false }), Severity.MEDIUM);
     assert.equal(severityOf({ kind: 'secret-access', priority: null, denied: true }), Severity.LOW);

@@ -26,29 +26,56 @@ const RBAC_KINDS: Readonly<Record<string, string>> = {
 };
 
 const REMEDIATION: Readonly<Record<DetectionKind, string>> = {
-  'shell-in-container': 'Confirm who opened the shell and why; remove shells from production images and deny pods/exec in CDE namespaces except through a break-glass role.',
-  'exec-into-pod': 'Confirm the exec was an approved change or incident action; restrict pods/exec and pods/attach in CDE namespaces to a break-glass role.',
-  'sensitive-file-read': 'Investigate the process that read the file; rotate the credentials it holds if the read was not expected.',
-  'secret-access': 'Confirm the reader needed the secret; narrow get/list on Secrets to the workloads that use them and rotate the secret if the read was not expected.',
-  drift: 'Treat the container as compromised: capture it, then redeploy from the image; make the root filesystem read-only.',
-  'critical-file-write': 'Treat the container as compromised: capture it, then redeploy from the image; make the root filesystem read-only.',
-  'package-manager': 'Install software only in the image build; redeploy the container from its image and remove package managers from production images.',
-  'unexpected-egress': 'Block the destination with an egress NetworkPolicy (default deny) or add it to the declared allow-list if it is a legitimate dependency.',
-  'crypto-mining': 'Isolate the workload, preserve evidence and start incident response; redeploy from a clean image and rotate credentials it could reach.',
-  'privilege-escalation': 'Investigate the escalation; drop privileged mode, host namespaces and capabilities the workload does not need.',
-  'rbac-change': 'Review the RBAC change against the access-approval record; revert grants that were not approved.',
-  'anonymous-request': 'Disable anonymous authentication on the API server (--anonymous-auth=false) or remove every role binding to system:anonymous / system:unauthenticated.',
-  'log-tampering': 'Investigate who cleared the logs; ship logs off the node in real time so local deletion cannot erase them.',
-  other: 'Investigate the sensor alert and decide whether it is expected behaviour (then tune the rule) or an incident.',
+  'shell-in-container':
+    'Confirm who opened the shell and why; remove shells from production images and deny pods/exec in CDE namespaces except through a break-glass role.',
+  'exec-into-pod':
+    'Confirm the exec was an approved change or incident action; restrict pods/exec and pods/attach in CDE namespaces to a break-glass role.',
+  'sensitive-file-read':
+    'Investigate the process that read the file; rotate the credentials it holds if the read was not expected.',
+  'secret-access':
+    'Confirm the reader needed the secret; narrow get/list on Secrets to the workloads that use them and rotate the secret if the read was not expected.',
+  drift:
+    'Treat the container as compromised: capture it, then redeploy from the image; make the root filesystem read-only.',
+  'critical-file-write':
+    'Treat the container as compromised: capture it, then redeploy from the image; make the root filesystem read-only.',
+  'package-manager':
+    'Install software only in the image build; redeploy the container from its image and remove package managers from production images.',
+  'unexpected-egress':
+    'Block the destination with an egress NetworkPolicy (default deny) or add it to the declared allow-list if it is a legitimate dependency.',
+  'crypto-mining':
+    'Isolate the workload, preserve evidence and start incident response; redeploy from a clean image and rotate credentials it could reach.',
+  'privilege-escalation':
+    'Investigate the escalation; drop privileged mode, host namespaces and capabilities the workload does not need.',
+  'rbac-change':
+    'Review the RBAC change against the access-approval record; revert grants that were not approved.',
+  'anonymous-request':
+    'Disable anonymous authentication on the API server (--anonymous-auth=false) or remove every role binding to system:anonymous / system:unauthenticated.',
+  'log-tampering':
+    'Investigate who cleared the logs; ship logs off the node in real time so local deletion cannot erase them.',
+  other:
+    'Investigate the sensor alert and decide whether it is expected behaviour (then tune the rule) or an incident.',
 };
 
 function assetOf(d: RuntimeDetection, cluster: string): AssetInit {
   const k = d.k8s;
   if (d.sensor === 'k8s-audit' && k) {
     if (d.workload && d.namespace)
-      return { kind: AssetKind.WORKLOAD, cluster, namespace: d.namespace, name: d.workload.name, resourceKind: d.workload.kind };
+      return {
+        kind: AssetKind.WORKLOAD,
+        cluster,
+        namespace: d.namespace,
+        name: d.workload.name,
+        resourceKind: d.workload.kind,
+      };
     const kind = k.resource ? RBAC_KINDS[k.resource] : undefined;
-    if (kind && k.name) return { kind: AssetKind.RESOURCE, cluster, namespace: k.namespace ?? '', name: k.name, resourceKind: kind };
+    if (kind && k.name)
+      return {
+        kind: AssetKind.RESOURCE,
+        cluster,
+        namespace: k.namespace ?? '',
+        name: k.name,
+        resourceKind: kind,
+      };
     if (k.namespace) return { kind: AssetKind.NAMESPACE, cluster, name: k.namespace, namespace: k.namespace };
     return { kind: AssetKind.CLUSTER, cluster };
   }
@@ -97,9 +124,6 @@ export function timestampOf(rfc3339: string): Timestamp {
   return create(TimestampSchema, { seconds: BigInt(Math.floor(ms / 1000)), nanos });
 }
 
-
-
-
 // Findings travel as events under Kafka's 1 MB limit: a burst of a million alerts must not list every line.
 const MAX_LISTED = 20;
 function capped(values: string[]): string {
@@ -117,12 +141,33 @@ function unitOf(d: RuntimeDetection): { id: string; version: number } {
 }
 
 function inspected(d: RuntimeDetection): { field: string; expected: string; actual: string } {
-  if (d.k8s) return { field: 'objectRef', expected: 'no such request in a PCI scope', actual: `${d.k8s.verb ?? '?'} ${d.k8s.resource ?? d.k8s.requestUri ?? '?'}${d.k8s.subresource ? `/${d.k8s.subresource}` : ''}${d.k8s.name ? ` ${d.k8s.name}` : ''} by ${actorOf(d.k8s)}` };
-  if (d.ruleId === 'runtime/drift') return { field: 'process.executable', expected: 'a file shipped by the image', actual: d.process?.executable ?? '' };
-  if (d.ruleId === 'runtime/crypto-mining') return { field: 'process.cmdline', expected: 'no mining indicator', actual: d.process?.cmdline ?? '' };
-  if (d.sensor === 'falco') return { field: 'rule', expected: 'rule does not fire', actual: `${d.sensorRule}${d.priority ? ` (${d.priority})` : ''}` };
+  if (d.k8s)
+    return {
+      field: 'objectRef',
+      expected: 'no such request in a PCI scope',
+      actual: `${d.k8s.verb ?? '?'} ${d.k8s.resource ?? d.k8s.requestUri ?? '?'}${d.k8s.subresource ? `/${d.k8s.subresource}` : ''}${d.k8s.name ? ` ${d.k8s.name}` : ''} by ${actorOf(d.k8s)}`,
+    };
+  if (d.ruleId === 'runtime/drift')
+    return {
+      field: 'process.executable',
+      expected: 'a file shipped by the image',
+      actual: d.process?.executable ?? '',
+    };
+  if (d.ruleId === 'runtime/crypto-mining')
+    return { field: 'process.cmdline', expected: 'no mining indicator', actual: d.process?.cmdline ?? '' };
+  if (d.sensor === 'falco')
+    return {
+      field: 'rule',
+      expected: 'rule does not fire',
+      actual: `${d.sensorRule}${d.priority ? ` (${d.priority})` : ''}`,
+    };
   if (d.file) return { field: 'file', expected: 'not accessed', actual: d.file };
-  if (d.peer?.ip) return { field: 'destination', expected: 'internal or allow-listed', actual: `${d.peer.ip}:${d.peer.port ?? ''}` };
+  if (d.peer?.ip)
+    return {
+      field: 'destination',
+      expected: 'internal or allow-listed',
+      actual: `${d.peer.ip}:${d.peer.port ?? ''}`,
+    };
   return { field: 'process.executable', expected: 'not executed', actual: d.process?.executable ?? '' };
 }
 
@@ -150,7 +195,9 @@ export function toFindings(detections: readonly RuntimeDetection[], cluster: str
   }
   const out: { first: bigint; finding: Finding }[] = [];
   for (const [id, g] of groups) {
-    const stamped = g.items.map((d) => ({ d, t: timestampOf(d.time) })).sort((a, b) => (nsOf(a.t) < nsOf(b.t) ? -1 : nsOf(a.t) > nsOf(b.t) ? 1 : 0));
+    const stamped = g.items
+      .map((d) => ({ d, t: timestampOf(d.time) }))
+      .sort((a, b) => (nsOf(a.t) < nsOf(b.t) ? -1 : nsOf(a.t) > nsOf(b.t) ? 1 : 0));
     const first = stamped[0];
     const last = stamped[stamped.length - 1];
     if (!first || !last) continue;
@@ -181,7 +228,11 @@ export function toFindings(detections: readonly RuntimeDetection[], cluster: str
     opt('image', d.container?.image);
     opt('process', d.process?.executable ?? d.process?.name);
     opt('cmdline', d.process?.cmdline);
-    opt('user', d.process?.user ?? (d.process?.uid !== null && d.process?.uid !== undefined ? `uid ${d.process.uid}` : null));
+    opt(
+      'user',
+      d.process?.user ??
+        (d.process?.uid !== null && d.process?.uid !== undefined ? `uid ${d.process.uid}` : null),
+    );
     opt('parent', d.parent?.cmdline ?? d.parent?.executable ?? d.parent?.name);
     opt('file', d.file);
     opt('peer', d.peer?.ip ? `${d.peer.ip}:${d.peer.port ?? ''}` : null);
@@ -193,7 +244,10 @@ export function toFindings(detections: readonly RuntimeDetection[], cluster: str
     opt('pci_mapping_keys', meaning.mappingKeys.join(','));
     opt('pci_secondary', meaning.secondary.join(','));
     for (const r of meaning.remapped)
-      ev.push({ key: 'legacy_pci_tag', value: `${r.tag} → ${r.ids.length ? r.ids.join(', ') : 'no v4.0.1 equivalent (dropped)'}` });
+      ev.push({
+        key: 'legacy_pci_tag',
+        value: `${r.tag} → ${r.ids.length ? r.ids.join(', ') : 'no v4.0.1 equivalent (dropped)'}`,
+      });
     const window = { start: first.t, end: last.t };
     const finding = create(FindingSchema, {
       id,

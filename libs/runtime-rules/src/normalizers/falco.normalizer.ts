@@ -9,8 +9,22 @@ import {
 } from '../detection.model.js';
 import { falcoRuleKind } from '../meaning/falco-rule-kinds.data.js';
 import { derivedProcessPolicies } from '../policies/process-policies.js';
-import { bareContainerId, isObject, num, obj, parseConnection, str, strings, workloadFromPodName } from './field-access.js';
-import { type JsonObject, type NormalizeContext, type NormalizeOutcome, type RuntimeNormalizer } from './normalizer.model.js';
+import {
+  bareContainerId,
+  isObject,
+  num,
+  obj,
+  parseConnection,
+  str,
+  strings,
+  workloadFromPodName,
+} from './field-access.js';
+import {
+  type JsonObject,
+  type NormalizeContext,
+  type NormalizeOutcome,
+  type RuntimeNormalizer,
+} from './normalizer.model.js';
 
 const PRIORITIES: Readonly<Record<string, SensorPriority>> = {
   emergency: 'emergency',
@@ -41,7 +55,13 @@ function containerOf(f: JsonObject): ContainerRef | null {
   const repo = str(f['container.image.repository']);
   const tag = str(f['container.image.tag']);
   const digest = str(f['container.image.digest']);
-  const image = repo ? (tag ? `${repo}:${tag}` : digest ? `${repo}@${digest}` : repo) : str(f['container.image']);
+  const image = repo
+    ? tag
+      ? `${repo}:${tag}`
+      : digest
+        ? `${repo}@${digest}`
+        : repo
+    : str(f['container.image']);
   return { id, name: str(f['container.name']), image, imageDigest: digest };
 }
 
@@ -55,7 +75,7 @@ function processOf(f: JsonObject): ProcessRef | null {
     uid: num(f['user.uid']),
     execId: null,
   };
-  return p.name ?? p.executable ?? p.cmdline ?? p.user ?? p.uid ?? null ? p : null;
+  return (p.name ?? p.executable ?? p.cmdline ?? p.user ?? p.uid ?? null) ? p : null;
 }
 
 function parentOf(f: JsonObject): ProcessRef | null {
@@ -80,7 +100,11 @@ function ancestorsOf(f: JsonObject): string[] {
 function fileOf(f: JsonObject): string | null {
   const fdName = str(f['fd.name']);
   const fdType = str(f['fd.type']);
-  if (fdName !== null && fdName.startsWith('/') && (fdType === null || fdType === 'file' || fdType === 'directory'))
+  if (
+    fdName !== null &&
+    fdName.startsWith('/') &&
+    (fdType === null || fdType === 'file' || fdType === 'directory')
+  )
     return fdName;
   return (
     str(f['fs.path.name']) ??
@@ -152,7 +176,9 @@ function normalize(v: JsonObject, ctx: NormalizeContext): NormalizeOutcome {
   const f = obj(v['output_fields']) ?? {};
   if (isTelemetry(v)) {
     // Kept for sensor-health evidence (10.7.x): dropped kernel events and dropped outputs mean blind spots.
-    const drops = [f['scap.n_drops'], f['falco.outputs_queue_num_drops'], f['n_drops']].map(num).filter((n): n is number => n !== null);
+    const drops = [f['scap.n_drops'], f['falco.outputs_queue_num_drops'], f['n_drops']]
+      .map(num)
+      .filter((n): n is number => n !== null);
     return {
       telemetry: `Falco internal event "${rule || str(v['output']) || 'unnamed'}"`,
       node: str(v['hostname']) ?? str(f['evt.hostname']),
@@ -164,7 +190,12 @@ function normalize(v: JsonObject, ctx: NormalizeContext): NormalizeOutcome {
   const k8s = k8sAuditFields(f);
   const namespace = str(f['k8s.ns.name']) ?? k8s?.namespace ?? null;
   const pod = str(f['k8s.pod.name']) ?? (k8s?.resource === 'pods' ? k8s.name : null);
-  const looked = ctx.inventory?.workloadOf({ node: str(v['hostname']), containerId: container?.id ?? null, namespace, pod });
+  const looked = ctx.inventory?.workloadOf({
+    node: str(v['hostname']),
+    containerId: container?.id ?? null,
+    namespace,
+    pod,
+  });
   const time = str(v['time']);
   const failed = f['evt.failed'] === true || f['evt.failed'] === 'true';
   return {
@@ -178,7 +209,8 @@ function normalize(v: JsonObject, ctx: NormalizeContext): NormalizeOutcome {
       timeFromClock: time === null,
       node: str(v['hostname']) ?? str(f['evt.hostname']),
       line: ctx.line,
-      container: container && looked?.image && !container.image ? { ...container, image: looked.image } : container,
+      container:
+        container && looked?.image && !container.image ? { ...container, image: looked.image } : container,
       // The event's own fields win; the inventory fills what the event lacks and knows the controller.
       namespace: namespace ?? looked?.namespace ?? null,
       pod: pod ?? looked?.pod ?? null,

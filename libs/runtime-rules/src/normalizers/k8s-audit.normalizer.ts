@@ -1,7 +1,12 @@
 import { type KubernetesRequest, type RuntimeDetection, type RuntimeEvent } from '../detection.model.js';
 import { policyDetection } from '../policies/process-policies.js';
 import { isObject, num, obj, str, strings, workloadFromPodName } from './field-access.js';
-import { type JsonObject, type NormalizeContext, type NormalizeOutcome, type RuntimeNormalizer } from './normalizer.model.js';
+import {
+  type JsonObject,
+  type NormalizeContext,
+  type NormalizeOutcome,
+  type RuntimeNormalizer,
+} from './normalizer.model.js';
 
 const ID = 'k8s-audit-event';
 const VERSION = 1;
@@ -37,7 +42,9 @@ function requestOf(v: JsonObject): KubernetesRequest {
 function normalize(v: JsonObject, ctx: NormalizeContext): NormalizeOutcome {
   const k = requestOf(v);
   const time = str(v['stageTimestamp']) ?? str(v['requestReceivedTimestamp']) ?? str(v['timestamp']);
-  const target = k.resource ? `${k.resource}${k.subresource ? `/${k.subresource}` : ''}` : (k.requestUri ?? '');
+  const target = k.resource
+    ? `${k.resource}${k.subresource ? `/${k.subresource}` : ''}`
+    : (k.requestUri ?? '');
   const pod = k.resource === 'pods' ? k.name : null;
   const looked = ctx.inventory?.workloadOf({ node: null, containerId: null, namespace: k.namespace, pod });
   return {
@@ -97,11 +104,18 @@ function bindsClusterAdmin(v: JsonObject | undefined): boolean {
 
 function hasWildcard(v: JsonObject | undefined): boolean {
   const rules = obj(v)?.['rules'];
-  return Array.isArray(rules) && rules.some((r) => isObject(r) && (strings(r['verbs']).includes('*') || strings(r['resources']).includes('*')));
+  return (
+    Array.isArray(rules) &&
+    rules.some(
+      (r) => isObject(r) && (strings(r['verbs']).includes('*') || strings(r['resources']).includes('*')),
+    )
+  );
 }
 
 function describe(k: KubernetesRequest): string {
-  const who = k.impersonatedUser ? `${k.impersonatedUser} (impersonated by ${k.user ?? '?'})` : (k.user ?? 'unknown');
+  const who = k.impersonatedUser
+    ? `${k.impersonatedUser} (impersonated by ${k.user ?? '?'})`
+    : (k.user ?? 'unknown');
   const what = `${k.verb ?? '?'} ${k.resource ?? k.requestUri ?? '?'}${k.subresource ? `/${k.subresource}` : ''}`;
   const obj = k.name ? ` ${k.namespace ? `${k.namespace}/` : ''}${k.name}` : '';
   const result = k.responseCode !== null ? `, answered ${k.responseCode}` : '';
@@ -115,13 +129,36 @@ function detectAudit(e: RuntimeEvent, raw: JsonObject | undefined): RuntimeDetec
   const out: RuntimeDetection[] = [];
   const actor = actorOf(k);
   const verb = (k.verb ?? '').toLowerCase();
-  if (k.resource === 'pods' && (k.subresource === 'exec' || k.subresource === 'attach') && (verb === 'create' || verb === 'get'))
-    out.push(policyDetection(e, 'runtime/exec-into-pod', 'exec-into-pod', `kubectl ${k.subresource} into a pod`, describe(k)));
+  if (
+    k.resource === 'pods' &&
+    (k.subresource === 'exec' || k.subresource === 'attach') &&
+    (verb === 'create' || verb === 'get')
+  )
+    out.push(
+      policyDetection(
+        e,
+        'runtime/exec-into-pod',
+        'exec-into-pod',
+        `kubectl ${k.subresource} into a pod`,
+        describe(k),
+      ),
+    );
   const anonymous = actor === 'system:anonymous' || k.groups.includes('system:unauthenticated');
-  if (anonymous) out.push(policyDetection(e, 'runtime/anonymous-request', 'anonymous-request', 'Anonymous request to the API server', describe(k)));
+  if (anonymous)
+    out.push(
+      policyDetection(
+        e,
+        'runtime/anonymous-request',
+        'anonymous-request',
+        'Anonymous request to the API server',
+        describe(k),
+      ),
+    );
   if (!anonymous && isControlPlane(actor)) return out;
   if (k.resource === 'secrets' && ['get', 'list', 'watch'].includes(verb))
-    out.push(policyDetection(e, 'runtime/secret-read', 'secret-access', 'Secret read through the API', describe(k)));
+    out.push(
+      policyDetection(e, 'runtime/secret-read', 'secret-access', 'Secret read through the API', describe(k)),
+    );
   if (k.resource && RBAC_RESOURCES.has(k.resource) && WRITE_VERBS.has(verb)) {
     const req = obj(raw?.['requestObject']);
     const elevated = bindsClusterAdmin(req) || hasWildcard(req);
@@ -150,4 +187,3 @@ export const k8sAuditNormalizer: RuntimeNormalizer = {
   normalize,
   detect: (e, _ctx, raw) => detectAudit(e, raw),
 };
-

@@ -1,4 +1,9 @@
-import { type RuntimeDetection, type RuntimeEvent, type SensorKind, type WorkloadRef } from '../detection.model.js';
+import {
+  type RuntimeDetection,
+  type RuntimeEvent,
+  type SensorKind,
+  type WorkloadRef,
+} from '../detection.model.js';
 
 export type JsonObject = Record<string, unknown>;
 

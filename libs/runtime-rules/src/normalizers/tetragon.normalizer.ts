@@ -8,10 +8,21 @@ import {
   type RuntimeEvent,
 } from '../detection.model.js';
 import { isOutsideAllowed } from '../policies/egress.js';
-import { derivedProcessPolicies, isPackageManager, isShell, policyDetection } from '../policies/process-policies.js';
+import {
+  derivedProcessPolicies,
+  isPackageManager,
+  isShell,
+  policyDetection,
+} from '../policies/process-policies.js';
 import { sensitivePathReason } from '../policies/sensitive-paths.js';
 import { bareContainerId, isObject, num, obj, str, strings, workloadFromPodName } from './field-access.js';
-import { type DetectContext, type JsonObject, type NormalizeContext, type NormalizeOutcome, type RuntimeNormalizer } from './normalizer.model.js';
+import {
+  type DetectContext,
+  type JsonObject,
+  type NormalizeContext,
+  type NormalizeOutcome,
+  type RuntimeNormalizer,
+} from './normalizer.model.js';
 
 const ID = 'tetragon-export';
 const VERSION = 1;
@@ -57,7 +68,12 @@ function containerOf(p: JsonObject | undefined): ContainerRef | null {
   const image = obj(c['image']);
   const imageId = str(image?.['id']);
   const digest = imageId && /@(sha256:[0-9a-f]{64})$/.exec(imageId)?.[1];
-  return { id: bareContainerId(str(c['id'])), name: str(c['name']), image: str(image?.['name']), imageDigest: digest || null };
+  return {
+    id: bareContainerId(str(c['id'])),
+    name: str(c['name']),
+    image: str(image?.['name']),
+    imageDigest: digest || null,
+  };
 }
 
 function argsOf(raw: unknown): KprobeArg[] {
@@ -90,11 +106,21 @@ function peerOf(body: JsonObject, kprobe: KprobeCall | null, raw: unknown): Netw
     };
   }
   if (str(body['ip']) !== null && body['port'] !== undefined) {
-    return { ip: null, port: null, name: null, protocol: str(body['protocol']), localIp: str(body['ip']), localPort: num(body['port']) };
+    return {
+      ip: null,
+      port: null,
+      name: null,
+      protocol: str(body['protocol']),
+      localIp: str(body['ip']),
+      localPort: num(body['port']),
+    };
   }
   // Current Tetragon reports connections as kprobes on tcp_connect with a sock_arg.
   if (kprobe && Array.isArray(raw)) {
-    const sock = raw.filter(isObject).map((a) => obj(a['sock_arg'])).find((s) => s !== undefined);
+    const sock = raw
+      .filter(isObject)
+      .map((a) => obj(a['sock_arg']))
+      .find((s) => s !== undefined);
     if (sock) {
       return {
         ip: str(sock['daddr']),
@@ -118,9 +144,17 @@ function normalize(v: JsonObject, ctx: NormalizeContext): NormalizeOutcome {
   const namespace = str(pod?.['namespace']);
   const podName = str(pod?.['name']);
   const node = str(v['node_name']);
-  const looked = ctx.inventory?.workloadOf({ node, containerId: container?.id ?? null, namespace, pod: podName });
+  const looked = ctx.inventory?.workloadOf({
+    node,
+    containerId: container?.id ?? null,
+    namespace,
+    pod: podName,
+  });
   const kprobe: KprobeCall | null =
-    type === 'process_kprobe' || type === 'process_tracepoint' || type === 'process_uprobe' || type === 'process_lsm'
+    type === 'process_kprobe' ||
+    type === 'process_tracepoint' ||
+    type === 'process_uprobe' ||
+    type === 'process_lsm'
       ? {
           functionName: str(body['function_name']) ?? str(body['event']) ?? '',
           policyName: str(body['policy_name']),
@@ -151,7 +185,15 @@ function normalize(v: JsonObject, ctx: NormalizeContext): NormalizeOutcome {
       parent:
         processOf(obj(body['parent'])) ??
         (str(p?.['parent_exec_id']) !== null
-          ? { name: null, executable: null, cmdline: null, pid: null, user: null, uid: null, execId: str(p?.['parent_exec_id']) }
+          ? {
+              name: null,
+              executable: null,
+              cmdline: null,
+              pid: null,
+              user: null,
+              uid: null,
+              execId: str(p?.['parent_exec_id']),
+            }
           : null),
       ancestors: [],
       file,
@@ -173,7 +215,13 @@ const READ_FUNCS = /(?:^|_)(?:read|pread64|readv|openat2?|open)$|^security_file_
 const WRITE_FUNCS = /(?:^|_)(?:write|pwrite64|writev)$/;
 const MAY_WRITE = 2;
 const MAY_READ = 4;
-const PRIV_FUNCS = new Set(['commit_creds', '__x64_sys_setns', '__arm64_sys_setns', 'do_init_module', 'security_kernel_module_request']);
+const PRIV_FUNCS = new Set([
+  'commit_creds',
+  '__x64_sys_setns',
+  '__arm64_sys_setns',
+  'do_init_module',
+  'security_kernel_module_request',
+]);
 
 function fileAccess(k: KprobeCall): 'read' | 'write' | null {
   if (WRITE_FUNCS.test(k.functionName)) return 'write';
@@ -191,9 +239,25 @@ function detect(e: RuntimeEvent, ctx: DetectContext): RuntimeDetection[] {
   const exe = e.process?.executable ?? null;
   if (e.eventType === 'process_exec' && inPod) {
     if (isShell(exe))
-      out.push(policyDetection(e, 'runtime/shell-in-container', 'shell-in-container', 'Shell started in a container', `${exe} was executed in container ${e.container?.name ?? e.container?.id ?? ''}`));
+      out.push(
+        policyDetection(
+          e,
+          'runtime/shell-in-container',
+          'shell-in-container',
+          'Shell started in a container',
+          `${exe} was executed in container ${e.container?.name ?? e.container?.id ?? ''}`,
+        ),
+      );
     if (isPackageManager(exe))
-      out.push(policyDetection(e, 'runtime/package-manager', 'package-manager', 'Package manager run in a container', `${e.process?.cmdline ?? exe} ran inside a running container`));
+      out.push(
+        policyDetection(
+          e,
+          'runtime/package-manager',
+          'package-manager',
+          'Package manager run in a container',
+          `${e.process?.cmdline ?? exe} ran inside a running container`,
+        ),
+      );
     out.push(...derivedProcessPolicies(e, null, ctx));
   }
   const k = e.kprobe;
@@ -201,18 +265,52 @@ function detect(e: RuntimeEvent, ctx: DetectContext): RuntimeDetection[] {
     const access = fileAccess(k);
     const why = sensitivePathReason(e.file);
     if (access === 'read' && why)
-      out.push(policyDetection(e, 'runtime/sensitive-file-read', 'sensitive-file-read', 'Sensitive file read', `${exe ?? 'a process'} read ${e.file} (${why}) via ${k.functionName}`));
+      out.push(
+        policyDetection(
+          e,
+          'runtime/sensitive-file-read',
+          'sensitive-file-read',
+          'Sensitive file read',
+          `${exe ?? 'a process'} read ${e.file} (${why}) via ${k.functionName}`,
+        ),
+      );
     if (access === 'write' && (why || /^\/(?:etc|bin|sbin|usr\/bin|usr\/sbin|lib|usr\/lib)\//.test(e.file)))
-      out.push(policyDetection(e, 'runtime/critical-file-write', 'critical-file-write', 'Critical file written', `${exe ?? 'a process'} wrote ${e.file} via ${k.functionName}`));
+      out.push(
+        policyDetection(
+          e,
+          'runtime/critical-file-write',
+          'critical-file-write',
+          'Critical file written',
+          `${exe ?? 'a process'} wrote ${e.file} via ${k.functionName}`,
+        ),
+      );
   }
   if (k && PRIV_FUNCS.has(k.functionName)) {
-    out.push(policyDetection(e, 'runtime/privilege-escalation', 'privilege-escalation', 'Privilege change or kernel module load', `${exe ?? 'a process'} called ${k.functionName}${k.policyName ? ` (policy ${k.policyName})` : ''}`));
+    out.push(
+      policyDetection(
+        e,
+        'runtime/privilege-escalation',
+        'privilege-escalation',
+        'Privilege change or kernel module load',
+        `${exe ?? 'a process'} called ${k.functionName}${k.policyName ? ` (policy ${k.policyName})` : ''}`,
+      ),
+    );
   }
-  const connects = e.eventType === 'process_connect' || (k !== null && /tcp_connect|udp_sendmsg|connect$/.test(k.functionName));
+  const connects =
+    e.eventType === 'process_connect' ||
+    (k !== null && /tcp_connect|udp_sendmsg|connect$/.test(k.functionName));
   if (connects && inPod && e.peer?.ip) {
     const outside = isOutsideAllowed(e.peer.ip, e.peer.name, ctx.policy.egressAllowList);
     if (outside)
-      out.push(policyDetection(e, 'runtime/unexpected-egress', 'unexpected-egress', 'Egress to a destination outside the allow-list', `${exe ?? 'a process'} connected to ${e.peer.ip}:${e.peer.port ?? '?'}, ${outside}`));
+      out.push(
+        policyDetection(
+          e,
+          'runtime/unexpected-egress',
+          'unexpected-egress',
+          'Egress to a destination outside the allow-list',
+          `${exe ?? 'a process'} connected to ${e.peer.ip}:${e.peer.port ?? '?'}, ${outside}`,
+        ),
+      );
   }
   return out;
 }
@@ -222,7 +320,8 @@ export const tetragonNormalizer: RuntimeNormalizer = {
   id: ID,
   sensor: 'tetragon',
   version: VERSION,
-  concerns: (v) => eventTypeOf(v) !== undefined && (typeof v['node_name'] === 'string' || typeof v['time'] === 'string'),
+  concerns: (v) =>
+    eventTypeOf(v) !== undefined && (typeof v['node_name'] === 'string' || typeof v['time'] === 'string'),
   normalize,
   detect,
 };

@@ -21,13 +21,14 @@ function cidr(text: string): [number, number] {
   const [base, bits] = text.split('/');
   const ip = ipv4(base ?? '');
   const n = Number(bits ?? '32');
-  if (ip === null || !Number.isInteger(n) || n < 0 || n > 32) throw new Error(`egress allow-list: "${text}" is not an IPv4 CIDR`);
+  if (ip === null || !Number.isInteger(n) || n < 0 || n > 32)
+    throw new Error(`egress allow-list: "${text}" is not an IPv4 CIDR`);
   const mask = n === 0 ? 0 : (0xffffffff << (32 - n)) >>> 0;
   return [(ip & mask) >>> 0, mask];
 }
 
 function inRange(ip: number, [base, mask]: [number, number]): boolean {
-  return ((ip & mask) >>> 0) === base;
+  return (ip & mask) >>> 0 === base;
 }
 
 /**

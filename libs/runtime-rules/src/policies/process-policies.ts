@@ -6,12 +6,41 @@ import { type DetectContext } from '../normalizers/normalizer.model.js';
 
 // Writable, non-image locations attackers drop binaries into; an executable there never came from a package.
 const DROP_DIRS = ['/tmp/', '/var/tmp/', '/dev/shm/', '/run/shm/', '/dev/mqueue/'];
-const MINER_NAMES = new Set(['xmrig', 'xmr-stak', 'minerd', 'cpuminer', 'ccminer', 'ethminer', 'nbminer', 'lolminer', 't-rex', 'cgminer', 'bfgminer']);
+const MINER_NAMES = new Set([
+  'xmrig',
+  'xmr-stak',
+  'minerd',
+  'cpuminer',
+  'ccminer',
+  'ethminer',
+  'nbminer',
+  'lolminer',
+  't-rex',
+  'cgminer',
+  'bfgminer',
+]);
 // Ports the common mining pools speak stratum on; only used together with a miner-style `-o host:port` argument,
 // because 4444 and friends are also favourite reverse-shell ports.
 const POOL_PORTS = new Set([3333, 4444, 5555, 7777, 8888, 9999, 14433, 14444, 45560, 45700]);
 const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ash', 'ksh', 'csh', 'tcsh', 'fish', 'busybox']);
-const PACKAGE_MANAGERS = new Set(['apt', 'apt-get', 'aptitude', 'dpkg', 'yum', 'dnf', 'microdnf', 'rpm', 'apk', 'zypper', 'pip', 'pip3', 'npm', 'yarn', 'gem', 'conda']);
+const PACKAGE_MANAGERS = new Set([
+  'apt',
+  'apt-get',
+  'aptitude',
+  'dpkg',
+  'yum',
+  'dnf',
+  'microdnf',
+  'rpm',
+  'apk',
+  'zypper',
+  'pip',
+  'pip3',
+  'npm',
+  'yarn',
+  'gem',
+  'conda',
+]);
 
 export function isShell(executable: string | null): boolean {
   const b = basename(executable);
@@ -46,7 +75,8 @@ export function miningReason(event: RuntimeEvent): string | null {
   const name = basename(event.process?.executable ?? null) ?? event.process?.name ?? null;
   if (name !== null && MINER_NAMES.has(name.toLowerCase())) return `${name} is a known crypto-miner`;
   const cmd = event.process?.cmdline ?? '';
-  if (/stratum\+(?:tcp|ssl|tls):\/\//i.test(cmd)) return `the command line names a stratum mining pool: ${cmd}`;
+  if (/stratum\+(?:tcp|ssl|tls):\/\//i.test(cmd))
+    return `the command line names a stratum mining pool: ${cmd}`;
   const pool = /(?:^|\s)(?:-o|--url)[ =](?:[a-z+]+:\/\/)?([\w.-]+):(\d{2,5})(?:\s|$)/.exec(cmd);
   if (pool?.[2] && POOL_PORTS.has(Number(pool[2])))
     return `miner-style pool argument -o ${pool[1]}:${pool[2]} (a common mining-pool port)`;
@@ -62,17 +92,33 @@ function derived(
   from: string | null,
 ): RuntimeDetection {
   // The sensor rule's legacy PCI tags belong to that rule, not to vigil's policy derived from the same event.
-  return { ...event, legacyPciTags: from ? [] : event.legacyPciTags, ruleId, sensorRule: event.eventType, title, kind, reason, derivedFrom: from };
+  return {
+    ...event,
+    legacyPciTags: from ? [] : event.legacyPciTags,
+    ruleId,
+    sensorRule: event.eventType,
+    title,
+    kind,
+    reason,
+    derivedFrom: from,
+  };
 }
 
 /** Drift and mining indicators on any exec a sensor alerted on or reported. */
-export function derivedProcessPolicies(event: RuntimeEvent, from: string | null, ctx: DetectContext): RuntimeDetection[] {
+export function derivedProcessPolicies(
+  event: RuntimeEvent,
+  from: string | null,
+  ctx: DetectContext,
+): RuntimeDetection[] {
   const out: RuntimeDetection[] = [];
   const drift = driftReason(event, ctx);
-  if (drift) out.push(derived(event, 'runtime/drift', 'drift', 'Executable not in the image (drift)', drift, from));
+  if (drift)
+    out.push(derived(event, 'runtime/drift', 'drift', 'Executable not in the image (drift)', drift, from));
   const mining = miningReason(event);
   if (mining)
-    out.push(derived(event, 'runtime/crypto-mining', 'crypto-mining', 'Crypto-mining indicator', mining, from));
+    out.push(
+      derived(event, 'runtime/crypto-mining', 'crypto-mining', 'Crypto-mining indicator', mining, from),
+    );
   return out;
 }
 

@@ -36,10 +36,10 @@ export async function reportCommand(i: ReportCommandInput): Promise<number> {
   if (!stored) {
     if (i.version !== undefined)
       throw new UsageError(`vigil report: scope ${i.cluster} has no snapshot version ${i.version}`);
-    i.out.warn(
+    // Nothing to print is not a clean "done": a pipeline gate must not pass on no data.
+    throw new UsageError(
       `vigil report: scope ${i.cluster} has no snapshot yet; run a scan first (vigil scan image|k8s|host ...)`,
     );
-    return 0;
   }
   const report: ComplianceReport = reportFromContent(stored.content, stored.contentHash);
   report.contentHash = stored.contentHash;

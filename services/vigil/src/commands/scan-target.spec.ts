@@ -12,7 +12,10 @@ describe('image references', () => {
     assert.equal(normalizeImageRef('nginx').key, 'docker.io/library/nginx:latest');
     assert.equal(normalizeImageRef('nginx:1.25').key, 'docker.io/library/nginx:1.25');
     assert.equal(normalizeImageRef('bitnami/redis:7.2').key, 'docker.io/bitnami/redis:7.2');
-    assert.equal(normalizeImageRef('index.docker.io/library/alpine:3.19').key, 'docker.io/library/alpine:3.19');
+    assert.equal(
+      normalizeImageRef('index.docker.io/library/alpine:3.19').key,
+      'docker.io/library/alpine:3.19',
+    );
     assert.equal(normalizeImageRef('localhost:5000/acme/api').key, 'localhost:5000/acme/api:latest');
     assert.equal(
       normalizeImageRef('registry.example.com/acme/payment-api:1.4.2').key,

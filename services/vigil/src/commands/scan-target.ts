@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { create } from '@vigil/contracts';
@@ -45,10 +45,15 @@ export function scanTarget(
 
 function imageTarget(args: string[]): ScanTarget {
   const [what, ...rest] = args;
-  if (!what || rest.length > 0)
+  if (!what?.trim() || rest.length > 0)
     throw new UsageError('vigil scan image: give exactly one image reference or archive path');
   const path = resolve(what);
+  // Something that reads as a path (./x, ../x, /x, *.tar) names a file, not a registry image.
+  if (!existsSync(path) && /^(\.{1,2})?\/|\.(tar|tgz|tar\.gz)$/.test(what)) {
+    throw new UsageError(`vigil scan image: ${path} does not exist`);
+  }
   if (existsSync(path)) {
+    readable(path, 'vigil scan image:');
     // An archive (docker save tar, OCI layout dir or oci-archive tar): its key is the tag it carries when the
     // scanner reads it; until then the path stands for it.
     const image = create(ImageTargetSchema, { archivePath: path, ref: '' });
@@ -86,10 +91,11 @@ function configTarget(args: string[], live: boolean): ScanTarget {
       }),
     };
   }
-  if (args.length !== 1)
+  if (args.length !== 1 || !args[0]?.trim())
     throw new UsageError('vigil scan k8s: give one manifest file or directory, or --live');
   const source = resolve(args[0] as string);
   if (!existsSync(source)) throw new UsageError(`vigil scan k8s: ${source} does not exist`);
+  readable(source, 'vigil scan k8s:');
   const value = create(ManifestTargetSchema, { source });
   return {
     scanner: ScannerKind.CONFIG,
@@ -108,12 +114,28 @@ function hostTarget(args: string[], flags: { root?: string; node?: string }): Sc
   if (!existsSync(rootPath) || !statSync(rootPath).isDirectory()) {
     throw new UsageError(`vigil scan host: --root ${rootPath} is not a directory`);
   }
+  readable(rootPath, 'vigil scan host: --root');
   const node = flags.node ?? nodeName(rootPath);
+  if (!node)
+    throw new UsageError(`vigil scan host: ${rootPath} has no etc/hostname; name the node with --node NAME`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(node)) {
+    throw new UsageError(
+      `vigil scan host: --node "${node.slice(0, 60)}" is not a node name (letters, digits, dot, dash, underscore; at most 253)`,
+    );
+  }
   const value = create(NodeTargetSchema, { node, rootPath });
   return {
     scanner: ScannerKind.HOST,
     target: create(TargetSchema, { kind: TargetKind.NODE, key: node, ref: { case: 'node', value } }),
   };
+}
+
+function readable(path: string, what: string): void {
+  try {
+    accessSync(path, constants.R_OK | (statSync(path).isDirectory() ? constants.X_OK : 0));
+  } catch {
+    throw new UsageError(`${what} ${path} cannot be read by this user`);
+  }
 }
 
 // The node's own name: its /etc/hostname under the root, else this machine's when the root is "/".
@@ -124,7 +146,7 @@ function nodeName(rootPath: string): string {
   } catch {
     // no hostname file in the fixture
   }
-  return rootPath === '/' ? hostname() : rootPath;
+  return rootPath === '/' ? hostname() : '';
 }
 
 export interface ImageRef {

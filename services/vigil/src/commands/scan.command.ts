@@ -16,7 +16,7 @@ import {
   type Finding,
   type ScanReport,
 } from '@vigil/contracts';
-import { reportFromContent } from '@vigil/report';
+import { findingCounts, reportFromContent } from '@vigil/report';
 import type { Pipeline } from '../pipeline.js';
 import { VIGIL_VERSION } from '../pipeline.js';
 import type { Deployment } from '../deployment.js';
@@ -93,11 +93,20 @@ export async function scanCommand(i: ScanCommandInput): Promise<number> {
     assets: completed.assets,
     findings,
     passing: completed.passing,
-    ...(completed.counts ? { counts: completed.counts } : {}),
+    counts: completed.counts ?? findingCounts(findings),
     blobs: completed.blobs,
   });
-  const snapshot = await i.pipeline.store.latestSnapshot(i.cluster);
+  // This scan's own version: with other scans running at once, the latest may be someone else's.
+  const mine = (await i.pipeline.store.listSnapshots(i.cluster)).find((s) => s.scanId === scanId);
+  const snapshot = mine ? await i.pipeline.store.getSnapshot(i.cluster, mine.version) : undefined;
   const outcome = policyOutcome(findings, i.policy);
+  // A gate must not pass on a scan that checked nothing.
+  if (i.policy.threshold && completed.status !== ScanStatus.OK) {
+    outcome.exitCode = 1;
+    outcome.notes.push(
+      `policy failed: the scan did not complete (${ScanStatus[completed.status].toLowerCase()}), so nothing was checked`,
+    );
+  }
 
   if (i.format === 'json') {
     i.out.result(JSON.stringify(toReportJson(ScanReportSchema, report), null, 2));
