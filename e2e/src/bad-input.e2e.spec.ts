@@ -42,6 +42,26 @@ describe('bad input', () => {
   const cases: { name: string; args: () => string[]; says: RegExp[] }[] = [
     { name: 'an unknown command', args: () => ['frobnicate'], says: [/"frobnicate"/, /unknown command/] },
     {
+      name: 'an empty --data-dir',
+      args: () => ['report', '--data-dir', ''],
+      says: [/--data-dir/, /is empty/],
+    },
+    {
+      name: 'an image archive path that does not exist',
+      args: () => ['scan', 'image', './no-such-image.tar'],
+      says: [/no-such-image\.tar/, /does not exist/],
+    },
+    {
+      name: 'a flag given without its value',
+      args: () => ['report', '--cluster', '--list'],
+      says: [/--cluster/, /needs a value/],
+    },
+    {
+      name: 'two report modes at once',
+      args: () => ['report', '--list', '--diff', '1..2'],
+      says: [/--list/, /--diff/, /give one/],
+    },
+    {
       name: 'vigil scan image without an image',
       args: () => ['scan', 'image'],
       says: [/scan image/, /image reference or archive/],
@@ -85,7 +105,8 @@ describe('bad input', () => {
 
   for (const c of cases) {
     test(`${c.name}: exit 2 and one line naming it`, async () => {
-      const args = [...c.args(), '--data-dir', dataDir];
+      // A case about the data dir itself brings its own; every other one acts on the deployment made above.
+      const args = c.args().includes('--data-dir') ? c.args() : [...c.args(), '--data-dir', dataDir];
       const r = await runVigil(args);
       assert.equal(r.code, 2, explain(args, r));
       assert.equal(r.stdout, '', `nothing on stdout: ${explain(args, r)}`);

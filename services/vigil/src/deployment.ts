@@ -19,6 +19,8 @@ export interface DeploymentOptions {
   progress: (line: string) => void;
   /** Apply pending migrations on open (default). `vigil db` commands open without, to report them themselves. */
   migrate?: boolean;
+  /** Longest the log may take to answer (topics created) before opening fails. */
+  timeoutMs?: number;
 }
 
 /** One deployment: its log and its database. Commands run one after another on one data dir share both. */
@@ -74,11 +76,30 @@ export async function openDeployment(o: DeploymentOptions): Promise<Deployment> 
       describe = `Kafka ${o.kafkaBrokers.join(',')} and ${redactUrl(databaseUrl)}`;
     }
     closers.push(() => eventLog.close());
-    await eventLog.ensureTopics(ALL_TOPICS.map((t) => ({ name: t.name, partitions: t.partitions })));
+    const log = eventLog;
+    await withTimeout(
+      log.ensureTopics(ALL_TOPICS.map((t) => ({ name: t.name, partitions: t.partitions }))),
+      o.timeoutMs,
+      () => `the event log (${describe}) did not answer within ${Math.round((o.timeoutMs ?? 0) / 1000)} s`,
+    );
     return { mode: o.eventLog, eventLog, databaseUrl, sql, describe, close };
   } catch (err) {
-    await close();
+    // A client still retrying an unreachable broker must not hold the error back: give closing a second.
+    await Promise.race([close(), new Promise((r) => setTimeout(r, 1000).unref())]);
     throw err;
+  }
+}
+
+async function withTimeout<T>(work: Promise<T>, ms: number | undefined, what: () => string): Promise<T> {
+  if (ms === undefined) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeploymentError(what())), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

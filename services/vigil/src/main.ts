@@ -145,6 +145,7 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
 async function open(config: Config, out: Output, migrate = true): Promise<Deployment> {
   return openDeployment({
     migrate,
+    timeoutMs: config.timeout,
     eventLog: config.eventLog,
     dataDir: config.dataDir,
     kafkaBrokers: config.kafkaBrokers,

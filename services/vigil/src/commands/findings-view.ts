@@ -66,7 +66,15 @@ export function policyView(f: Finding): PolicyFinding & { finding: Finding } {
   };
 }
 
-export function policyOutcome(findings: readonly Finding[], p: PolicyInput): PolicyOutcome {
+/**
+ * `reportUnused`: say which accepted risks matched nothing. Only over a whole scope (vigil report): one scan sees
+ * one kind of finding, so a rule for another kind would look unused there.
+ */
+export function policyOutcome(
+  findings: readonly Finding[],
+  p: PolicyInput,
+  reportUnused = false,
+): PolicyOutcome {
   const result = applyPolicy(findings.map(policyView), {
     ...(p.threshold ? { threshold: p.threshold } : {}),
     ignores: p.ignores,
@@ -76,11 +84,15 @@ export function policyOutcome(findings: readonly Finding[], p: PolicyInput): Pol
   if (result.ignored.length > 0)
     notes.push(`${result.ignored.length} finding(s) accepted by the ignore file`);
   if (result.failed) notes.push(`policy failed: a finding at or above ${p.threshold} remains`);
+  const where = (r: IgnoreRule) => `${r.origin.file}${r.origin.line ? `:${r.origin.line}` : ''}`;
   const warnings = [
     ...result.expiredRules.map(
       (r) =>
-        `ignore file: the rule for ${r.id} expired on ${r.expiresAt?.toISOString().slice(0, 10)} and no longer applies`,
+        `${where(r)}: the rule for ${r.id} expired on ${r.expiresAt?.toISOString().slice(0, 10)} and no longer applies`,
     ),
+    ...(reportUnused
+      ? result.unusedRules.map((r) => `${where(r)}: the rule for ${r.id} matched no finding`)
+      : []),
   ];
   return { exitCode: result.exitCode, notes, warnings };
 }

@@ -46,7 +46,7 @@ export async function reportCommand(i: ReportCommandInput): Promise<number> {
   if (i.format === 'json')
     i.out.result(JSON.stringify(toReportJson(ComplianceReportSchema, report), null, 2));
   else i.out.result(renderComplianceTable(report));
-  const outcome = policyOutcome(report.findings, i.policy);
+  const outcome = policyOutcome(report.findings, i.policy, true);
   for (const w of outcome.warnings) i.out.warn(w);
   if (i.format === 'table') for (const n of outcome.notes) i.out.result(n);
   return outcome.exitCode;
