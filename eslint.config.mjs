@@ -76,9 +76,9 @@ const depConstraints = [
   { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['*'] },
 ];
 
-// Tests beside an engine may use the shared test utilities (corpus paths, clocks); the engine's code may not.
+// Tests beside an engine or a service may use the shared test utilities (corpus paths, clocks); their code may not.
 const specDepConstraints = depConstraints.map((c) =>
-  c.sourceTag === 'type:engine'
+  c.sourceTag === 'type:engine' || c.sourceTag === 'type:service'
     ? { ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'type:test-util'] }
     : c,
 );

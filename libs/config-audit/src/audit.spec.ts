@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAllDocuments } from 'yaml';
 import { assertKnownRequirementIds } from '@vigil/pci';
-import { corpusPath, repoRoot } from './repo-paths.spec-helper.js';
+import { corpusPath, repoRoot } from '@vigil/testing';
 import { join } from 'node:path';
 import { auditManifests, auditObjects } from './audit.js';
 import { type Json, type LoadedObject } from './model/k8s-object.js';

@@ -23,7 +23,7 @@ import {
 } from '@vigil/contracts';
 import { assertKnownRequirementIds } from '@vigil/pci';
 import { assessHost, hostReport, HostRootError } from './assess-host.js';
-import { corpusPath } from './corpus-path.spec-helper.js';
+import { corpusPath } from '@vigil/testing';
 import { materializeFixture } from './fixture-materializer.js';
 import { HOST_CHECKS } from './registry.js';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertKnownRequirementIds } from '@vigil/pci';
-import { corpusPath } from './corpus-path.spec-helper.js';
+import { corpusPath } from '@vigil/testing';
 import { assessHost } from './assess-host.js';
 import { KNOWN_DISAGREEMENTS, OUT_OF_SCOPE_PREFIXES } from './corpus-disagreements.data.js';
 import { materializeFixture } from './fixture-materializer.js';

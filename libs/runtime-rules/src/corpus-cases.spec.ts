@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { corpusPath } from './repo-paths.spec-helper.js';
+import { corpusPath } from '@vigil/testing';
 import { KNOWN_DISAGREEMENTS } from './corpus-known-disagreements.data.js';
 import { type DetectionKind, type RuntimeDetection, type RuntimeEvent } from './detection.model.js';
 import { ingestEvents } from './ingest.js';

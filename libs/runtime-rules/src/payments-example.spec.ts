@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FindingSource, Severity, findingId } from '@vigil/contracts';
 import { assertKnownRequirementIds } from '@vigil/pci';
-import { fixedClock, repoRoot } from './repo-paths.spec-helper.js';
+import { fixedClock, repoRoot } from '@vigil/testing';
 import { ingestEvents, type RuntimeInventoryPort } from './index.js';
 
 // examples/payments/README.md, "Runtime": the expected runtime findings of falco-alerts.jsonl.

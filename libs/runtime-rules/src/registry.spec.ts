@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { ingestEvents } from './ingest.js';
 import { RUNTIME_NORMALIZERS, RUNTIME_POLICIES } from './registry.js';
-import { corpusPath, fixedClock } from './repo-paths.spec-helper.js';
+import { corpusPath, fixedClock } from '@vigil/testing';
 
 const samples: Record<string, string> = {
   falco: 'runtime/falco-alerts/odd-field-types/alerts.jsonl',

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { AssetKind, Severity } from '@vigil/contracts';
 import { assertKnownRequirementIds } from '@vigil/pci';
 import { ingestEvents, type IngestEventsResult } from './index.js';
-import { corpusPath, fixedClock } from './repo-paths.spec-helper.js';
+import { corpusPath, fixedClock } from '@vigil/testing';
 
 const clock = fixedClock('2030-01-01T00:00:00Z');
 const run = (path: string, policy?: { egressAllowList: string[] }): IngestEventsResult =>

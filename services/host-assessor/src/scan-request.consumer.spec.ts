@@ -13,7 +13,7 @@ import {
 } from '@vigil/contracts';
 import { HOST_CHECKS, materializeFixture } from '@vigil/host-assess';
 import { assertKnownRequirementIds } from '@vigil/pci';
-import { corpusPath } from './corpus-path.spec-helper.js';
+import { corpusPath } from '@vigil/testing';
 import { hostAssessorEngine } from './index.js';
 
 function nodeRequest(rootPath: string, node: string): ScanRequested {

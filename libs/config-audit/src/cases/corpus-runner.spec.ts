@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { corpusPath } from '../repo-paths.spec-helper.js';
+import { corpusPath } from '@vigil/testing';
 import { runCorpusCases } from './corpus-runner.js';
 import { KNOWN_DISAGREEMENTS } from './known-disagreements.data.js';
 

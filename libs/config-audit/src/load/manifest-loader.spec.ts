@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { corpusPath } from '../repo-paths.spec-helper.js';
+import { corpusPath } from '@vigil/testing';
 import {
   DEFAULT_LOADER_LIMITS,
   loadManifests,

@@ -6,7 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { corpusPath } from '../corpus-path.spec-helper.js';
+import { corpusPath } from '@vigil/testing';
 import type { ExtractedPackage } from './analyzer.js';
 import { extractPackages } from './extract.js';
 import { isWanted } from './registry.js';

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
-import { corpusPath } from '../corpus-path.spec-helper.js';
+import { corpusPath } from '@vigil/testing';
 import type { ExtractedPackage, FileEntry, OsRelease } from './analyzer.js';
 import { extractPackages } from './extract.js';
 import { identify } from './os-release.analyzer.js';

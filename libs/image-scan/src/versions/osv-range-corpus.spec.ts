@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { corpusPath } from '../corpus-path.spec-helper.js';
+import { corpusPath } from '@vigil/testing';
 import { type OsvAffected, isAffected } from './osv-range.js';
 
 interface Group {

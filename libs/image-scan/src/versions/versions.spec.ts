@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { corpusPath } from '../corpus-path.spec-helper.js';
+import { corpusPath } from '@vigil/testing';
 import { apkScheme, fuzzyMatches, isValid as apkValid } from './apk.version.js';
 import { dpkgScheme } from './dpkg.version.js';
 import { mavenScheme } from './maven.version.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { corpusPath } from '../repo-paths.spec-helper.js';
+import { corpusPath } from '@vigil/testing';
 import { readEvents, RuntimeInputError } from './read-events.js';
 
 // Real events from the corpus, wrapped the ways real pipelines wrap them.
