@@ -16,6 +16,7 @@ export {
 export { HealthController, MetricsController } from './health.controller.js';
 export { PinoNestLogger } from './pino-nest.logger.js';
 export { createScanRequestHandler, unavailableEngine, deriveEventId } from './scan-request.handler.js';
+export { scannerModule, type ScannerModuleSpec, type ScannerModuleOptions } from './scanner.module.js';
 export type { ScanEngine, ScanResult, ScanRequestHandlerOptions } from './scan-request.handler.js';
 export { EVENT_LOG, SERVICE_DATABASE, SERVICE_IDENTITY } from './tokens.js';
 export type { ServiceIdentity } from './tokens.js';

@@ -1,23 +1,18 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { type EventLog } from '@vigil/event-log';
-import { EVENT_LOG } from '@vigil/nest-kit';
-import { ScanRequestConsumer } from './scan-request.consumer.js';
+import { TOPICS } from '@vigil/contracts';
+import { scannerModule, type ScannerModuleOptions } from '@vigil/nest-kit';
+import { CONFIG_AUDITOR_GROUP, configAuditorEngine } from './scan-request.consumer.js';
 
-export interface ConfigAuditorModuleOptions {
-  /** A log for this module alone; by default the one ServiceKitModule provides to the whole process. */
-  eventLog?: EventLog;
-}
+export type ConfigAuditorModuleOptions = ScannerModuleOptions;
 
 /** The config-auditor as a Nest module: standalone under bootstrapService, or one module among many in the all-in-one. */
 @Module({})
 export class ConfigAuditorModule {
   static forRoot(options: ConfigAuditorModuleOptions = {}): DynamicModule {
-    return {
-      module: ConfigAuditorModule,
-      providers: [
-        ...(options.eventLog ? [{ provide: EVENT_LOG, useValue: options.eventLog }] : []),
-        ScanRequestConsumer,
-      ],
-    };
+    return scannerModule(
+      ConfigAuditorModule,
+      { group: CONFIG_AUDITOR_GROUP, topic: TOPICS.scanRequests.config, engine: () => configAuditorEngine() },
+      options,
+    );
   }
 }

@@ -1,23 +1,6 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { auditManifests, type AuditResult } from '@vigil/config-audit';
-import {
-  FindingReportedSchema,
-  ScanStatus,
-  ScannerKind,
-  TOPICS,
-  create,
-  type ScanRequested,
-} from '@vigil/contracts';
-import { type EventLog } from '@vigil/event-log';
-import {
-  ConsumerSupervisor,
-  EVENT_LOG,
-  SERVICE_IDENTITY,
-  createScanRequestHandler,
-  type ScanEngine,
-  type ScanResult,
-  type ServiceIdentity,
-} from '@vigil/nest-kit';
+import { FindingReportedSchema, ScanStatus, ScannerKind, create, type ScanRequested } from '@vigil/contracts';
+import { type ScanEngine, type ScanResult } from '@vigil/nest-kit';
 
 /** Replicas of the config-auditor share this group and split the partitions of scan.requests.config. */
 export const CONFIG_AUDITOR_GROUP = 'vigil.config-auditor';
@@ -75,29 +58,4 @@ export function configAuditorEngine(deps: { clock?: () => Date } = {}): ScanEngi
       };
     },
   };
-}
-
-/** Consumes scan requests for Kubernetes manifests and live clusters and answers each with ScanStarted and ScanCompleted on the scans topic. */
-@Injectable()
-export class ScanRequestConsumer implements OnApplicationBootstrap {
-  constructor(
-    @Inject(EVENT_LOG) private readonly eventLog: EventLog,
-    @Inject(SERVICE_IDENTITY) private readonly identity: ServiceIdentity,
-    @Inject(ConsumerSupervisor) private readonly supervisor: ConsumerSupervisor,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    const group = CONFIG_AUDITOR_GROUP;
-    this.supervisor.run({
-      eventLog: this.eventLog,
-      group,
-      topics: [TOPICS.scanRequests.config],
-      handler: createScanRequestHandler({
-        engine: configAuditorEngine(),
-        eventLog: this.eventLog,
-        identity: this.identity,
-        group,
-      }),
-    });
-  }
 }

@@ -1,2 +1,2 @@
 export { HostAssessorModule, type HostAssessorModuleOptions } from './host-assessor.module.js';
-export { ScanRequestConsumer, HOST_ASSESSOR_GROUP, hostAssessorEngine } from './scan-request.consumer.js';
+export { HOST_ASSESSOR_GROUP, hostAssessorEngine } from './scan-request.consumer.js';

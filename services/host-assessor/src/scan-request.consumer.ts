@@ -1,4 +1,3 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import {
   FindingCountsSchema,
   FindingReportedSchema,
@@ -6,22 +5,12 @@ import {
   ScanStatus,
   ScannerKind,
   Severity,
-  TOPICS,
   UnitRefSchema,
   create,
   type ScanRequested,
 } from '@vigil/contracts';
 import { HOST_CHECKS, HostRootError, assessHost, type HostAssessment } from '@vigil/host-assess';
-import { type EventLog } from '@vigil/event-log';
-import {
-  ConsumerSupervisor,
-  EVENT_LOG,
-  SERVICE_IDENTITY,
-  createScanRequestHandler,
-  type ScanEngine,
-  type ScanResult,
-  type ServiceIdentity,
-} from '@vigil/nest-kit';
+import { type ScanEngine, type ScanResult } from '@vigil/nest-kit';
 
 /** Replicas of the host-assessor share this group and split the partitions of scan.requests.host. */
 export const HOST_ASSESSOR_GROUP = 'vigil.host-assessor';
@@ -103,29 +92,4 @@ async function scanNode(request: ScanRequested, clock?: () => Date): Promise<Sca
     units: HOST_CHECKS.map((c) => create(UnitRefSchema, { id: c.id, version: c.version })),
     counts,
   };
-}
-
-/** Consumes scan requests for node root filesystems and answers each with ScanStarted and ScanCompleted on the scans topic. */
-@Injectable()
-export class ScanRequestConsumer implements OnApplicationBootstrap {
-  constructor(
-    @Inject(EVENT_LOG) private readonly eventLog: EventLog,
-    @Inject(SERVICE_IDENTITY) private readonly identity: ServiceIdentity,
-    @Inject(ConsumerSupervisor) private readonly supervisor: ConsumerSupervisor,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    const group = HOST_ASSESSOR_GROUP;
-    this.supervisor.run({
-      eventLog: this.eventLog,
-      group,
-      topics: [TOPICS.scanRequests.host],
-      handler: createScanRequestHandler({
-        engine: hostAssessorEngine(),
-        eventLog: this.eventLog,
-        identity: this.identity,
-        group,
-      }),
-    });
-  }
 }

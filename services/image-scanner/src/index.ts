@@ -1,2 +1,2 @@
 export { ImageScannerModule, type ImageScannerModuleOptions } from './image-scanner.module.js';
-export { ScanRequestConsumer, IMAGE_SCANNER_GROUP, imageScannerEngine } from './scan-request.consumer.js';
+export { IMAGE_SCANNER_GROUP, imageScannerEngine } from './scan-request.consumer.js';

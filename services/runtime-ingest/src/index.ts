@@ -1,2 +1,2 @@
 export { RuntimeIngestModule, type RuntimeIngestModuleOptions } from './runtime-ingest.module.js';
-export { ScanRequestConsumer, RUNTIME_INGEST_GROUP, runtimeIngestEngine } from './scan-request.consumer.js';
+export { RUNTIME_INGEST_GROUP, runtimeIngestEngine } from './scan-request.consumer.js';

@@ -1,23 +1,22 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { type EventLog } from '@vigil/event-log';
-import { EVENT_LOG } from '@vigil/nest-kit';
-import { ScanRequestConsumer } from './scan-request.consumer.js';
+import { TOPICS } from '@vigil/contracts';
+import { scannerModule, type ScannerModuleOptions } from '@vigil/nest-kit';
+import { RUNTIME_INGEST_GROUP, runtimeIngestEngine } from './scan-request.consumer.js';
 
-export interface RuntimeIngestModuleOptions {
-  /** A log for this module alone; by default the one ServiceKitModule provides to the whole process. */
-  eventLog?: EventLog;
-}
+export type RuntimeIngestModuleOptions = ScannerModuleOptions;
 
 /** The runtime-ingest as a Nest module: standalone under bootstrapService, or one module among many in the all-in-one. */
 @Module({})
 export class RuntimeIngestModule {
   static forRoot(options: RuntimeIngestModuleOptions = {}): DynamicModule {
-    return {
-      module: RuntimeIngestModule,
-      providers: [
-        ...(options.eventLog ? [{ provide: EVENT_LOG, useValue: options.eventLog }] : []),
-        ScanRequestConsumer,
-      ],
-    };
+    return scannerModule(
+      RuntimeIngestModule,
+      {
+        group: RUNTIME_INGEST_GROUP,
+        topic: TOPICS.scanRequests.runtime,
+        engine: () => runtimeIngestEngine(),
+      },
+      options,
+    );
   }
 }

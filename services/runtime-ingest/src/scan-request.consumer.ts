@@ -1,15 +1,5 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { ScannerKind, TOPICS } from '@vigil/contracts';
-import { type EventLog } from '@vigil/event-log';
-import {
-  ConsumerSupervisor,
-  EVENT_LOG,
-  SERVICE_IDENTITY,
-  createScanRequestHandler,
-  unavailableEngine,
-  type ScanEngine,
-  type ServiceIdentity,
-} from '@vigil/nest-kit';
+import { ScannerKind } from '@vigil/contracts';
+import { unavailableEngine, type ScanEngine } from '@vigil/nest-kit';
 
 /** Replicas of the runtime-ingest share this group and split the partitions of scan.requests.runtime. */
 export const RUNTIME_INGEST_GROUP = 'vigil.runtime-ingest';
@@ -21,29 +11,4 @@ export const RUNTIME_INGEST_GROUP = 'vigil.runtime-ingest';
  */
 export function runtimeIngestEngine(): ScanEngine {
   return unavailableEngine(ScannerKind.RUNTIME, 'runtime-rules');
-}
-
-/** Consumes scan requests for runtime events (Falco, Tetragon, Kubernetes audit) and answers each with ScanStarted and ScanCompleted on the scans topic. */
-@Injectable()
-export class ScanRequestConsumer implements OnApplicationBootstrap {
-  constructor(
-    @Inject(EVENT_LOG) private readonly eventLog: EventLog,
-    @Inject(SERVICE_IDENTITY) private readonly identity: ServiceIdentity,
-    @Inject(ConsumerSupervisor) private readonly supervisor: ConsumerSupervisor,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    const group = RUNTIME_INGEST_GROUP;
-    this.supervisor.run({
-      eventLog: this.eventLog,
-      group,
-      topics: [TOPICS.scanRequests.runtime],
-      handler: createScanRequestHandler({
-        engine: runtimeIngestEngine(),
-        eventLog: this.eventLog,
-        identity: this.identity,
-        group,
-      }),
-    });
-  }
 }
