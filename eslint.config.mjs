@@ -78,7 +78,7 @@ const depConstraints = [
 
 // Tests beside an engine or a service may use the shared test utilities (corpus paths, clocks); their code may not.
 const specDepConstraints = depConstraints.map((c) =>
-  c.sourceTag === 'type:engine' || c.sourceTag === 'type:service'
+  c.sourceTag === 'type:engine' || c.sourceTag === 'type:service' || c.sourceTag === 'type:app'
     ? { ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'type:test-util'] }
     : c,
 );

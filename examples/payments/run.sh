@@ -8,6 +8,11 @@ vigil() { node services/vigil/bin/vigil.js "$@" --data-dir "$data_dir"; }
 
 node examples/payments/image/build.mjs
 echo
+# The advisories the example image is matched against: real OSV records for its packages. A real deployment
+# runs `vigil db update` (OSV's ecosystem dumps) or imports the dumps it mirrors.
+echo '$ vigil db import examples/payments/advisories'
+vigil db import examples/payments/advisories
+echo
 echo '$ vigil scan image examples/payments/build/payment-api.tar'
 vigil scan image examples/payments/build/payment-api.tar
 echo

@@ -1,16 +1,20 @@
 import { type DynamicModule, type Type } from '@nestjs/common';
 import { type EventLog } from '@vigil/event-log';
+import { type Sql } from '@vigil/store';
 import { ConsumerSupervisor } from './consumer.supervisor.js';
 import { createScanRequestHandler, type ScanEngine } from './scan-request.handler.js';
-import { EVENT_LOG, SERVICE_IDENTITY, type ServiceIdentity } from './tokens.js';
+import { EVENT_LOG, SERVICE_DATABASE, SERVICE_IDENTITY, type ServiceIdentity } from './tokens.js';
 
 export interface ScannerModuleSpec {
   /** The consumer group: replicas of one scanner share it and split the partitions of its request topic. */
   group: string;
   /** The scan-request topic the scanner answers. */
   topic: string;
-  /** The scanner's engine behind the ScanEngine interface (built once, when the consumer starts). */
-  engine: () => ScanEngine;
+  /**
+   * The scanner's engine behind the ScanEngine interface (built once, when the consumer starts). `sql` is the
+   * service's database when it has one (DATABASE_URL), for engines with reference data of their own.
+   */
+  engine: (deps: { sql: Sql | null }) => ScanEngine;
 }
 
 export interface ScannerModuleOptions {
@@ -34,15 +38,20 @@ export function scannerModule(
       ...(options.eventLog ? [{ provide: EVENT_LOG, useValue: options.eventLog }] : []),
       {
         provide: `vigil:scan-request-consumer:${spec.group}`,
-        inject: [EVENT_LOG, SERVICE_IDENTITY, ConsumerSupervisor],
-        useFactory: (eventLog: EventLog, identity: ServiceIdentity, supervisor: ConsumerSupervisor) => ({
+        inject: [EVENT_LOG, SERVICE_IDENTITY, ConsumerSupervisor, SERVICE_DATABASE],
+        useFactory: (
+          eventLog: EventLog,
+          identity: ServiceIdentity,
+          supervisor: ConsumerSupervisor,
+          sql: Sql | null,
+        ) => ({
           onApplicationBootstrap(): void {
             supervisor.run({
               eventLog,
               group: spec.group,
               topics: [spec.topic],
               handler: createScanRequestHandler({
-                engine: spec.engine(),
+                engine: spec.engine({ sql }),
                 eventLog,
                 identity,
                 group: spec.group,

@@ -15,10 +15,11 @@ import type { CatalogRequirement, EntityType, FindingMapping, RequirementCatalog
 export interface PciCatalogOptions {
   // Conditions that switch conditional requirements on (multi-tenant hosting, Appendix A3 designation...).
   readonly profile?: AssessmentProfile;
-  // The finding type of a finding, e.g. "image.vulnerable_package", when its producer says which one it is. With a
-  // key, the reference mapping decides which of the finding's ids are primary. Without one the type is inferred
-  // from the ids the finding lists (see inferMapping).
-  readonly mappingKeyOf?: (finding: Finding) => string | undefined;
+  // The finding types of a finding, e.g. "image.vulnerable_package", when its producer says which they are. With
+  // keys, the reference mapping decides which of the finding's ids are primary. Without them the type is inferred
+  // from the ids the finding lists (see inferMapping). Default: the finding's "pci-mapping-key" evidence
+  // (comma-separated keys).
+  readonly mappingKeyOf?: (finding: Finding) => string | readonly string[] | undefined;
 }
 
 // The snapshot builder's view of @vigil/pci: the v4.0.1 catalog, applicability by entity type and profile, and the
@@ -51,17 +52,31 @@ export function pciCatalog(options: PciCatalogOptions = {}): RequirementCatalog 
       return notApplicableText(applicabilityOf.get(req.id) ?? 'all', entityType, profile);
     },
     mappingOf(finding) {
-      return mappingOf(finding, options.mappingKeyOf?.(finding));
+      return mappingOf(finding, (options.mappingKeyOf ?? mappingKeysFromEvidence)(finding));
     },
   };
 }
 
-function mappingOf(finding: Finding, key: string | undefined): FindingMapping {
+const known = new Set(mappingKeys());
+
+// Only keys of the reference mapping count; a finding naming another falls back to inference.
+function mappingKeysFromEvidence(finding: Finding): string[] | undefined {
+  const value = finding.evidence.find((e) => e.key === 'pci-mapping-key')?.value;
+  const keys = value
+    ?.split(',')
+    .map((k) => k.trim())
+    .filter((k) => k !== '');
+  return keys && keys.length > 0 && keys.every((k) => known.has(k)) ? keys : undefined;
+}
+
+function mappingOf(finding: Finding, key: string | readonly string[] | undefined): FindingMapping {
   const listed = [...new Set(finding.pciRequirements.map((id) => canonicalId(id) ?? id))];
-  if (key === undefined) return inferMapping(finding.source, listed);
-  const ref = requirementsFor(key);
-  if (listed.length === 0) return { primary: ref.primary, secondary: ref.secondary };
-  const primary = new Set(ref.primary);
+  const keys = typeof key === 'string' ? [key] : key;
+  if (keys === undefined || keys.length === 0) return inferMapping(finding.source, listed);
+  const refs = keys.map((k) => requirementsFor(k));
+  // A finding listing no ids (a check that only supports its requirements) fails none, whatever its type.
+  if (listed.length === 0) return { primary: [], secondary: [] };
+  const primary = new Set(refs.flatMap((r) => r.primary));
   return {
     primary: listed.filter((id) => primary.has(id)),
     secondary: listed.filter((id) => !primary.has(id)),

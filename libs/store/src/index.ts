@@ -25,3 +25,15 @@ export {
 export { BlobIntegrityError, SnapshotConflictError } from './store.errors.js';
 export { blobDigest } from './blob-digest.js';
 export * from './reporting.types.js';
+export { putBlob } from './blob-writer.js';
+export {
+  createAdvisoryStore,
+  PostgresAdvisoryStore,
+  type PgAdvisoryStore,
+  type AdvisoryImportRow,
+  type AdvisoryImportOptions,
+  type AdvisoryImportResult,
+  type AdvisoryKeyRow,
+  type AdvisorySourceRow,
+  type AdvisoryDbInfoRow,
+} from './advisory.store.js';

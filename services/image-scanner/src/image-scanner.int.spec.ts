@@ -1,10 +1,15 @@
-// Real: a Kafka broker (KAFKA_BROKERS, default 127.0.0.1:9092; `bash infra/local/kafka.sh start`), this service's
-// dist/main.js as a separate process, the Kafka adapter on both sides. Nothing is faked.
-import { test, after } from 'node:test';
+// Real: a Kafka broker (KAFKA_BROKERS, default 127.0.0.1:9092; `bash infra/local/kafka.sh start`), Postgres
+// (DATABASE_URL, else the local one) with a fresh database holding the example advisories, this service's
+// dist/main.js as a separate process, the example image as a docker archive, the Kafka adapter on both sides.
+// Nothing is faked.
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   ScanStatus,
@@ -18,14 +23,41 @@ import {
   type EventEnvelope,
 } from '@vigil/contracts';
 import { createKafkaEventLog, type ConsumedRecord } from '@vigil/event-log';
+import { importOsvDump } from '@vigil/image-scan';
+import { createAdvisoryStore, createSql, runMigrations } from '@vigil/store';
 import { currentTraceIds, setLogLevel, shutdownTelemetry, startTelemetry, withSpan } from '@vigil/telemetry';
+import { freshDatabase, repoRoot, type FreshDatabase } from '@vigil/testing';
 
 const BROKERS = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
+const ADMIN_URL = process.env['DATABASE_URL'] || 'postgresql://postgres@127.0.0.1:5432/postgres';
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+const EXAMPLE = join(repoRoot(), 'examples/payments');
+const IMAGE_REF = 'registry.example.com/acme/payment-api:1.4.2';
 
 startTelemetry({ serviceName: 'image-scanner-int-spec', serviceVersion: '0.0.0' });
 setLogLevel('warn');
-after(() => shutdownTelemetry());
+
+let db: FreshDatabase;
+const tmp = mkdtempSync(join(tmpdir(), 'vigil-image-scanner-int-'));
+const archive = join(tmp, 'payment-api.tar');
+
+before(async () => {
+  db = await freshDatabase(ADMIN_URL, 'vigil_image_scanner_int');
+  await runMigrations(db.url);
+  const sql = createSql(db.url, { max: 1 });
+  try {
+    const imported = await importOsvDump(join(EXAMPLE, 'advisories'), createAdvisoryStore(sql), { source: 'examples' });
+    assert.ok(imported.records > 0 && imported.invalid === 0, JSON.stringify(imported));
+  } finally {
+    await sql.close();
+  }
+  execFileSync(process.execPath, [join(EXAMPLE, 'image/build.mjs'), tmp], { stdio: 'ignore' });
+});
+after(async () => {
+  await shutdownTelemetry();
+  await db?.drop();
+  rmSync(tmp, { recursive: true, force: true });
+});
 
 async function waitFor<T>(
   probe: () => T | undefined | Promise<T | undefined>,
@@ -41,11 +73,12 @@ async function waitFor<T>(
   }
 }
 
-test('a ScanRequested on the broker gets ScanStarted and ScanCompleted(unavailable) from the running service', async () => {
+test('a ScanRequested for the example image gets ScanStarted, its findings, its inventory and ScanCompleted(ok)', async () => {
   const child = spawn(process.execPath, [MAIN], {
     env: {
       PATH: process.env['PATH'] ?? '',
       KAFKA_BROKERS: BROKERS.join(','),
+      DATABASE_URL: db.url,
       PORT: '0',
       HOST: '127.0.0.1',
       SERVICE_INSTANCE_ID: `int-${process.pid}`,
@@ -81,12 +114,15 @@ test('a ScanRequested on the broker gets ScanStarted and ScanCompleted(unavailab
       '/readyz 200',
     );
 
-    // Read the scans topic from its start in a group of our own, and keep only this test's scan.
+    // Read the scans, findings and inventory topics from their start in a group of our own, and keep only this
+    // test's scan (the inventory by the image digest: InventoryObserved carries the scan id too).
     const scanId = `int-${randomUUID()}`;
     const seen: { record: ConsumedRecord; envelope: EventEnvelope }[] = [];
+    const findings: { record: ConsumedRecord; envelope: EventEnvelope }[] = [];
+    const inventory: { record: ConsumedRecord; envelope: EventEnvelope }[] = [];
     const sub = await log.subscribe({
       group: `test.image-scanner.${randomUUID()}`,
-      topics: [TOPICS.scans],
+      topics: [TOPICS.scans, TOPICS.findings.image, TOPICS.inventory],
       start: 'earliest',
       handler: async (records) => {
         for (const record of records) {
@@ -94,6 +130,8 @@ test('a ScanRequested on the broker gets ScanStarted and ScanCompleted(unavailab
           const p = envelope.payload;
           if ((p.case === 'scanStarted' || p.case === 'scanCompleted') && p.value.scanId === scanId)
             seen.push({ record, envelope });
+          if (p.case === 'findingReported' && p.value.scanId === scanId) findings.push({ record, envelope });
+          if (p.case === 'inventoryObserved' && p.value.scanId === scanId) inventory.push({ record, envelope });
         }
       },
     });
@@ -108,14 +146,14 @@ test('a ScanRequested on the broker gets ScanStarted and ScanCompleted(unavailab
           scope: { cluster: 'int-spec' },
           target: {
             kind: TargetKind.IMAGE,
-            key: 'registry.example/pay/api:2.0',
-            ref: { case: 'image', value: { ref: 'registry.example/pay/api:2.0' } },
+            key: IMAGE_REF,
+            ref: { case: 'image', value: { archivePath: archive } },
           },
           requestedBy: 'image-scanner.int.spec',
         },
       },
       scope: { cluster: 'int-spec' },
-      subjectKey: 'registry.example/pay/api:2.0',
+      subjectKey: IMAGE_REF,
       producer: { service: 'int-spec', version: '0', instance: String(process.pid) },
     });
     const traceId = await withSpan('request scan', async () => {
@@ -125,8 +163,7 @@ test('a ScanRequested on the broker gets ScanStarted and ScanCompleted(unavailab
       return currentTraceIds()!.traceId;
     });
 
-    await waitFor(() => (seen.length >= 2 ? true : undefined), 30_000, 'ScanStarted and ScanCompleted');
-    await sub.stop();
+    await waitFor(() => (seen.length >= 2 ? true : undefined), 60_000, 'ScanStarted and ScanCompleted');
     assert.deepEqual(
       seen.map((s) => s.envelope.payload.case),
       ['scanStarted', 'scanCompleted'],
@@ -134,23 +171,73 @@ test('a ScanRequested on the broker gets ScanStarted and ScanCompleted(unavailab
     const completed = seen[1]!.envelope;
     assert.equal(completed.payload.case, 'scanCompleted');
     if (completed.payload.case !== 'scanCompleted') return;
-    assert.equal(completed.payload.value.status, ScanStatus.UNAVAILABLE);
-    assert.equal(completed.payload.value.error, 'image-scan engine is not available in this build');
-    assert.deepEqual(completed.payload.value.findingIds, []);
-    assert.equal(completed.payload.value.targetKey, 'registry.example/pay/api:2.0');
+    const done = completed.payload.value;
+    assert.equal(done.status, ScanStatus.OK, done.error);
+    assert.equal(done.error, '');
+    assert.ok(done.findingIds.length > 0, 'the example image has findings');
+    assert.equal(done.counts?.total, done.findingIds.length);
+    assert.equal(done.targetKey, IMAGE_REF);
     assert.equal(completed.producer?.service, 'image-scanner');
     assert.equal(completed.producer?.instance, `int-${process.pid}`);
     assert.equal(seen[1]!.record.key, scanId);
+
+    // The findings are published before the completion, but on other partitions: wait until all have arrived.
+    await waitFor(
+      () => (findings.length >= done.findingIds.length && inventory.length >= 1 ? true : undefined),
+      30_000,
+      `${done.findingIds.length} FindingReported and one InventoryObserved`,
+    );
+    await sub.stop();
+    const reported = findings.map((f) =>
+      f.envelope.payload.case === 'findingReported' ? f.envelope.payload.value.finding! : undefined,
+    );
+    assert.deepEqual(
+      reported.map((f) => f?.id).sort(),
+      [...done.findingIds].sort(),
+      'the FindingReported events are exactly the completion\'s finding ids',
+    );
+    for (const f of findings) {
+      assert.equal(f.record.topic, TOPICS.findings.image);
+      if (f.envelope.payload.case === 'findingReported') assert.equal(f.record.key, f.envelope.payload.value.finding!.id);
+    }
+    // One concrete finding from examples/payments/advisories/DSA-5532-1.json on the image's libssl3.
+    const libssl = reported.find(
+      (f) =>
+        f?.aliases.includes('DSA-5532-1') &&
+        f.evidence.some((e) => e.key === 'package-identity' && e.value.startsWith('pkg:deb/debian/libssl3?')),
+    );
+    assert.equal(libssl?.ruleId, 'CVE-2023-5363');
+    assert.match(libssl?.remediation?.patch ?? '', /libssl3=3\.0\.11-1~deb12u2 openssl=3\.0\.11-1~deb12u2/);
+    assert.ok(reported.some((f) => f?.ruleId === 'image/runs-as-root'));
+
+    assert.equal(inventory.length, 1);
+    const observed = inventory[0]!.envelope.payload;
+    assert.equal(observed.case, 'inventoryObserved');
+    if (observed.case !== 'inventoryObserved') return;
+    const item = observed.value.items[0]?.item;
+    assert.equal(item?.case, 'image');
+    if (item?.case !== 'image') return;
+    assert.equal(item.value.ref, IMAGE_REF);
+    assert.equal(item.value.digest, libssl?.asset?.imageDigest);
+    assert.match(item.value.digest, /^sha256:[0-9a-f]{64}$/);
+    assert.equal(inventory[0]!.record.topic, TOPICS.inventory);
+    assert.equal(inventory[0]!.record.key, item.value.digest);
+    const target = done.target?.ref.case === 'image' ? done.target.ref.value : undefined;
+    assert.equal(target?.digest, item.value.digest);
+    assert.equal(target?.archivePath, archive);
+
     // The trace started here crossed Kafka into the service and back out on its events.
     assert.match(seen[1]!.record.headers['traceparent'] ?? '', new RegExp(`^00-${traceId}-`));
+    for (const f of [...findings, ...inventory])
+      assert.match(f.record.headers['traceparent'] ?? '', new RegExp(`^00-${traceId}-`), 'findings and inventory too');
 
     const metrics = await (await fetch(`${base}/metrics`)).text();
     assert.match(
       metrics,
-      /^vigil_scans_completed_total\{scanner="image",status="unavailable",service="image-scanner"\} [1-9]\d*$/m,
+      /^vigil_scans_completed_total\{scanner="image",status="ok",service="image-scanner"\} [1-9]\d*$/m,
     );
     const logged = lines.find(
-      (l) => l['scanId'] === scanId && String(l['msg']).includes('completed: unavailable'),
+      (l) => l['scanId'] === scanId && String(l['msg']).includes('completed: ok'),
     );
     assert.equal(
       logged?.['trace_id'],

@@ -26,7 +26,30 @@ export const cliOptions = defineOptions({
     patternHint: 'a name of letters, digits, dot, dash, colon or underscore',
     description: 'Scope of the scan or report: the cluster name',
   }),
-  format: opt.enum({ values: ['table', 'json'], default: 'table', description: 'Output format' }),
+  format: opt.enum({
+    values: ['table', 'json', 'sarif', 'cyclonedx'],
+    default: 'table',
+    description: 'Output format (sarif: scans; cyclonedx: image, rootfs and fs scans)',
+  }),
+  severity: opt.list({
+    values: SEVERITY_WORDS,
+    description:
+      'Show only findings of these severities, comma-separated (the gate still sees every finding)',
+  }),
+  ignoreUnfixed: opt.bool({
+    default: false,
+    description: 'Leave out vulnerabilities that have no fixed version yet (output and gate)',
+  }),
+  platform: opt.string({
+    pattern: /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/,
+    patternHint: 'os/architecture[/variant], e.g. linux/arm64/v8',
+    description: 'Platform to pick from a multi-platform image (default linux/amd64)',
+  }),
+  allowedRegistries: opt.list({
+    env: 'VIGIL_ALLOWED_REGISTRIES',
+    description:
+      'Registries (host or host/path prefix) images may come from; others are findings. Empty: not checked',
+  }),
   failOn: opt.enum({
     values: SEVERITY_WORDS,
     description: 'Exit with code 1 when a finding at or above this severity remains after the ignore file',

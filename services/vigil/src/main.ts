@@ -21,17 +21,22 @@ const USAGE = `vigil ${VIGIL_VERSION} — PCI DSS v4.0.1 evidence for Kubernetes
 Usage:
   vigil up                               run every service with its HTTP endpoints until stopped
   vigil scan image <ref|archive>         scan a container image (registry reference, docker or OCI archive)
+  vigil scan rootfs <dir>                scan an unpacked root filesystem (a mounted node, a build stage)
+  vigil scan fs <dir>                    scan a source tree's lockfiles and manifests
   vigil scan k8s <file|dir> | --live     audit Kubernetes manifests or the live cluster
   vigil scan host [--root PATH] [--node NAME]
                                          assess a node from its root filesystem
   vigil report [--snapshot N | --list | --diff A..B]
                                          the scope's latest PCI DSS snapshot (or one, the list, a diff)
-  vigil db migrate|status|import|update  the deployment's database
+  vigil db migrate|status|import <zip|dir>...|update
+                                         the deployment's database and its OSV advisory data
 
 Command flags:
   up:     --port N (default $PORT or 8080), --host ADDR (default $HOST or 127.0.0.1)
-  scan:   image <ref|archive>; k8s <file|dir> or --live; host --root PATH (default /) --node NAME
+  scan:   image <ref|archive> [--platform os/arch]; rootfs <dir>; fs <dir>; k8s <file|dir> or --live;
+          host --root PATH (default /) --node NAME
   report: --snapshot N, --list, --diff FROM..TO
+  db:     import <zip|dir>...; update [--ecosystem NAME]... [--url BASE]
 
 Exit codes: 0 done, 1 policy failed (with --fail-on: a finding at or above the threshold remains, or the scan
 could not check anything — its engine is unavailable or it failed), 2 usage, configuration or input error.
@@ -51,6 +56,8 @@ const commandFlags = {
   port: { type: 'string' },
   host: { type: 'string' },
   version: { type: 'boolean' },
+  ecosystem: { type: 'string', multiple: true },
+  url: { type: 'string' },
 } as const;
 
 export async function main(argv: string[], out: Output = terminalOutput()): Promise<number> {
@@ -89,6 +96,13 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
         ...(typeof extra.node === 'string' ? { node: extra.node } : {}),
         live: extra.live === true,
       });
+      const imageScan = kind === 'image' || kind === 'rootfs' || kind === 'fs';
+      if (config.format === 'cyclonedx' && !imageScan)
+        throw new UsageError(`vigil scan ${kind}: --format cyclonedx is for image, rootfs and fs scans`);
+      if (config.platform) {
+        if (kind !== 'image') throw new UsageError(`vigil scan ${kind}: --platform is for image scans`);
+        target.options = { ...target.options, platform: config.platform };
+      }
       return withPipeline(config, out, async (deployment, pipeline) =>
         scanCommand({
           deployment,
@@ -96,6 +110,8 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
           target,
           cluster: config.cluster,
           format: config.format,
+          severity: config.severity ?? [],
+          ignoreUnfixed: config.ignoreUnfixed,
           timeoutMs: config.timeout,
           policy,
           out,
@@ -118,7 +134,7 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
         reportCommand({
           store: pipeline.store,
           cluster: config.cluster,
-          format: config.format,
+          format: tableOrJson(config.format, 'vigil report'),
           version,
           list: extra.list === true,
           diff: typeof extra.diff === 'string' ? extra.diff : undefined,
@@ -130,7 +146,13 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
     case 'db': {
       const deployment = await open(config, out, false);
       try {
-        return await dbCommand(args[0], deployment.databaseUrl, config.format, out);
+        const ecosystems = extra.ecosystem;
+        return await dbCommand(args[0], deployment.databaseUrl, config.format, out, {
+          args: args.slice(1),
+          ...(Array.isArray(ecosystems) ? { ecosystems: ecosystems.map(String) } : {}),
+          ...(typeof extra.url === 'string' ? { baseUrl: extra.url } : {}),
+          dataDir: config.dataDir,
+        });
       } finally {
         await deployment.close();
       }
@@ -156,6 +178,11 @@ async function open(config: Config, out: Output, migrate = true): Promise<Deploy
   });
 }
 
+function tableOrJson(format: string, command: string): 'table' | 'json' {
+  if (format === 'table' || format === 'json') return format;
+  throw new UsageError(`${command}: --format ${format} is for scans; use table or json`);
+}
+
 async function withPipeline(
   config: Config,
   out: Output,
@@ -166,6 +193,7 @@ async function withPipeline(
     const pipeline = await startPipeline(deployment, {
       entityType: config.entityType,
       consumerGroupPrefix: config.consumerGroupPrefix,
+      allowedRegistries: config.allowedRegistries,
     });
     try {
       await pipeline.waitUntilCaughtUp(config.timeout);
@@ -194,6 +222,7 @@ async function up(
     pipeline = await startPipeline(deployment, {
       entityType: config.entityType,
       consumerGroupPrefix: config.consumerGroupPrefix,
+      allowedRegistries: config.allowedRegistries,
       http: { port, host },
     });
   } catch (err) {

@@ -18,6 +18,8 @@ export interface PipelineOptions {
   entityType: EntityType;
   /** Prefix of every consumer group, so two deployments can share one Kafka cluster. */
   consumerGroupPrefix?: string | undefined;
+  /** Registries images may come from; an image from elsewhere is a finding. Undefined or empty: not checked. */
+  allowedRegistries?: readonly string[] | undefined;
   /** Serve HTTP (health, metrics, APIs) on this port: `vigil up`. One-shot commands start no HTTP server. */
   http?: { port: number; host: string };
 }
@@ -46,7 +48,9 @@ export async function startPipeline(deployment: Deployment, options: PipelineOpt
       ...(options.consumerGroupPrefix ? { consumerGroupPrefix: options.consumerGroupPrefix } : {}),
     },
     [
-      ImageScannerModule.forRoot(),
+      ImageScannerModule.forRoot(
+        options.allowedRegistries?.length ? { allowedRegistries: options.allowedRegistries } : {},
+      ),
       ConfigAuditorModule.forRoot(),
       RuntimeIngestModule.forRoot(),
       HostAssessorModule.forRoot(),

@@ -6,6 +6,8 @@ export interface FileEntry {
   /** Path relative to the filesystem root, "/"-separated, no leading "/" (`var/lib/dpkg/status`). */
   path: string;
   read(): Promise<Uint8Array>;
+  /** Permission bits (tar header or stat); absent when the source does not know them. */
+  mode?: number;
 }
 
 export interface OsRelease {
@@ -46,6 +48,8 @@ export interface ExtractedPackage {
   licenses?: string[];
   /** A transitional/dummy package: it installs no code of its own. */
   transitional?: boolean;
+  /** rpm MODULARITYLABEL (`nodejs:18:9020020230510:rhel9`): the module stream a package came from. */
+  modularityLabel?: string;
   /** Analyzer that reported it, for the finding's `detection`. */
   foundBy: { id: string; version: number };
 }
@@ -56,11 +60,21 @@ export interface AnalyzerContext {
   file(path: string): FileEntry | undefined;
 }
 
+/** How many leading bytes of a file `concernsContent` is shown. */
+export const CONTENT_HEAD_BYTES = 64;
+
 export interface PackageAnalyzer {
   readonly kind: 'packages';
   readonly id: string;
   readonly version: number;
   concerns(path: string): boolean;
+  /**
+   * For files no fixed name finds (a Go program can be called anything): asked about regular files `concerns`
+   * declined, with the file's mode (permission bits at least) and its first bytes (up to CONTENT_HEAD_BYTES, fewer
+   * when the file is shorter). True keeps the file for `analyze`, which must still cope with files that turn out
+   * not to be what the head suggested. Must stay cheap: the reader calls it on every regular file.
+   */
+  concernsContent?(path: string, mode: number, head: Uint8Array): boolean;
   /** Called once per filesystem with every file it concerns. */
   analyze(files: FileEntry[], context: AnalyzerContext): Promise<ExtractedPackage[]>;
 }
@@ -74,6 +88,17 @@ export interface OsAnalyzer {
 }
 
 export type Analyzer = PackageAnalyzer | OsAnalyzer;
+
+/** An input in a format that exists but this build cannot read (a Berkeley DB rpmdb); names the file and the format. */
+export class UnsupportedInputError extends Error {
+  constructor(
+    readonly path: string,
+    readonly problem: string,
+  ) {
+    super(`${path}: ${problem}`);
+    this.name = 'UnsupportedInputError';
+  }
+}
 
 /** An input that cannot be read as what its name says; the message names the file and the problem. */
 export class MalformedInputError extends Error {

@@ -11,7 +11,7 @@ import {
 import { type LockEntry, baseName, toPackage } from './lockfile.js';
 
 const ID = 'npm';
-const VERSION = 1;
+const VERSION = 2;
 const FOUND_BY = { id: ID, version: VERSION };
 
 type Json = Record<string, unknown>;
@@ -292,7 +292,11 @@ export const npmAnalyzer: PackageAnalyzer = {
       else {
         const p = parseJson(text, f.path);
         if (typeof p['name'] !== 'string' || typeof p['version'] !== 'string') continue;
-        entries = [{ name: p['name'], version: p['version'] }];
+        const pkg = toPackage('npm', { name: p['name'], version: p['version'] }, f.path, FOUND_BY);
+        // An installed package is its directory (packages nested in its own node_modules are reported on their own).
+        pkg.installedFiles = [f.path.slice(0, -'/package.json'.length)];
+        out.push(pkg);
+        continue;
       }
       out.push(...entries.map((e) => toPackage('npm', e, f.path, FOUND_BY)));
     }

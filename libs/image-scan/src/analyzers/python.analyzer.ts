@@ -11,7 +11,7 @@ import {
 import { type LockEntry, baseName, pep503, toPackage } from './lockfile.js';
 
 const ID = 'python';
-const VERSION = 1;
+const VERSION = 2;
 const FOUND_BY = { id: ID, version: VERSION };
 
 type Toml = Record<string, unknown>;
@@ -159,6 +159,32 @@ function parseMetadata(text: string): LockEntry | undefined {
   return name && version ? { name, version } : undefined;
 }
 
+/**
+ * The files a wheel installed, from the RECORD beside METADATA: CSV rows "path,hash,size" with paths relative to the
+ * directory holding the .dist-info (site-packages), "../../../bin/flask" for scripts; returned relative to the root.
+ */
+export function recordFiles(text: string, metadataPath: string): string[] {
+  const sitePackages = metadataPath.split('/').slice(0, -2);
+  const out: string[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    if (line.trim() === '') continue;
+    // The path is the only field that can hold a comma; csv quotes it then, doubling inner quotes.
+    const quoted = /^"((?:[^"]|"")*)"/.exec(line);
+    const rel = quoted
+      ? quoted[1]!.replace(/""/g, '"')
+      : line.slice(0, line.indexOf(',') < 0 ? undefined : line.indexOf(','));
+    if (rel === '') continue;
+    const parts = rel.startsWith('/') ? [] : [...sitePackages];
+    for (const seg of rel.split('/')) {
+      if (seg === '' || seg === '.') continue;
+      if (seg === '..') parts.pop();
+      else parts.push(seg);
+    }
+    out.push(parts.join('/'));
+  }
+  return out;
+}
+
 const isRequirements = (b: string): boolean => /^requirements.*\.txt$/.test(b);
 
 export const pythonAnalyzer: PackageAnalyzer = {
@@ -172,14 +198,15 @@ export const pythonAnalyzer: PackageAnalyzer = {
       b === 'poetry.lock' ||
       b === 'Pipfile.lock' ||
       b === 'uv.lock' ||
-      (b === 'METADATA' && /\.dist-info\/METADATA$/.test(path))
+      ((b === 'METADATA' || b === 'RECORD') && /\.dist-info\/(METADATA|RECORD)$/.test(path))
     );
   },
-  async analyze(files: FileEntry[]) {
+  async analyze(files: FileEntry[], context) {
     const out: ExtractedPackage[] = [];
     for (const f of files) {
-      const text = await readText(f);
       const b = baseName(f.path);
+      if (b === 'RECORD') continue; // read beside its METADATA
+      const text = await readText(f);
       let entries: LockEntry[];
       if (b === 'poetry.lock') entries = parsePoetryLock(text, f.path);
       else if (b === 'Pipfile.lock') entries = parsePipfileLock(text, f.path);
@@ -188,7 +215,12 @@ export const pythonAnalyzer: PackageAnalyzer = {
         const e = parseMetadata(text);
         entries = e ? [e] : [];
       } else entries = parseRequirements(text);
-      out.push(...entries.map((e) => toPackage('PyPI', e, f.path, FOUND_BY)));
+      const packages = entries.map((e) => toPackage('PyPI', e, f.path, FOUND_BY));
+      if (b === 'METADATA' && packages[0]) {
+        const record = context.file(`${f.path.slice(0, -'METADATA'.length)}RECORD`);
+        if (record) packages[0].installedFiles = recordFiles(await readText(record), f.path);
+      }
+      out.push(...packages);
     }
     return out;
   },

@@ -3,7 +3,8 @@
 // directory TypeORM could reliably scan). The migration files import TypeORM types only, so this list is light.
 import { ReportingStore1764752400000 } from './1764752400000-reporting-store.js';
 import { SnapshotScanId1764763200000 } from './1764763200000-snapshot-scan-id.js';
+import { AdvisoryDb1764813600000 } from './1764813600000-advisory-db.js';
 
-export const MIGRATIONS = [ReportingStore1764752400000, SnapshotScanId1764763200000];
+export const MIGRATIONS = [ReportingStore1764752400000, SnapshotScanId1764763200000, AdvisoryDb1764813600000];
 
 export const MIGRATIONS_TABLE = 'schema_migrations';

@@ -14,11 +14,13 @@ import {
 } from '@vigil/contracts';
 import { UsageError } from '../usage-error.js';
 
-export type ScanKind = 'image' | 'k8s' | 'host';
+export type ScanKind = 'image' | 'rootfs' | 'fs' | 'k8s' | 'host';
 
 export interface ScanTarget {
   scanner: ScannerKind;
   target: Target;
+  /** The scan request's scanner options. */
+  options?: Record<string, string>;
 }
 
 /**
@@ -34,12 +36,17 @@ export function scanTarget(
   switch (kind) {
     case 'image':
       return imageTarget(args);
+    case 'rootfs':
+    case 'fs':
+      return directoryTarget(kind, args);
     case 'k8s':
       return configTarget(args, flags.live === true);
     case 'host':
       return hostTarget(args, flags);
     default:
-      throw new UsageError(`vigil scan: unknown scan kind "${kind}" (expected image, k8s or host)`);
+      throw new UsageError(
+        `vigil scan: unknown scan kind "${kind}" (expected image, rootfs, fs, k8s or host)`,
+      );
   }
 }
 
@@ -75,6 +82,23 @@ function imageTarget(args: string[]): ScanTarget {
       key: ref.key,
       ref: { case: 'image', value: image },
     }),
+  };
+}
+
+// A root filesystem (a mounted node, a build stage) or a source tree's lockfiles: the image scanner reads the
+// directory as it would an image's merged layers. The path is the key, so rescanning it resolves what was fixed.
+function directoryTarget(kind: 'rootfs' | 'fs', args: string[]): ScanTarget {
+  if (args.length !== 1 || !args[0]?.trim())
+    throw new UsageError(`vigil scan ${kind}: give exactly one directory`);
+  const path = resolve(args[0] as string);
+  if (!existsSync(path) || !statSync(path).isDirectory())
+    throw new UsageError(`vigil scan ${kind}: ${path} is not a directory`);
+  readable(path, `vigil scan ${kind}:`);
+  const image = create(ImageTargetSchema, { archivePath: path, ref: '' });
+  return {
+    scanner: ScannerKind.IMAGE,
+    target: create(TargetSchema, { kind: TargetKind.IMAGE, key: path, ref: { case: 'image', value: image } }),
+    options: { input: kind },
   };
 }
 

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { create, fromBinary } from '@vigil/contracts';
+import { create, fromBinary, fromJson, type JsonValue } from '@vigil/contracts';
 import {
   FindingSchema,
+  InstalledPackageSchema,
   ScanReportSchema,
+  Severity,
   ScanRequestedSchema,
   ScanStatus,
   ScopeSchema,
@@ -16,7 +18,7 @@ import {
   type Finding,
   type ScanReport,
 } from '@vigil/contracts';
-import { findingCounts, reportFromContent } from '@vigil/report';
+import { findingCounts, reportFromContent, toSarif } from '@vigil/report';
 import type { Pipeline } from '../pipeline.js';
 import { VIGIL_VERSION } from '../pipeline.js';
 import type { Deployment } from '../deployment.js';
@@ -29,7 +31,11 @@ export interface ScanCommandInput {
   pipeline: Pipeline;
   target: ScanTarget;
   cluster: string;
-  format: 'table' | 'json';
+  format: 'table' | 'json' | 'sarif' | 'cyclonedx';
+  /** Severities to show; empty shows all. */
+  severity: readonly string[];
+  /** Leave out vulnerabilities without a fixed version, from the output and the gate. */
+  ignoreUnfixed: boolean;
   timeoutMs: number;
   policy: PolicyInput;
   out: Output;
@@ -51,6 +57,7 @@ export async function scanCommand(i: ScanCommandInput): Promise<number> {
         scope,
         target: i.target.target,
         requestedBy: `vigil-cli@${hostname()}`,
+        options: i.target.options ?? {},
       }),
     },
     scope,
@@ -74,11 +81,25 @@ export async function scanCommand(i: ScanCommandInput): Promise<number> {
     throw new Error(`scan ${scanId}: stored result is not a completed scan`);
   const completed = completedEnvelope.payload.value;
 
-  const findings: Finding[] = [];
+  const all: Finding[] = [];
   for (const id of completed.findingIds) {
     const f = await i.pipeline.store.getFinding(i.cluster, id);
-    if (f) findings.push(fromBinary(FindingSchema, f.payload));
+    if (f) all.push(fromBinary(FindingSchema, f.payload));
   }
+  // An unfixed vulnerability has a package and no fixed version; checks have no package and always stay.
+  const gated = i.ignoreUnfixed ? all.filter((f) => !f.package || f.package.fixedVersion !== '') : all;
+  const shown = new Set(i.severity.map((w) => w.toUpperCase()));
+  const findings = shown.size ? gated.filter((f) => shown.has(Severity[f.severity])) : gated;
+  const blob = async (role: string) => {
+    const ref = completed.blobs.find((b) => b.role === role);
+    return ref ? i.pipeline.store.getBlob(ref.digest) : undefined;
+  };
+  const packageList = await blob('package-list');
+  const packages = packageList
+    ? (JSON.parse(new TextDecoder().decode(packageList.content)) as JsonValue[]).map((p) =>
+        fromJson(InstalledPackageSchema, p),
+      )
+    : [];
   const report: ScanReport = create(ScanReportSchema, {
     schemaVersion: SCHEMA_VERSIONS['vigil.v1.ScanReport'],
     scanId,
@@ -93,13 +114,14 @@ export async function scanCommand(i: ScanCommandInput): Promise<number> {
     assets: completed.assets,
     findings,
     passing: completed.passing,
-    counts: completed.counts ?? findingCounts(findings),
+    counts: findingCounts(findings),
     blobs: completed.blobs,
+    packages,
   });
   // This scan's own version: with other scans running at once, the latest may be someone else's.
   const mine = (await i.pipeline.store.listSnapshots(i.cluster)).find((s) => s.scanId === scanId);
   const snapshot = mine ? await i.pipeline.store.getSnapshot(i.cluster, mine.version) : undefined;
-  const outcome = policyOutcome(findings, i.policy);
+  const outcome = policyOutcome(gated, i.policy);
   // A gate must not pass on a scan that checked nothing.
   if (i.policy.threshold && completed.status !== ScanStatus.OK) {
     outcome.exitCode = 1;
@@ -110,11 +132,23 @@ export async function scanCommand(i: ScanCommandInput): Promise<number> {
 
   if (i.format === 'json') {
     i.out.result(JSON.stringify(toReportJson(ScanReportSchema, report), null, 2));
+  } else if (i.format === 'sarif') {
+    i.out.result(JSON.stringify(toSarif(findings, { toolVersion: VIGIL_VERSION }), null, 2));
+  } else if (i.format === 'cyclonedx') {
+    const sbom = await blob('sbom');
+    if (!sbom)
+      throw new Error(
+        `scan ${scanId}: no CycloneDX SBOM was stored (status ${ScanStatus[completed.status].toLowerCase()}${completed.error ? `: ${completed.error}` : ''})`,
+      );
+    i.out.result(new TextDecoder().decode(sbom.content));
   } else {
     const lines = [
       `scan ${scanId}  ${i.target.target.key}`,
       `status: ${ScanStatus[completed.status].toLowerCase()}${completed.error ? ` — ${completed.error}` : ''}`,
     ];
+    if (packages.length > 0) {
+      lines.push(`${packages.length} packages`);
+    }
     if (findings.length > 0)
       lines.push(
         '',

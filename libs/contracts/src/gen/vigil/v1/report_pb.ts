@@ -10,7 +10,7 @@ import type { Asset, BlobRef, FindingCounts, LogPosition, Scope, UnitRef } from 
 import { file_vigil_v1_common } from "./common_pb.js";
 import type { RequirementResult, RequirementStatus, RequirementSummary } from "./compliance_pb.js";
 import { file_vigil_v1_compliance } from "./compliance_pb.js";
-import type { Finding, Remediation, Severity } from "./finding_pb.js";
+import type { Finding, Package, Remediation, Severity } from "./finding_pb.js";
 import { file_vigil_v1_finding } from "./finding_pb.js";
 import { file_vigil_v1_options } from "./options_pb.js";
 import type { PassingResult, ScannerKind, ScanStatus, Target } from "./scan_pb.js";
@@ -21,7 +21,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file vigil/v1/report.proto.
  */
 export const file_vigil_v1_report: GenFile = /*@__PURE__*/
-  fileDesc("ChV2aWdpbC92MS9yZXBvcnQucHJvdG8SCHZpZ2lsLnYxIpMECgpTY2FuUmVwb3J0EhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEg8KB3NjYW5faWQYAiABKAkSJgoHc2Nhbm5lchgDIAEoDjIVLnZpZ2lsLnYxLlNjYW5uZXJLaW5kEh4KBXNjb3BlGAQgASgLMg8udmlnaWwudjEuU2NvcGUSIAoGdGFyZ2V0GAUgASgLMhAudmlnaWwudjEuVGFyZ2V0EiQKBnN0YXR1cxgGIAEoDjIULnZpZ2lsLnYxLlNjYW5TdGF0dXMSDQoFZXJyb3IYByABKAkSLgoKc3RhcnRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMY29tcGxldGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIgCgV1bml0cxgKIAMoCzIRLnZpZ2lsLnYxLlVuaXRSZWYSHwoGYXNzZXRzGAsgAygLMg8udmlnaWwudjEuQXNzZXQSIwoIZmluZGluZ3MYDCADKAsyES52aWdpbC52MS5GaW5kaW5nEigKB3Bhc3NpbmcYDSADKAsyFy52aWdpbC52MS5QYXNzaW5nUmVzdWx0EicKBmNvdW50cxgOIAEoCzIXLnZpZ2lsLnYxLkZpbmRpbmdDb3VudHMSIAoFYmxvYnMYDyADKAsyES52aWdpbC52MS5CbG9iUmVmIqUCCg9Ib3N0Q2hlY2tSZXN1bHQSCgoCaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoDRINCgV0aXRsZRgDIAEoCRIlCgZzdGF0dXMYBCABKA4yFS52aWdpbC52MS5DaGVja1N0YXR1cxIkCghzZXZlcml0eRgFIAEoDjISLnZpZ2lsLnYxLlNldmVyaXR5EhgKEHBjaV9yZXF1aXJlbWVudHMYBiADKAkSDQoFZmllbGQYByABKAkSEAoIZXhwZWN0ZWQYCCABKAkSDgoGYWN0dWFsGAkgASgJEg4KBnJlYXNvbhgKIAEoCRIqCgtyZW1lZGlhdGlvbhgLIAEoCzIVLnZpZ2lsLnYxLlJlbWVkaWF0aW9uEhIKCmZpbmRpbmdfaWQYDCABKAkiZAoQSG9zdENoZWNrU3VtbWFyeRIMCgRwYXNzGAEgASgNEgwKBGZhaWwYAiABKA0SFgoObm90X2FwcGxpY2FibGUYAyABKA0SDQoFZXJyb3IYBCABKA0SDQoFdG90YWwYBSABKA0i5gIKCkhvc3RSZXBvcnQSFgoOc2NoZW1hX3ZlcnNpb24YASABKA0SDwoHc2Nhbl9pZBgCIAEoCRIeCgVzY29wZRgDIAEoCzIPLnZpZ2lsLnYxLlNjb3BlEiAKBnRhcmdldBgEIAEoCzIQLnZpZ2lsLnYxLlRhcmdldBIkCgZzdGF0dXMYBSABKA4yFC52aWdpbC52MS5TY2FuU3RhdHVzEg0KBWVycm9yGAYgASgJEi4KCnN0YXJ0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGNvbXBsZXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoGY2hlY2tzGAkgAygLMhkudmlnaWwudjEuSG9zdENoZWNrUmVzdWx0EisKB3N1bW1hcnkYCiABKAsyGi52aWdpbC52MS5Ib3N0Q2hlY2tTdW1tYXJ5IsMDChBDb21wbGlhbmNlUmVwb3J0EhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEh4KBXNjb3BlGAIgASgLMg8udmlnaWwudjEuU2NvcGUSGQoRZnJhbWV3b3JrX3ZlcnNpb24YAyABKAkSGAoQc25hcHNob3RfdmVyc2lvbhgEIAEoDRIUCgxjb250ZW50X2hhc2gYBSABKAkSFQoNcHJldmlvdXNfaGFzaBgGIAEoCRIrCgxsb2dfcG9zaXRpb24YByADKAsyFS52aWdpbC52MS5Mb2dQb3NpdGlvbhIwCgxnZW5lcmF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKDHJlcXVpcmVtZW50cxgJIAMoCzIbLnZpZ2lsLnYxLlJlcXVpcmVtZW50UmVzdWx0Ei0KB3N1bW1hcnkYCiABKAsyHC52aWdpbC52MS5SZXF1aXJlbWVudFN1bW1hcnkSIwoIZmluZGluZ3MYCyADKAsyES52aWdpbC52MS5GaW5kaW5nEi8KDmZpbmRpbmdfY291bnRzGAwgASgLMhcudmlnaWwudjEuRmluZGluZ0NvdW50cyKLAgoPU25hcHNob3RTdW1tYXJ5Eg8KB3ZlcnNpb24YASABKA0SGQoRZnJhbWV3b3JrX3ZlcnNpb24YAiABKAkSFAoMY29udGVudF9oYXNoGAMgASgJEhUKDXByZXZpb3VzX2hhc2gYBCABKAkSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoHc3VtbWFyeRgGIAEoCzIcLnZpZ2lsLnYxLlJlcXVpcmVtZW50U3VtbWFyeRIvCg5maW5kaW5nX2NvdW50cxgHIAEoCzIXLnZpZ2lsLnYxLkZpbmRpbmdDb3VudHMSDwoHc2Nhbl9pZBgIIAEoCSJ0CgxTbmFwc2hvdExpc3QSFgoOc2NoZW1hX3ZlcnNpb24YASABKA0SHgoFc2NvcGUYAiABKAsyDy52aWdpbC52MS5TY29wZRIsCglzbmFwc2hvdHMYAyADKAsyGS52aWdpbC52MS5TbmFwc2hvdFN1bW1hcnkieAoNRmluZGluZ0NoYW5nZRISCgpmaW5kaW5nX2lkGAEgASgJEg4KBmZpZWxkcxgCIAMoCRIhCgZiZWZvcmUYAyABKAsyES52aWdpbC52MS5GaW5kaW5nEiAKBWFmdGVyGAQgASgLMhEudmlnaWwudjEuRmluZGluZyKBAQoORmluZGluZ0NoYW5nZXMSIAoFYWRkZWQYASADKAsyES52aWdpbC52MS5GaW5kaW5nEiMKCHJlc29sdmVkGAIgAygLMhEudmlnaWwudjEuRmluZGluZxIoCgdjaGFuZ2VkGAMgAygLMhcudmlnaWwudjEuRmluZGluZ0NoYW5nZSJzChFSZXF1aXJlbWVudENoYW5nZRIKCgJpZBgBIAEoCRIpCgRmcm9tGAIgASgOMhsudmlnaWwudjEuUmVxdWlyZW1lbnRTdGF0dXMSJwoCdG8YAyABKA4yGy52aWdpbC52MS5SZXF1aXJlbWVudFN0YXR1cyK/AQoMU25hcHNob3REaWZmEhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEh4KBXNjb3BlGAIgASgLMg8udmlnaWwudjEuU2NvcGUSDAoEZnJvbRgDIAEoDRIKCgJ0bxgEIAEoDRIqCghmaW5kaW5ncxgFIAEoCzIYLnZpZ2lsLnYxLkZpbmRpbmdDaGFuZ2VzEjEKDHJlcXVpcmVtZW50cxgGIAMoCzIbLnZpZ2lsLnYxLlJlcXVpcmVtZW50Q2hhbmdlKpgBCgtDaGVja1N0YXR1cxIcChhDSEVDS19TVEFUVVNfVU5TUEVDSUZJRUQQABIVChFDSEVDS19TVEFUVVNfUEFTUxABEhUKEUNIRUNLX1NUQVRVU19GQUlMEAISHwobQ0hFQ0tfU1RBVFVTX05PVF9BUFBMSUNBQkxFEAMSFgoSQ0hFQ0tfU1RBVFVTX0VSUk9SEAQaBOjgGAFiBnByb3RvMw", [file_google_protobuf_timestamp, file_vigil_v1_common, file_vigil_v1_compliance, file_vigil_v1_finding, file_vigil_v1_options, file_vigil_v1_scan]);
+  fileDesc("ChV2aWdpbC92MS9yZXBvcnQucHJvdG8SCHZpZ2lsLnYxIsEECgpTY2FuUmVwb3J0EhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEg8KB3NjYW5faWQYAiABKAkSJgoHc2Nhbm5lchgDIAEoDjIVLnZpZ2lsLnYxLlNjYW5uZXJLaW5kEh4KBXNjb3BlGAQgASgLMg8udmlnaWwudjEuU2NvcGUSIAoGdGFyZ2V0GAUgASgLMhAudmlnaWwudjEuVGFyZ2V0EiQKBnN0YXR1cxgGIAEoDjIULnZpZ2lsLnYxLlNjYW5TdGF0dXMSDQoFZXJyb3IYByABKAkSLgoKc3RhcnRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMY29tcGxldGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIgCgV1bml0cxgKIAMoCzIRLnZpZ2lsLnYxLlVuaXRSZWYSHwoGYXNzZXRzGAsgAygLMg8udmlnaWwudjEuQXNzZXQSIwoIZmluZGluZ3MYDCADKAsyES52aWdpbC52MS5GaW5kaW5nEigKB3Bhc3NpbmcYDSADKAsyFy52aWdpbC52MS5QYXNzaW5nUmVzdWx0EicKBmNvdW50cxgOIAEoCzIXLnZpZ2lsLnYxLkZpbmRpbmdDb3VudHMSIAoFYmxvYnMYDyADKAsyES52aWdpbC52MS5CbG9iUmVmEiwKCHBhY2thZ2VzGBAgAygLMhoudmlnaWwudjEuSW5zdGFsbGVkUGFja2FnZSKUAQoQSW5zdGFsbGVkUGFja2FnZRIiCgdwYWNrYWdlGAEgASgLMhEudmlnaWwudjEuUGFja2FnZRIRCglsb2NhdGlvbnMYAiADKAkSDQoFbGF5ZXIYAyABKA0SFQoNbGF5ZXJfZGlmZl9pZBgEIAEoCRIjCghmb3VuZF9ieRgFIAEoCzIRLnZpZ2lsLnYxLlVuaXRSZWYipQIKD0hvc3RDaGVja1Jlc3VsdBIKCgJpZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgNEg0KBXRpdGxlGAMgASgJEiUKBnN0YXR1cxgEIAEoDjIVLnZpZ2lsLnYxLkNoZWNrU3RhdHVzEiQKCHNldmVyaXR5GAUgASgOMhIudmlnaWwudjEuU2V2ZXJpdHkSGAoQcGNpX3JlcXVpcmVtZW50cxgGIAMoCRINCgVmaWVsZBgHIAEoCRIQCghleHBlY3RlZBgIIAEoCRIOCgZhY3R1YWwYCSABKAkSDgoGcmVhc29uGAogASgJEioKC3JlbWVkaWF0aW9uGAsgASgLMhUudmlnaWwudjEuUmVtZWRpYXRpb24SEgoKZmluZGluZ19pZBgMIAEoCSJkChBIb3N0Q2hlY2tTdW1tYXJ5EgwKBHBhc3MYASABKA0SDAoEZmFpbBgCIAEoDRIWCg5ub3RfYXBwbGljYWJsZRgDIAEoDRINCgVlcnJvchgEIAEoDRINCgV0b3RhbBgFIAEoDSLmAgoKSG9zdFJlcG9ydBIWCg5zY2hlbWFfdmVyc2lvbhgBIAEoDRIPCgdzY2FuX2lkGAIgASgJEh4KBXNjb3BlGAMgASgLMg8udmlnaWwudjEuU2NvcGUSIAoGdGFyZ2V0GAQgASgLMhAudmlnaWwudjEuVGFyZ2V0EiQKBnN0YXR1cxgFIAEoDjIULnZpZ2lsLnYxLlNjYW5TdGF0dXMSDQoFZXJyb3IYBiABKAkSLgoKc3RhcnRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMY29tcGxldGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgZjaGVja3MYCSADKAsyGS52aWdpbC52MS5Ib3N0Q2hlY2tSZXN1bHQSKwoHc3VtbWFyeRgKIAEoCzIaLnZpZ2lsLnYxLkhvc3RDaGVja1N1bW1hcnkiwwMKEENvbXBsaWFuY2VSZXBvcnQSFgoOc2NoZW1hX3ZlcnNpb24YASABKA0SHgoFc2NvcGUYAiABKAsyDy52aWdpbC52MS5TY29wZRIZChFmcmFtZXdvcmtfdmVyc2lvbhgDIAEoCRIYChBzbmFwc2hvdF92ZXJzaW9uGAQgASgNEhQKDGNvbnRlbnRfaGFzaBgFIAEoCRIVCg1wcmV2aW91c19oYXNoGAYgASgJEisKDGxvZ19wb3NpdGlvbhgHIAMoCzIVLnZpZ2lsLnYxLkxvZ1Bvc2l0aW9uEjAKDGdlbmVyYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoMcmVxdWlyZW1lbnRzGAkgAygLMhsudmlnaWwudjEuUmVxdWlyZW1lbnRSZXN1bHQSLQoHc3VtbWFyeRgKIAEoCzIcLnZpZ2lsLnYxLlJlcXVpcmVtZW50U3VtbWFyeRIjCghmaW5kaW5ncxgLIAMoCzIRLnZpZ2lsLnYxLkZpbmRpbmcSLwoOZmluZGluZ19jb3VudHMYDCABKAsyFy52aWdpbC52MS5GaW5kaW5nQ291bnRzIosCCg9TbmFwc2hvdFN1bW1hcnkSDwoHdmVyc2lvbhgBIAEoDRIZChFmcmFtZXdvcmtfdmVyc2lvbhgCIAEoCRIUCgxjb250ZW50X2hhc2gYAyABKAkSFQoNcHJldmlvdXNfaGFzaBgEIAEoCRIuCgpjcmVhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgdzdW1tYXJ5GAYgASgLMhwudmlnaWwudjEuUmVxdWlyZW1lbnRTdW1tYXJ5Ei8KDmZpbmRpbmdfY291bnRzGAcgASgLMhcudmlnaWwudjEuRmluZGluZ0NvdW50cxIPCgdzY2FuX2lkGAggASgJInQKDFNuYXBzaG90TGlzdBIWCg5zY2hlbWFfdmVyc2lvbhgBIAEoDRIeCgVzY29wZRgCIAEoCzIPLnZpZ2lsLnYxLlNjb3BlEiwKCXNuYXBzaG90cxgDIAMoCzIZLnZpZ2lsLnYxLlNuYXBzaG90U3VtbWFyeSJ4Cg1GaW5kaW5nQ2hhbmdlEhIKCmZpbmRpbmdfaWQYASABKAkSDgoGZmllbGRzGAIgAygJEiEKBmJlZm9yZRgDIAEoCzIRLnZpZ2lsLnYxLkZpbmRpbmcSIAoFYWZ0ZXIYBCABKAsyES52aWdpbC52MS5GaW5kaW5nIoEBCg5GaW5kaW5nQ2hhbmdlcxIgCgVhZGRlZBgBIAMoCzIRLnZpZ2lsLnYxLkZpbmRpbmcSIwoIcmVzb2x2ZWQYAiADKAsyES52aWdpbC52MS5GaW5kaW5nEigKB2NoYW5nZWQYAyADKAsyFy52aWdpbC52MS5GaW5kaW5nQ2hhbmdlInMKEVJlcXVpcmVtZW50Q2hhbmdlEgoKAmlkGAEgASgJEikKBGZyb20YAiABKA4yGy52aWdpbC52MS5SZXF1aXJlbWVudFN0YXR1cxInCgJ0bxgDIAEoDjIbLnZpZ2lsLnYxLlJlcXVpcmVtZW50U3RhdHVzIr8BCgxTbmFwc2hvdERpZmYSFgoOc2NoZW1hX3ZlcnNpb24YASABKA0SHgoFc2NvcGUYAiABKAsyDy52aWdpbC52MS5TY29wZRIMCgRmcm9tGAMgASgNEgoKAnRvGAQgASgNEioKCGZpbmRpbmdzGAUgASgLMhgudmlnaWwudjEuRmluZGluZ0NoYW5nZXMSMQoMcmVxdWlyZW1lbnRzGAYgAygLMhsudmlnaWwudjEuUmVxdWlyZW1lbnRDaGFuZ2UqmAEKC0NoZWNrU3RhdHVzEhwKGENIRUNLX1NUQVRVU19VTlNQRUNJRklFRBAAEhUKEUNIRUNLX1NUQVRVU19QQVNTEAESFQoRQ0hFQ0tfU1RBVFVTX0ZBSUwQAhIfChtDSEVDS19TVEFUVVNfTk9UX0FQUExJQ0FCTEUQAxIWChJDSEVDS19TVEFUVVNfRVJST1IQBBoE6OAYAWIGcHJvdG8z", [file_google_protobuf_timestamp, file_vigil_v1_common, file_vigil_v1_compliance, file_vigil_v1_finding, file_vigil_v1_options, file_vigil_v1_scan]);
 
 /**
  * One scan's own result: `vigil scan image|k8s|runtime`.
@@ -103,6 +103,13 @@ export type ScanReport = Message<"vigil.v1.ScanReport"> & {
    * @generated from field: repeated vigil.v1.BlobRef blobs = 15;
    */
   blobs: BlobRef[];
+
+  /**
+   * Image, root filesystem and source-tree scans: every package found, with where it was found.
+   *
+   * @generated from field: repeated vigil.v1.InstalledPackage packages = 16;
+   */
+  packages: InstalledPackage[];
 };
 
 /**
@@ -111,6 +118,51 @@ export type ScanReport = Message<"vigil.v1.ScanReport"> & {
  */
 export const ScanReportSchema: GenMessage<ScanReport> = /*@__PURE__*/
   messageDesc(file_vigil_v1_report, 0);
+
+/**
+ * A package as a scan found it: the contracts' Package plus where it is in the image or tree.
+ *
+ * @generated from message vigil.v1.InstalledPackage
+ */
+export type InstalledPackage = Message<"vigil.v1.InstalledPackage"> & {
+  /**
+   * @generated from field: vigil.v1.Package package = 1;
+   */
+  package?: Package | undefined;
+
+  /**
+   * The file that records the package (a package database or lockfile), then the files it installed.
+   *
+   * @generated from field: repeated string locations = 2;
+   */
+  locations: string[];
+
+  /**
+   * 1-based layer of the image that brought the package at this version, and that layer's diff id.
+   *
+   * @generated from field: uint32 layer = 3;
+   */
+  layer: number;
+
+  /**
+   * @generated from field: string layer_diff_id = 4;
+   */
+  layerDiffId: string;
+
+  /**
+   * The analyzer that found it.
+   *
+   * @generated from field: vigil.v1.UnitRef found_by = 5;
+   */
+  foundBy?: UnitRef | undefined;
+};
+
+/**
+ * Describes the message vigil.v1.InstalledPackage.
+ * Use `create(InstalledPackageSchema)` to create a new message.
+ */
+export const InstalledPackageSchema: GenMessage<InstalledPackage> = /*@__PURE__*/
+  messageDesc(file_vigil_v1_report, 1);
 
 /**
  * @generated from message vigil.v1.HostCheckResult
@@ -188,7 +240,7 @@ export type HostCheckResult = Message<"vigil.v1.HostCheckResult"> & {
  * Use `create(HostCheckResultSchema)` to create a new message.
  */
 export const HostCheckResultSchema: GenMessage<HostCheckResult> = /*@__PURE__*/
-  messageDesc(file_vigil_v1_report, 1);
+  messageDesc(file_vigil_v1_report, 2);
 
 /**
  * @generated from message vigil.v1.HostCheckSummary
@@ -225,7 +277,7 @@ export type HostCheckSummary = Message<"vigil.v1.HostCheckSummary"> & {
  * Use `create(HostCheckSummarySchema)` to create a new message.
  */
 export const HostCheckSummarySchema: GenMessage<HostCheckSummary> = /*@__PURE__*/
-  messageDesc(file_vigil_v1_report, 2);
+  messageDesc(file_vigil_v1_report, 3);
 
 /**
  * `vigil scan host`: every check run against one node's root filesystem.
@@ -289,7 +341,7 @@ export type HostReport = Message<"vigil.v1.HostReport"> & {
  * Use `create(HostReportSchema)` to create a new message.
  */
 export const HostReportSchema: GenMessage<HostReport> = /*@__PURE__*/
-  messageDesc(file_vigil_v1_report, 3);
+  messageDesc(file_vigil_v1_report, 4);
 
 /**
  * `vigil report`: the scope's snapshot. Its binary encoding is the snapshot content that content_hash covers.
@@ -365,7 +417,7 @@ export type ComplianceReport = Message<"vigil.v1.ComplianceReport"> & {
  * Use `create(ComplianceReportSchema)` to create a new message.
  */
 export const ComplianceReportSchema: GenMessage<ComplianceReport> = /*@__PURE__*/
-  messageDesc(file_vigil_v1_report, 4);
+  messageDesc(file_vigil_v1_report, 5);
 
 /**
  * @generated from message vigil.v1.SnapshotSummary
@@ -417,7 +469,7 @@ export type SnapshotSummary = Message<"vigil.v1.SnapshotSummary"> & {
  * Use `create(SnapshotSummarySchema)` to create a new message.
  */
 export const SnapshotSummarySchema: GenMessage<SnapshotSummary> = /*@__PURE__*/
-  messageDesc(file_vigil_v1_report, 5);
+  messageDesc(file_vigil_v1_report, 6);
 
 /**
  * @generated from message vigil.v1.SnapshotList
@@ -444,7 +496,7 @@ export type SnapshotList = Message<"vigil.v1.SnapshotList"> & {
  * Use `create(SnapshotListSchema)` to create a new message.
  */
 export const SnapshotListSchema: GenMessage<SnapshotList> = /*@__PURE__*/
-  messageDesc(file_vigil_v1_report, 6);
+  messageDesc(file_vigil_v1_report, 7);
 
 /**
  * @generated from message vigil.v1.FindingChange
@@ -478,7 +530,7 @@ export type FindingChange = Message<"vigil.v1.FindingChange"> & {
  * Use `create(FindingChangeSchema)` to create a new message.
  */
 export const FindingChangeSchema: GenMessage<FindingChange> = /*@__PURE__*/
-  messageDesc(file_vigil_v1_report, 7);
+  messageDesc(file_vigil_v1_report, 8);
 
 /**
  * @generated from message vigil.v1.FindingChanges
@@ -505,7 +557,7 @@ export type FindingChanges = Message<"vigil.v1.FindingChanges"> & {
  * Use `create(FindingChangesSchema)` to create a new message.
  */
 export const FindingChangesSchema: GenMessage<FindingChanges> = /*@__PURE__*/
-  messageDesc(file_vigil_v1_report, 8);
+  messageDesc(file_vigil_v1_report, 9);
 
 /**
  * @generated from message vigil.v1.RequirementChange
@@ -532,7 +584,7 @@ export type RequirementChange = Message<"vigil.v1.RequirementChange"> & {
  * Use `create(RequirementChangeSchema)` to create a new message.
  */
 export const RequirementChangeSchema: GenMessage<RequirementChange> = /*@__PURE__*/
-  messageDesc(file_vigil_v1_report, 9);
+  messageDesc(file_vigil_v1_report, 10);
 
 /**
  * What changed between two snapshot versions of a scope.
@@ -576,7 +628,7 @@ export type SnapshotDiff = Message<"vigil.v1.SnapshotDiff"> & {
  * Use `create(SnapshotDiffSchema)` to create a new message.
  */
 export const SnapshotDiffSchema: GenMessage<SnapshotDiff> = /*@__PURE__*/
-  messageDesc(file_vigil_v1_report, 10);
+  messageDesc(file_vigil_v1_report, 11);
 
 /**
  * @generated from enum vigil.v1.CheckStatus

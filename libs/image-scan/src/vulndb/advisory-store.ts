@@ -1,0 +1,34 @@
+// The port between matching and wherever OSV records are kept (Postgres through libs/store in the services, memory
+// in tests and for a directory given on the command line). Records cross it as the parsed OSV JSON; the matcher
+// validates them, so a store need not understand OSV beyond the keys it indexes.
+
+export interface AdvisoryKey {
+  /** The OSV ecosystem exactly as records write it: "Debian:12", "Alpine:v3.19", "npm", "Ubuntu:Pro:18.04:LTS". */
+  ecosystem: string;
+  /** The package name as records write it (source package for Debian/Ubuntu, apk origin, PEP 503 name for PyPI). */
+  name: string;
+}
+
+export interface AdvisorySourceInfo {
+  /** Where the records came from: a file name, a URL, "osv:Debian". */
+  name: string;
+  records: number;
+  importedAt: Date;
+  /** The newest `modified` among its records. */
+  newestRecord?: Date;
+}
+
+export interface AdvisoryDbInfo {
+  /** Changes whenever the set of records changes; a digest already scanned against the same build is skipped. */
+  build: string;
+  records: number;
+  sources: AdvisorySourceInfo[];
+  /** When the last import or update finished; reports carry the DB's age from it. */
+  updatedAt?: Date;
+}
+
+export interface AdvisoryStore {
+  /** Every record with an affected[] entry for one of the keys (withdrawn ones included: the matcher drops them). */
+  lookup(keys: readonly AdvisoryKey[]): Promise<unknown[]>;
+  info(): Promise<AdvisoryDbInfo>;
+}

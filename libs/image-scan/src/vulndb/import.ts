@@ -1,0 +1,72 @@
+// Feeding a dump into a persistent advisory store. The store (libs/store's Postgres one) only sees these rows:
+// id, modified, withdrawn, the (ecosystem, name) keys, and the validated record as JSON.
+import { readOsvDump, type DumpOptions, type DumpSummary } from './osv-dump.js';
+import { recordKeys, type OsvRecord } from './osv-record.js';
+
+export interface AdvisoryRow {
+  id: string;
+  modified: string;
+  withdrawn?: string;
+  keys: { ecosystem: string; name: string }[];
+  record: OsvRecord;
+}
+
+/** What a persistent store offers for imports (libs/store's createAdvisoryStore satisfies it). */
+export interface AdvisoryImportTarget {
+  importSource(
+    source: string,
+    batches: AsyncIterable<AdvisoryRow[]>,
+    options?: { invalidRecords?: () => number },
+  ): Promise<{ received: number; inserted: number; replaced: number; unchanged: number }>;
+}
+
+export function advisoryRow(record: OsvRecord): AdvisoryRow {
+  return {
+    id: record.id,
+    modified: record.modified,
+    ...(record.withdrawn ? { withdrawn: record.withdrawn } : {}),
+    keys: recordKeys(record),
+    record,
+  };
+}
+
+export interface DumpImportResult extends DumpSummary {
+  source: string;
+  inserted: number;
+  replaced: number;
+  unchanged: number;
+}
+
+/**
+ * Imports one dump (zip, directory or record file) as one source. Invalid records are counted and named (the
+ * first few) and the rest is loaded; an unreadable archive fails the whole import and the store keeps its data.
+ */
+export async function importOsvDump(
+  path: string,
+  target: AdvisoryImportTarget,
+  options: DumpOptions & { source?: string; batchSize?: number; examples?: number } = {},
+): Promise<DumpImportResult> {
+  const source = options.source ?? path;
+  const batchSize = options.batchSize ?? 500;
+  const examples = options.examples ?? 5;
+  const summary: DumpSummary = { records: 0, invalid: 0, invalidExamples: [] };
+  async function* batches(): AsyncGenerator<AdvisoryRow[]> {
+    let batch: AdvisoryRow[] = [];
+    for await (const e of readOsvDump(path, options)) {
+      if ('error' in e) {
+        summary.invalid++;
+        if (summary.invalidExamples.length < examples) summary.invalidExamples.push(e.error);
+        continue;
+      }
+      summary.records++;
+      batch.push(advisoryRow(e.record));
+      if (batch.length >= batchSize) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length) yield batch;
+  }
+  const r = await target.importSource(source, batches(), { invalidRecords: () => summary.invalid });
+  return { ...summary, source, inserted: r.inserted, replaced: r.replaced, unchanged: r.unchanged };
+}

@@ -1,0 +1,179 @@
+// The advisory tables on the real Postgres at DATABASE_URL, on a fresh database: import, re-import of a newer and
+// an older copy, a failed import that must leave the previous data whole, look-up and the DB build.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createAdvisoryStore, type AdvisoryImportRow, type PgAdvisoryStore } from './advisory.store.js';
+import { freshTestDatabase } from './int-test-database.js';
+import { runMigrations } from './migrations.runner.js';
+import { createSql } from './pg-sql.adapter.js';
+import type { Sql } from './sql.port.js';
+
+let db: { url: string; drop(): Promise<void> };
+let sql: Sql;
+let store: PgAdvisoryStore;
+
+before(async () => {
+  db = await freshTestDatabase('advisory_int');
+  await runMigrations(db.url);
+  sql = createSql(db.url, { max: 4 });
+  store = createAdvisoryStore(sql);
+});
+after(async () => {
+  await sql?.close();
+  await db?.drop();
+});
+
+function row(
+  id: string,
+  modified: string,
+  keys: [string, string][],
+  extra: Record<string, unknown> = {},
+): AdvisoryImportRow {
+  return {
+    id,
+    modified,
+    ...(typeof extra['withdrawn'] === 'string' ? { withdrawn: extra['withdrawn'] } : {}),
+    keys: keys.map(([ecosystem, name]) => ({ ecosystem, name })),
+    record: {
+      id,
+      modified,
+      ...extra,
+      affected: keys.map(([ecosystem, name]) => ({
+        package: { ecosystem, name },
+        ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }] }],
+      })),
+    },
+  };
+}
+
+const ids = (records: unknown[]) => records.map((r) => (r as { id: string }).id).sort();
+
+describe('Postgres advisory store', () => {
+  it('imports a source and looks records up by (ecosystem, name)', async () => {
+    const r = await store.importSource(
+      'osv:Debian',
+      [
+        [
+          row('DSA-1-1', '2024-01-01T00:00:00Z', [
+            ['Debian:12', 'openssl'],
+            ['Debian:11', 'openssl'],
+          ]),
+        ],
+        [
+          row('DLA-2-1', '2024-02-01T00:00:00Z', [['Debian:11', 'openssl']]),
+          row('CVE-2024-0001', '2024-03-01T00:00:00.123456Z', [['Debian:12', 'wget']], {
+            withdrawn: '2024-04-01T00:00:00Z',
+          }),
+        ],
+      ],
+      { invalidRecords: () => 2 },
+    );
+    assert.deepEqual(r, { source: 'osv:Debian', received: 3, inserted: 3, replaced: 0, unchanged: 0 });
+    assert.deepEqual(ids(await store.lookup([{ ecosystem: 'Debian:11', name: 'openssl' }])), [
+      'DLA-2-1',
+      'DSA-1-1',
+    ]);
+    assert.deepEqual(
+      ids(
+        await store.lookup([
+          { ecosystem: 'Debian:12', name: 'openssl' },
+          { ecosystem: 'Debian:12', name: 'wget' },
+          { ecosystem: 'npm', name: 'openssl' },
+        ]),
+      ),
+      ['CVE-2024-0001', 'DSA-1-1'],
+    );
+    assert.deepEqual(await store.lookup([]), []);
+    const [withdrawn] = (await store.lookup([{ ecosystem: 'Debian:12', name: 'wget' }])) as {
+      withdrawn?: string;
+    }[];
+    assert.equal(withdrawn!.withdrawn, '2024-04-01T00:00:00Z', 'the record comes back as it was given');
+    const info = await store.info();
+    assert.equal(info.records, 3);
+    assert.equal(info.sources.length, 1);
+    assert.equal(info.sources[0]!.name, 'osv:Debian');
+    assert.equal(info.sources[0]!.records, 3);
+    assert.equal(info.sources[0]!.invalidRecords, 2);
+    assert.equal(info.sources[0]!.newestRecord?.toISOString(), '2024-03-01T00:00:00.123Z');
+    assert.ok(info.updatedAt instanceof Date);
+    assert.match(info.build, /^osv-1-[0-9a-f]{12}$/);
+  });
+
+  it('re-import: the same copy changes nothing, an older one is ignored, a newer one replaces it and its keys', async () => {
+    const before = await store.info();
+    const same = await store.importSource('osv:Debian', [
+      [row('DSA-1-1', '2024-01-01T00:00:00Z', [['Debian:12', 'openssl']])],
+    ]);
+    assert.equal(same.unchanged, 1);
+    assert.equal((await store.info()).build, before.build, 'nothing changed, so the build is the same');
+
+    const older = await store.importSource('osv:Debian', [
+      [row('DLA-2-1', '2023-01-01T00:00:00Z', [['Debian:11', 'gnutls28']])],
+    ]);
+    assert.deepEqual([older.replaced, older.unchanged], [0, 1]);
+    assert.deepEqual(ids(await store.lookup([{ ecosystem: 'Debian:11', name: 'gnutls28' }])), []);
+
+    const newer = await store.importSource('osv:Debian', [
+      [
+        row('DLA-2-1', '2025-01-01T00:00:00Z', [['Debian:11', 'gnutls28']], { summary: 'newer' }),
+        // The same id twice in one batch: the newest copy wins.
+        row('DLA-3-1', '2025-01-01T00:00:00Z', [['Debian:11', 'curl']], { summary: 'first' }),
+        row('DLA-3-1', '2025-02-01T00:00:00Z', [['Debian:11', 'curl']], { summary: 'second' }),
+      ],
+    ]);
+    assert.deepEqual([newer.inserted, newer.replaced, newer.unchanged], [1, 1, 1]);
+    assert.deepEqual(
+      ids(await store.lookup([{ ecosystem: 'Debian:11', name: 'openssl' }])),
+      ['DSA-1-1'],
+      'DLA-2-1 lost its old key',
+    );
+    const [dla2] = (await store.lookup([{ ecosystem: 'Debian:11', name: 'gnutls28' }])) as {
+      summary: string;
+    }[];
+    assert.equal(dla2!.summary, 'newer');
+    const [dla3] = (await store.lookup([{ ecosystem: 'Debian:11', name: 'curl' }])) as { summary: string }[];
+    assert.equal(dla3!.summary, 'second');
+    const after = await store.info();
+    assert.notEqual(after.build, before.build);
+    assert.equal(after.records, 4);
+  });
+
+  it('a failed import leaves the previous data whole', async () => {
+    const before = await store.info();
+    async function* failing(): AsyncGenerator<AdvisoryImportRow[]> {
+      yield [row('GHSA-aaaa-bbbb-cccc', '2026-01-01T00:00:00Z', [['npm', 'left-pad']])];
+      yield [row('DSA-1-1', '2030-01-01T00:00:00Z', [['Debian:12', 'nothing']])];
+      throw new Error('the archive is truncated');
+    }
+    await assert.rejects(store.importSource('osv:npm', failing()), /the archive is truncated/);
+    assert.deepEqual(await store.lookup([{ ecosystem: 'npm', name: 'left-pad' }]), []);
+    assert.deepEqual(ids(await store.lookup([{ ecosystem: 'Debian:12', name: 'openssl' }])), ['DSA-1-1']);
+    const after = await store.info();
+    assert.deepEqual(after, before);
+    assert.equal(
+      after.sources.some((s) => s.name === 'osv:npm'),
+      false,
+    );
+  });
+
+  it('two sources: counts per source, and a newer copy from another source moves the record', async () => {
+    await store.importSource('osv:npm', [
+      [
+        row('GHSA-aaaa-bbbb-cccc', '2026-01-01T00:00:00Z', [['npm', 'left-pad']]),
+        row('DSA-1-1', '2030-01-01T00:00:00Z', [['Debian:12', 'openssl']]),
+      ],
+    ]);
+    const info = await store.info();
+    assert.deepEqual(
+      info.sources.map((s) => [s.name, s.records]),
+      [
+        ['osv:Debian', 3],
+        ['osv:npm', 2],
+      ],
+    );
+    assert.equal(info.records, 5);
+    assert.deepEqual(ids(await store.lookup([{ ecosystem: 'npm', name: 'left-pad' }])), [
+      'GHSA-aaaa-bbbb-cccc',
+    ]);
+  });
+});

@@ -1,0 +1,235 @@
+// The vulnerability database in Postgres. It satisfies the image scanner's AdvisoryStore port structurally (this
+// package does not import the engine): it keeps each record as the JSON it was given and indexes it under the
+// (ecosystem, name) keys the importer computed, so it needs no knowledge of OSV beyond id, modified and withdrawn.
+import { createHash } from 'node:crypto';
+import type { Sql, SqlQueryable } from './sql.port.js';
+
+export interface AdvisoryKeyRow {
+  ecosystem: string;
+  name: string;
+}
+
+/** One record to import: its identity, the keys it is looked up by, and the record itself. */
+export interface AdvisoryImportRow {
+  id: string;
+  /** RFC 3339; a copy replaces the stored one only when this is newer. */
+  modified: string;
+  withdrawn?: string;
+  keys: AdvisoryKeyRow[];
+  record: unknown;
+}
+
+export interface AdvisoryImportOptions {
+  /** Read once the batches are drained: how many records of the source were invalid and left out. */
+  invalidRecords?: () => number;
+  /** Default: the database's clock. */
+  now?: Date;
+}
+
+export interface AdvisoryImportResult {
+  source: string;
+  received: number;
+  inserted: number;
+  replaced: number;
+  /** Already stored with the same or a newer `modified`. */
+  unchanged: number;
+}
+
+export interface AdvisorySourceRow {
+  name: string;
+  records: number;
+  invalidRecords: number;
+  importedAt: Date;
+  newestRecord?: Date;
+}
+
+export interface AdvisoryDbInfoRow {
+  build: string;
+  records: number;
+  sources: AdvisorySourceRow[];
+  updatedAt?: Date;
+}
+
+export interface PgAdvisoryStore {
+  /** Every record with an affected[] entry for one of the keys (withdrawn ones included), as imported. */
+  lookup(keys: readonly AdvisoryKeyRow[]): Promise<unknown[]>;
+  info(): Promise<AdvisoryDbInfoRow>;
+  /**
+   * Imports one source in ONE transaction: either every batch lands or, when a batch or the iterator fails,
+   * nothing does and the previous data stays whole. Concurrent imports wait for each other.
+   */
+  importSource(
+    source: string,
+    batches: AsyncIterable<AdvisoryImportRow[]> | Iterable<AdvisoryImportRow[]>,
+    options?: AdvisoryImportOptions,
+  ): Promise<AdvisoryImportResult>;
+}
+
+// Serializes imports across processes (vigil up and a one-shot `vigil db import` on one deployment).
+const IMPORT_LOCK_KEY = 0x76_64_62_31; // "vdb1"
+
+/** The advisory tables' store over the Sql port (run runMigrations first). The caller owns and closes `sql`. */
+export class PostgresAdvisoryStore implements PgAdvisoryStore {
+  private readonly impl: PgAdvisoryStore;
+  constructor(sql: Sql) {
+    this.impl = pgAdvisoryStore(sql);
+  }
+  lookup(keys: readonly AdvisoryKeyRow[]): Promise<unknown[]> {
+    return this.impl.lookup(keys);
+  }
+  info(): Promise<AdvisoryDbInfoRow> {
+    return this.impl.info();
+  }
+  importSource(
+    source: string,
+    batches: AsyncIterable<AdvisoryImportRow[]> | Iterable<AdvisoryImportRow[]>,
+    options?: AdvisoryImportOptions,
+  ): Promise<AdvisoryImportResult> {
+    return this.impl.importSource(source, batches, options);
+  }
+}
+
+export function createAdvisoryStore(sql: Sql): PgAdvisoryStore {
+  return new PostgresAdvisoryStore(sql);
+}
+
+function pgAdvisoryStore(sql: Sql): PgAdvisoryStore {
+  return {
+    async lookup(keys) {
+      if (!keys.length) return [];
+      const r = await sql.query<{ record: unknown }>(
+        `SELECT a.record FROM advisories a
+          WHERE a.id IN (
+            SELECT p.advisory_id FROM advisory_packages p
+              JOIN unnest($1::text[], $2::text[]) AS k(ecosystem, name)
+                ON p.ecosystem = k.ecosystem AND p.name = k.name)`,
+        [keys.map((k) => k.ecosystem), keys.map((k) => k.name)],
+      );
+      return r.rows.map((row) => row.record);
+    },
+
+    async info() {
+      const [state, sources] = await Promise.all([
+        sql.query<{ generation: string; updated_at: Date }>(
+          `SELECT generation, updated_at FROM advisory_db_state WHERE id = 1`,
+        ),
+        sql.query<{
+          name: string;
+          records: number;
+          invalid_records: number;
+          imported_at: Date;
+          newest_record: Date | null;
+        }>(
+          `SELECT name, records, invalid_records, imported_at, newest_record FROM advisory_sources ORDER BY name`,
+        ),
+      ]);
+      const generation = state.rows[0]?.generation ?? '0';
+      const rows: AdvisorySourceRow[] = sources.rows.map((s) => ({
+        name: s.name,
+        records: s.records,
+        invalidRecords: s.invalid_records,
+        importedAt: s.imported_at,
+        ...(s.newest_record ? { newestRecord: s.newest_record } : {}),
+      }));
+      const h = createHash('sha256').update(`generation ${generation}\n`);
+      for (const s of rows)
+        h.update(`${s.name}\u0000${s.records}\u0000${s.newestRecord?.toISOString() ?? ''}\n`);
+      return {
+        build: `osv-${generation}-${h.digest('hex').slice(0, 12)}`,
+        records: rows.reduce((n, s) => n + s.records, 0),
+        sources: rows,
+        ...(state.rows[0] ? { updatedAt: state.rows[0].updated_at } : {}),
+      };
+    },
+
+    async importSource(source, batches, options = {}) {
+      if (!source.trim()) throw new Error('importSource: the source name is empty');
+      return sql.transaction(async (tx) => {
+        await tx.query('SELECT pg_advisory_xact_lock($1)', [IMPORT_LOCK_KEY]);
+        const now = options.now ?? (await tx.query<{ now: Date }>('SELECT now() AS now')).rows[0]!.now;
+        await tx.query(
+          `INSERT INTO advisory_sources (name, imported_at) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET imported_at = EXCLUDED.imported_at`,
+          [source, now],
+        );
+        const result: AdvisoryImportResult = { source, received: 0, inserted: 0, replaced: 0, unchanged: 0 };
+        for await (const batch of batches) await importBatch(tx, source, batch, result);
+        await tx.query(`UPDATE advisory_sources SET invalid_records = $2 WHERE name = $1`, [
+          source,
+          options.invalidRecords?.() ?? 0,
+        ]);
+        // A newer copy may have moved a record from another source to this one: recount every source.
+        await tx.query(
+          `UPDATE advisory_sources s SET records = c.n, newest_record = c.newest
+             FROM (SELECT s2.name, count(a.id)::int AS n, max(a.modified) AS newest
+                     FROM advisory_sources s2 LEFT JOIN advisories a ON a.source = s2.name
+                    GROUP BY s2.name) c
+            WHERE c.name = s.name`,
+        );
+        const changed = result.inserted + result.replaced > 0 ? 1 : 0;
+        await tx.query(
+          `INSERT INTO advisory_db_state (id, generation, updated_at) VALUES (1, $1, $2)
+             ON CONFLICT (id) DO UPDATE SET generation = advisory_db_state.generation + $1, updated_at = EXCLUDED.updated_at`,
+          [changed, now],
+        );
+        return result;
+      });
+    },
+  };
+}
+
+async function importBatch(
+  tx: SqlQueryable,
+  source: string,
+  batch: AdvisoryImportRow[],
+  result: AdvisoryImportResult,
+): Promise<void> {
+  if (!batch.length) return;
+  result.received += batch.length;
+  // Postgres refuses to upsert one id twice in a statement; keep the newest copy of each id in the batch.
+  const byId = new Map<string, AdvisoryImportRow>();
+  for (const row of batch) {
+    const old = byId.get(row.id);
+    if (!old || Date.parse(old.modified) < Date.parse(row.modified)) byId.set(row.id, row);
+  }
+  const rows = [...byId.values()];
+  result.unchanged += batch.length - rows.length;
+  const payload = JSON.stringify(
+    rows.map((r) => ({ id: r.id, modified: r.modified, withdrawn: r.withdrawn ?? null, record: r.record })),
+  );
+  const up = await tx.query<{ id: string; inserted: boolean }>(
+    `INSERT INTO advisories (id, source, modified, withdrawn, record)
+       SELECT t.id, $2, t.modified, t.withdrawn, t.record
+         FROM jsonb_to_recordset($1::jsonb) AS t(id text, modified timestamptz, withdrawn timestamptz, record jsonb)
+     ON CONFLICT (id) DO UPDATE
+       SET source = EXCLUDED.source, modified = EXCLUDED.modified, withdrawn = EXCLUDED.withdrawn, record = EXCLUDED.record
+       WHERE advisories.modified < EXCLUDED.modified
+     RETURNING id, (xmax = 0) AS inserted`,
+    [payload, source],
+  );
+  const written = new Set(up.rows.map((r) => r.id));
+  const replaced = up.rows.filter((r) => !r.inserted).map((r) => r.id);
+  result.inserted += up.rows.length - replaced.length;
+  result.replaced += replaced.length;
+  result.unchanged += rows.length - up.rows.length;
+  if (replaced.length)
+    await tx.query(`DELETE FROM advisory_packages WHERE advisory_id = ANY($1::text[])`, [replaced]);
+  const eco: string[] = [];
+  const names: string[] = [];
+  const ids: string[] = [];
+  for (const r of rows) {
+    if (!written.has(r.id)) continue;
+    for (const k of r.keys) {
+      eco.push(k.ecosystem);
+      names.push(k.name);
+      ids.push(r.id);
+    }
+  }
+  if (ids.length)
+    await tx.query(
+      `INSERT INTO advisory_packages (ecosystem, name, advisory_id)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+       ON CONFLICT DO NOTHING`,
+      [eco, names, ids],
+    );
+}
