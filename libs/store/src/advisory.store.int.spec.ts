@@ -156,6 +156,44 @@ describe('Postgres advisory store', () => {
     );
   });
 
+  it('a record filed split comes back with the entries of the keys asked for only', async () => {
+    const entry = (ecosystem: string) => ({
+      package: { ecosystem, name: 'zlib' },
+      versions: [`${ecosystem}-v1`],
+    });
+    await store.importSource('osv:Ubuntu', [
+      [
+        {
+          id: 'UBUNTU-CVE-2099-1',
+          modified: '2026-01-01T00:00:00Z',
+          keys: [
+            { ecosystem: 'Ubuntu:18.04:LTS', name: 'zlib', entries: [entry('Ubuntu:18.04:LTS')] },
+            { ecosystem: 'Ubuntu:20.04:LTS', name: 'zlib', entries: [entry('Ubuntu:20.04:LTS')] },
+            { ecosystem: 'Ubuntu:22.04:LTS', name: 'zlib', entries: [entry('Ubuntu:22.04:LTS')] },
+          ],
+          record: {
+            id: 'UBUNTU-CVE-2099-1',
+            modified: '2026-01-01T00:00:00Z',
+            affected: [{ ranges: [{ type: 'GIT', events: [] }] }],
+          },
+        },
+      ],
+    ]);
+    const [one] = (await store.lookup([{ ecosystem: 'Ubuntu:20.04:LTS', name: 'zlib' }])) as {
+      affected: unknown[];
+    }[];
+    assert.deepEqual(one!.affected, [{ ranges: [{ type: 'GIT', events: [] }] }, entry('Ubuntu:20.04:LTS')]);
+    const [two] = (await store.lookup([
+      { ecosystem: 'Ubuntu:18.04:LTS', name: 'zlib' },
+      { ecosystem: 'Ubuntu:22.04:LTS', name: 'zlib' },
+    ])) as { affected: { package?: { ecosystem: string } }[] }[];
+    assert.deepEqual(two!.affected.map((a) => a.package?.ecosystem).sort(), [
+      'Ubuntu:18.04:LTS',
+      'Ubuntu:22.04:LTS',
+      undefined,
+    ]);
+  });
+
   it('two sources: counts per source, and a newer copy from another source moves the record', async () => {
     await store.importSource('osv:npm', [
       [
@@ -168,10 +206,11 @@ describe('Postgres advisory store', () => {
       info.sources.map((s) => [s.name, s.records]),
       [
         ['osv:Debian', 3],
+        ['osv:Ubuntu', 1],
         ['osv:npm', 2],
       ],
     );
-    assert.equal(info.records, 5);
+    assert.equal(info.records, 6);
     assert.deepEqual(ids(await store.lookup([{ ecosystem: 'npm', name: 'left-pad' }])), [
       'GHSA-aaaa-bbbb-cccc',
     ]);

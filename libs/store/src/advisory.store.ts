@@ -9,14 +9,23 @@ export interface AdvisoryKeyRow {
   name: string;
 }
 
+export interface AdvisoryImportKey extends AdvisoryKeyRow {
+  /**
+   * The record's affected[] entries filed under this key and left out of `record`: a look-up puts back those of
+   * the keys asked for. Absent: `record` holds them itself.
+   */
+  entries?: unknown[];
+}
+
 /** One record to import: its identity, the keys it is looked up by, and the record itself. */
 export interface AdvisoryImportRow {
   id: string;
   /** RFC 3339; a copy replaces the stored one only when this is newer. */
   modified: string;
   withdrawn?: string;
-  keys: AdvisoryKeyRow[];
-  record: unknown;
+  keys: AdvisoryImportKey[];
+  /** A JSON object: the record, without the entries given per key. */
+  record: Record<string, unknown>;
 }
 
 export interface AdvisoryImportOptions {
@@ -51,7 +60,10 @@ export interface AdvisoryDbInfoRow {
 }
 
 export interface PgAdvisoryStore {
-  /** Every record with an affected[] entry for one of the keys (withdrawn ones included), as imported. */
+  /**
+   * Every record with an affected[] entry for one of the keys (withdrawn ones included), as imported; entries
+   * filed per key come back for the keys asked for only, appended to the record's own affected[].
+   */
   lookup(keys: readonly AdvisoryKeyRow[]): Promise<unknown[]>;
   info(): Promise<AdvisoryDbInfoRow>;
   /**
@@ -97,15 +109,22 @@ function pgAdvisoryStore(sql: Sql): PgAdvisoryStore {
   return {
     async lookup(keys) {
       if (!keys.length) return [];
-      const r = await sql.query<{ record: unknown }>(
-        `SELECT a.record FROM advisories a
-          WHERE a.id IN (
-            SELECT p.advisory_id FROM advisory_packages p
-              JOIN unnest($1::text[], $2::text[]) AS k(ecosystem, name)
-                ON p.ecosystem = k.ecosystem AND p.name = k.name)`,
+      const r = await sql.query<{ record: Record<string, unknown>; entries: (unknown[] | null)[] }>(
+        `SELECT a.record, h.entries
+           FROM (SELECT p.advisory_id, jsonb_agg(p.entries) AS entries
+                   FROM advisory_packages p
+                   JOIN unnest($1::text[], $2::text[]) AS k(ecosystem, name)
+                     ON p.ecosystem = k.ecosystem AND p.name = k.name
+                  GROUP BY p.advisory_id) h
+           JOIN advisories a ON a.id = h.advisory_id`,
         [keys.map((k) => k.ecosystem), keys.map((k) => k.name)],
       );
-      return r.rows.map((row) => row.record);
+      return r.rows.map(({ record, entries }) => {
+        const filed = entries.flatMap((e) => e ?? []);
+        if (!filed.length) return record;
+        const own = Array.isArray(record['affected']) ? (record['affected'] as unknown[]) : [];
+        return { ...record, affected: [...own, ...filed] };
+      });
     },
 
     async info() {
@@ -214,22 +233,18 @@ async function importBatch(
   result.unchanged += rows.length - up.rows.length;
   if (replaced.length)
     await tx.query(`DELETE FROM advisory_packages WHERE advisory_id = ANY($1::text[])`, [replaced]);
-  const eco: string[] = [];
-  const names: string[] = [];
-  const ids: string[] = [];
+  const keyRows: { ecosystem: string; name: string; advisory_id: string; entries: unknown[] | null }[] = [];
   for (const r of rows) {
     if (!written.has(r.id)) continue;
-    for (const k of r.keys) {
-      eco.push(k.ecosystem);
-      names.push(k.name);
-      ids.push(r.id);
-    }
+    for (const k of r.keys)
+      keyRows.push({ ecosystem: k.ecosystem, name: k.name, advisory_id: r.id, entries: k.entries ?? null });
   }
-  if (ids.length)
+  if (keyRows.length)
     await tx.query(
-      `INSERT INTO advisory_packages (ecosystem, name, advisory_id)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+      `INSERT INTO advisory_packages (ecosystem, name, advisory_id, entries)
+         SELECT t.ecosystem, t.name, t.advisory_id, t.entries
+           FROM jsonb_to_recordset($1::jsonb) AS t(ecosystem text, name text, advisory_id text, entries jsonb)
        ON CONFLICT DO NOTHING`,
-      [eco, names, ids],
+      [JSON.stringify(keyRows)],
     );
 }

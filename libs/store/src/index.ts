@@ -34,6 +34,7 @@ export {
   type AdvisoryImportOptions,
   type AdvisoryImportResult,
   type AdvisoryKeyRow,
+  type AdvisoryImportKey,
   type AdvisorySourceRow,
   type AdvisoryDbInfoRow,
 } from './advisory.store.js';

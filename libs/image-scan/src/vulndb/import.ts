@@ -7,8 +7,10 @@ export interface AdvisoryRow {
   id: string;
   modified: string;
   withdrawn?: string;
-  keys: { ecosystem: string; name: string }[];
-  record: OsvRecord;
+  /** Each key with the record's affected[] entries for it, which `record` then leaves out. */
+  keys: { ecosystem: string; name: string; entries: OsvRecord['affected'] }[];
+  /** The record without the entries filed under keys (it keeps those without a package, e.g. GIT-only ones). */
+  record: Omit<OsvRecord, 'affected'> & { affected: OsvRecord['affected'] };
 }
 
 /** What a persistent store offers for imports (libs/store's createAdvisoryStore satisfies it). */
@@ -20,13 +22,22 @@ export interface AdvisoryImportTarget {
   ): Promise<{ received: number; inserted: number; replaced: number; unchanged: number }>;
 }
 
+/**
+ * A record as a persistent store keeps it: split, so that a look-up for one package gets the record with that
+ * package's entries only, not every release's versions list.
+ */
 export function advisoryRow(record: OsvRecord): AdvisoryRow {
   return {
     id: record.id,
     modified: record.modified,
     ...(record.withdrawn ? { withdrawn: record.withdrawn } : {}),
-    keys: recordKeys(record),
-    record,
+    keys: recordKeys(record).map((k) => ({
+      ...k,
+      entries: record.affected.filter(
+        (a) => a.package?.ecosystem === k.ecosystem && a.package.name === k.name,
+      ),
+    })),
+    record: { ...record, affected: record.affected.filter((a) => !a.package) },
   };
 }
 

@@ -139,10 +139,11 @@ function validate(json: unknown, label: string): OsvRecord {
 
   if (r.affected !== undefined && r.affected !== null && !Array.isArray(r.affected))
     fail('"affected" is not a list');
+  // Valid parts are kept as the objects they came as (only missing lists are filled in): records rebuilt from
+  // storage are validated on every look-up, and copying them would double what a scan allocates.
   const affected = ((r.affected as unknown[] | undefined) ?? []).map((a, i): OsvRecordAffected => {
     const where = `affected[${i}]`;
     if (!isObject(a)) return fail(`${where} is not an object`);
-    let pkg: OsvPackage | undefined;
     if (a.package !== undefined && a.package !== null) {
       const p = a.package;
       if (!isObject(p)) return fail(`${where}.package is not an object`);
@@ -151,45 +152,41 @@ function validate(json: unknown, label: string): OsvRecord {
       if (typeof p.name !== 'string' || p.name === '') return fail(`${where}.package.name is missing`);
       if (p.purl !== undefined && p.purl !== null && typeof p.purl !== 'string')
         return fail(`${where}.package.purl is not a string`);
-      pkg = { ecosystem: p.ecosystem, name: p.name, ...(typeof p.purl === 'string' ? { purl: p.purl } : {}) };
     }
     if (a.ranges !== undefined && a.ranges !== null && !Array.isArray(a.ranges))
       return fail(`${where}.ranges is not a list`);
-    const ranges = ((a.ranges as unknown[] | undefined) ?? []).map((rg, j): OsvRecordRange => {
+    const ranges = (a.ranges as unknown[] | undefined) ?? [];
+    for (let j = 0; j < ranges.length; j++) {
+      const rg = ranges[j];
       const rw = `${where}.ranges[${j}]`;
       if (!isObject(rg)) return fail(`${rw} is not an object`);
       if (typeof rg.type !== 'string') return fail(`${rw}.type is missing`);
       if (!Array.isArray(rg.events)) return fail(`${rw}.events is not a list`);
-      const events = rg.events.map((e, k): OsvEvent => {
+      for (let k = 0; k < rg.events.length; k++) {
+        const e: unknown = rg.events[k];
         if (!isObject(e)) return fail(`${rw}.events[${k}] is not an object`);
-        const keys = EVENT_KEYS.filter((key) => e[key] !== undefined);
-        if (keys.length !== 1)
+        let key: (typeof EVENT_KEYS)[number] | undefined;
+        let n = 0;
+        for (const candidate of EVENT_KEYS)
+          if (e[candidate] !== undefined) {
+            key = candidate;
+            n++;
+          }
+        if (n !== 1 || !key)
           return fail(`${rw}.events[${k}] must have exactly one of introduced, fixed, last_affected, limit`);
-        const key = keys[0]!;
         if (typeof e[key] !== 'string' || e[key] === '')
           return fail(`${rw}.events[${k}].${key} is not a version string`);
-        // Events are read-only to everyone downstream, so a valid one is kept as it came.
-        return e as OsvEvent;
-      });
-      const ds = objectOrUndefined(rg.database_specific, `${rw}.database_specific`);
-      return {
-        type: rg.type,
-        events,
-        ...(typeof rg.repo === 'string' ? { repo: rg.repo } : {}),
-        ...(ds ? { database_specific: ds } : {}),
-      };
-    });
-    const es = objectOrUndefined(a.ecosystem_specific, `${where}.ecosystem_specific`);
-    const ds = objectOrUndefined(a.database_specific, `${where}.database_specific`);
-    const sev = severities(a.severity, `${where}.severity`);
-    return {
-      ...(pkg ? { package: pkg } : {}),
-      ...(sev.length ? { severity: sev } : {}),
-      ranges,
-      versions: strings(a.versions, `${where}.versions`),
-      ...(es ? { ecosystem_specific: es } : {}),
-      ...(ds ? { database_specific: ds } : {}),
-    };
+      }
+      objectOrUndefined(rg.database_specific, `${rw}.database_specific`);
+      if (rg.repo !== undefined && rg.repo !== null && typeof rg.repo !== 'string')
+        return fail(`${rw}.repo is not a string`);
+    }
+    objectOrUndefined(a.ecosystem_specific, `${where}.ecosystem_specific`);
+    objectOrUndefined(a.database_specific, `${where}.database_specific`);
+    severities(a.severity, `${where}.severity`);
+    const versions = strings(a.versions, `${where}.versions`);
+    if (Array.isArray(a.ranges) && Array.isArray(a.versions)) return a as unknown as OsvRecordAffected;
+    return { ...a, ranges, versions } as unknown as OsvRecordAffected;
   });
 
   if (r.references !== undefined && r.references !== null && !Array.isArray(r.references))

@@ -15,7 +15,10 @@ export class AdvisoryDb1764813600000 implements MigrationInterface {
         invalid_records  integer NOT NULL DEFAULT 0 CHECK (invalid_records >= 0),
         newest_record    timestamptz
       )`);
-    // One row per record id, whichever source brought its newest copy.
+    // One row per record id, whichever source brought its newest copy. An importer may store a record split:
+    // `record` without the affected[] entries it files under their (ecosystem, name) in advisory_packages.entries,
+    // so a look-up sends only the entries of the packages asked for (real records carry one entry, often with a
+    // long versions list, for every release they cover).
     await q.query(`
       CREATE TABLE advisories (
         id         text PRIMARY KEY CHECK (id <> ''),
@@ -31,6 +34,7 @@ export class AdvisoryDb1764813600000 implements MigrationInterface {
         ecosystem    text NOT NULL,
         name         text NOT NULL,
         advisory_id  text NOT NULL,
+        entries      jsonb,
         PRIMARY KEY (ecosystem, name, advisory_id)
       )`);
     await q.query(`CREATE INDEX advisory_packages_advisory_idx ON advisory_packages (advisory_id)`);
