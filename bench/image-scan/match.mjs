@@ -209,6 +209,8 @@ if (!skip.has('postgres')) {
     }
     const r = await store.importSource('bench', batches());
     console.log(`  postgres   import              ${fmt(ms(t0))}  (${r.inserted} rows in one transaction)`);
+    // A scanner on Postgres holds no records between scans: drop the generated ones before timing.
+    records.length = 0;
     await sql.query('ANALYZE');
     // The look-up alone (rows from Postgres, JSON parsed by the driver), to tell it apart from matching.
     const keys = [

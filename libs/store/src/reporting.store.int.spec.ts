@@ -79,16 +79,21 @@ describe('migrations', () => {
   it('apply on an empty database, then are a no-op', async () => {
     const before = await migrationStatus(db.url);
     assert.deepEqual(before.applied, []);
-    assert.deepEqual(before.pending, ['ReportingStore1764752400000', 'SnapshotScanId1764763200000']);
+    assert.deepEqual(before.pending, [
+      'ReportingStore1764752400000',
+      'SnapshotScanId1764763200000',
+      'AdvisoryDb1764813600000',
+    ]);
     assert.deepEqual(await runMigrations(db.url), [
       'ReportingStore1764752400000',
       'SnapshotScanId1764763200000',
+      'AdvisoryDb1764813600000',
     ]);
     assert.deepEqual(await runMigrations(db.url), []);
     const status = await migrationStatus(db.url);
     assert.deepEqual(
       status.applied.map((a) => a.name),
-      ['ReportingStore1764752400000', 'SnapshotScanId1764763200000'],
+      ['ReportingStore1764752400000', 'SnapshotScanId1764763200000', 'AdvisoryDb1764813600000'],
     );
     assert.deepEqual(status.pending, []);
     sql = createSql(db.url, { max: 2 });
@@ -97,7 +102,20 @@ describe('migrations', () => {
     );
     assert.deepEqual(
       tables.rows.map((r) => r.table_name),
-      ['assets', 'blobs', 'events', 'exceptions', 'findings', 'scans', 'schema_migrations', 'snapshots'],
+      [
+        'advisories',
+        'advisory_db_state',
+        'advisory_packages',
+        'advisory_sources',
+        'assets',
+        'blobs',
+        'events',
+        'exceptions',
+        'findings',
+        'scans',
+        'schema_migrations',
+        'snapshots',
+      ],
     );
     store = await openReportingStore(db.url, { max: 4 });
   });

@@ -69,7 +69,9 @@ function handle(req: IncomingMessage, res: import('node:http').ServerResponse): 
   if (cutNext) {
     cutNext = false;
     // The cut comes well after the half was flushed: the client must have read those bytes, even on a busy machine.
-    res.write(zip.subarray(0, Math.floor(zip.length / 2)), () => setTimeout(() => res.socket?.destroy(), 400));
+    res.write(zip.subarray(0, Math.floor(zip.length / 2)), () =>
+      setTimeout(() => res.socket?.destroy(), 400),
+    );
     return;
   }
   res.end(zip);
