@@ -22,7 +22,7 @@ export {
   type Relationship,
 } from './analyzers/analyzer.js';
 export { osvEcosystem } from './analyzers/os-release.analyzer.js';
-export { purl } from './analyzers/purl.js';
+export { purl, purlType } from './analyzers/purl.js';
 export {
   scanImage,
   scanFiles,
@@ -39,7 +39,7 @@ export {
   type ScannedPackage,
   type PackageLayer,
 } from './scan/findings.js';
-export { imageChecks, registryOf, IMAGE_CHECK_UNIT, type ImageCheckOutcome } from './scan/image-checks.js';
+export { imageChecks, IMAGE_CHECK_UNIT, type ImageCheckOutcome } from './scan/image-checks.js';
 export { remediationFor, type RemediationInput } from './scan/remediation.js';
 export { readDirectory, DirectoryError, ROOTFS_SKIP, type DirectoryOptions } from './scan/directory.js';
 export type {

@@ -25,6 +25,7 @@ import {
   scanFiles,
   openImage,
   openRegistryImage,
+  purlType,
   scanImage,
   toCycloneDx,
   type AdvisoryStore,
@@ -48,7 +49,7 @@ export function installedPackages(report: ScanReport): InstalledPackage[] {
   return report.packages.map((p) =>
     create(InstalledPackageSchema, {
       package: {
-        ecosystem: p.purl.slice(4, p.purl.indexOf('/')),
+        ecosystem: purlType(p.purl),
         name: p.name,
         version: p.version,
         purl: p.purl,

@@ -23,3 +23,8 @@ export function purl(
   if (q.length) s += `?${q.join('&')}`;
   return s;
 }
+
+/** The type of a purl ("deb", "npm"): the contracts' Package.ecosystem. */
+export function purlType(purl: string): string {
+  return purl.slice(4, purl.indexOf('/'));
+}

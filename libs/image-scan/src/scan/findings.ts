@@ -15,6 +15,7 @@ import {
 } from '@vigil/contracts';
 import { requirementsFor } from '@vigil/pci';
 import type { ExtractedPackage, OsRelease } from '../analyzers/analyzer.js';
+import { purlType } from '../analyzers/purl.js';
 import type { VulnerabilityMatch } from '../vulndb/match.types.js';
 import { IMAGE_CHECK_UNIT, type ImageCheckOutcome } from './image-checks.js';
 import { remediationFor } from './remediation.js';
@@ -153,7 +154,7 @@ export function vulnerabilityFinding(m: VulnerabilityMatch, ctx: FindingContext)
     pciRequirements: pciFor(keys),
     asset: ctx.asset,
     package: {
-      ecosystem: pkg.purl.slice(4, pkg.purl.indexOf('/')),
+      ecosystem: purlType(pkg.purl),
       name: pkg.name,
       version: pkg.version,
       purl: pkg.purl,

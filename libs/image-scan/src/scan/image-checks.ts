@@ -2,6 +2,7 @@
 // is referenced. Each has a stable rule id under "image/".
 import { Severity } from '@vigil/contracts';
 import type { ImageConfig } from '../image/source.js';
+import { parseReference } from '../registry/reference.js';
 
 export interface ImageCheckOutcome {
   ruleId: string;
@@ -38,24 +39,6 @@ const SECRET_VALUE: [string, RegExp][] = [
 ];
 // Values that name where a secret is, not the secret: file paths, references, empty placeholders.
 const NOT_A_SECRET = /^(|\/[^\s]*|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|changeme|<[^>]*>|true|false|\d{1,5})$/i;
-
-/** Registry host of a reference the way docker reads it: the first part when it has a dot, a colon or is localhost. */
-export function registryOf(reference: string): string {
-  const first = reference.split('/')[0] ?? '';
-  return reference.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')
-    ? first
-    : 'docker.io';
-}
-
-function repositoryPath(reference: string): string {
-  const noDigest = reference.split('@')[0] ?? '';
-  const lastSlash = noDigest.lastIndexOf('/');
-  const colon = noDigest.lastIndexOf(':');
-  const repo = colon > lastSlash ? noDigest.slice(0, colon) : noDigest;
-  return registryOf(reference) === 'docker.io' && !repo.startsWith('docker.io/')
-    ? `docker.io/${repo.includes('/') ? repo : `library/${repo}`}`
-    : repo;
-}
 
 function tagOf(reference: string): string | undefined {
   const noDigest = reference.split('@')[0] ?? '';
@@ -114,7 +97,8 @@ export function imageChecks(input: ImageCheckInput): ImageCheckOutcome[] {
     });
   }
   if (input.reference && input.allowedRegistries && input.allowedRegistries.length > 0) {
-    const repo = repositoryPath(input.reference);
+    const parsed = parseReference(input.reference);
+    const repo = `${parsed.registry}/${parsed.repository}`;
     const allowed = input.allowedRegistries.some((r) => {
       const prefix = r.replace(/\/+$/, '');
       return repo === prefix || repo.startsWith(`${prefix}/`);

@@ -2,6 +2,7 @@
 // naming the installed binary packages at the fixed version, or the manifest change for a language package, and
 // the base image to move to when the base layers brought the package.
 import type { ExtractedPackage, OsRelease } from '../analyzers/analyzer.js';
+import { isOsEcosystem } from '../vulndb/match.js';
 
 export interface RemediationInput {
   package: ExtractedPackage;
@@ -168,21 +169,4 @@ export function remediationFor(input: RemediationInput): RemediationText {
     summary: `${change.summary[0]?.toUpperCase() ?? ''}${change.summary.slice(1)}.${basePart}`,
     patch: change.patch,
   };
-}
-
-const LANGUAGE_ECOSYSTEMS = new Set([
-  'npm',
-  'PyPI',
-  'Go',
-  'Maven',
-  'crates.io',
-  'RubyGems',
-  'Packagist',
-  'NuGet',
-  'Pub',
-  'Hex',
-]);
-
-export function isOsEcosystem(ecosystem: string): boolean {
-  return !LANGUAGE_ECOSYSTEMS.has(ecosystem);
 }
