@@ -14,26 +14,30 @@ import {
   type Asset,
   type Finding,
   type FindingCounts,
+  type InventoryItem,
   type PassingResult,
   type UnitRef,
 } from '@vigil/contracts';
 import { requirementsFor } from '@vigil/pci';
 import {
-  type AuditContext,
   type AuditOptions,
   type CheckDefinition,
   type CheckOutcome,
   type PciUse,
 } from './checks/check.model.js';
 import { CHECKS } from './checks/registry.js';
+import { buildContext } from './context.js';
+import { buildInventory } from './inventory.js';
+import { networkInventory } from './network/inventory-adapter.js';
+import { serviceAccountRights } from './rbac/effective.js';
 import {
   DEFAULT_LOADER_LIMITS,
   loadManifests,
   type LoadError,
   type LoaderLimits,
 } from './load/manifest-loader.js';
-import { kindOf, labelsOf, nameOf, namespaceOf, resourceKey, type LoadedObject } from './model/k8s-object.js';
-import { isWorkloadKind, topLevelWorkloads, toWorkload, type Workload } from './model/workload.js';
+import { kindOf, nameOf, namespaceOf, resourceKey, type LoadedObject } from './model/k8s-object.js';
+import { isWorkloadKind } from './model/workload.js';
 
 export interface AuditManifestsInput {
   /** Manifest files or directories (read recursively: .yaml, .yml, .json). */
@@ -64,6 +68,8 @@ export interface AuditResult {
   /** Documents that could not be audited, each naming its file and document. */
   errors: LoadError[];
   outcomes: AuditedOutcome[];
+  /** Namespaces, workloads, containers, service accounts and exposure, for the inventory topic. */
+  inventory: InventoryItem[];
   files: string[];
 }
 
@@ -135,33 +141,10 @@ export function auditObjects(
     units: checks.map((c) => create(UnitRefSchema, { id: c.id, version: c.version })),
     counts: countBySeverity(list),
     outcomes,
-  };
-}
-
-function buildContext(objects: LoadedObject[], options: AuditOptions): AuditContext {
-  const byKind = new Map<string, LoadedObject[]>();
-  for (const o of objects) {
-    const k = kindOf(o);
-    if (!byKind.has(k)) byKind.set(k, []);
-    byKind.get(k)!.push(o);
-  }
-  const workloads = topLevelWorkloads(
-    objects
-      .filter((o) => isWorkloadKind(kindOf(o)))
-      .map((o) => toWorkload(o))
-      .filter((w): w is Workload => Boolean(w)),
-  );
-  const { key, value } = options.cdeLabel;
-  const cdeNamespaces = new Set(
-    (byKind.get('Namespace') ?? []).filter((n) => labelsOf(n)[key] === value).map((n) => nameOf(n)),
-  );
-  return {
-    options,
-    objects,
-    workloads,
-    ofKind: (kind) => byKind.get(kind) ?? [],
-    isCdeNamespace: (ns) => cdeNamespaces.has(ns),
-    isCdeWorkload: (w) => cdeNamespaces.has(w.namespace) || w.podLabels[key] === value,
+    inventory: buildInventory(ctx, {
+      ...networkInventory(ctx),
+      serviceAccount: (ns, name) => serviceAccountRights(ctx, ns, name),
+    }),
   };
 }
 

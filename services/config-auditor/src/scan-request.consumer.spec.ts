@@ -8,11 +8,15 @@ import {
   ScannerKind,
   TargetKind,
   create,
+  InventoryItemSchema,
   ScanRequestedSchema,
   TargetSchema,
+  toBinary,
   type ScanRequested,
 } from '@vigil/contracts';
 import { configAuditorEngine } from './index.js';
+import { inventoryBatches, parseCdeLabel } from './scan-request.consumer.js';
+import { repoRoot, startFakeApiServer } from '@vigil/testing';
 
 function manifestsRequest(source: string): ScanRequested {
   return create(ScanRequestedSchema, {
@@ -46,7 +50,7 @@ test('a manifests scan publishes one FindingReported per finding and completes o
     const result = await engine.scan(manifestsRequest(dir));
     assert.equal(result.status, ScanStatus.OK);
     assert.equal(result.error, '');
-    const events = result.events ?? [];
+    const events = (result.events ?? []).filter((e) => e.payload.case === 'findingReported');
     assert.equal(events.length, result.findingIds?.length);
     const privileged = events.find(
       (e) => e.payload.case === 'findingReported' && e.payload.value?.finding?.ruleId === 'k8s/privileged',
@@ -75,20 +79,133 @@ test('an unreadable manifests path fails the scan and names the path', async () 
   assert.match(result.error, /\/nonexistent\/manifests-dir/);
 });
 
-test('a live-cluster scan stays unavailable in this build', async () => {
-  const request = create(ScanRequestedSchema, {
-    scanId: 's',
+function liveRequest(value: { kubeconfig?: string; context?: string }): ScanRequested {
+  return create(ScanRequestedSchema, {
+    scanId: 'live-1',
     scanner: ScannerKind.CONFIG,
-    scope: { cluster: 'c' },
+    scope: { cluster: 'kind-pay' },
     target: create(TargetSchema, {
       kind: TargetKind.LIVE_CLUSTER,
       key: 'live',
-      ref: { case: 'liveCluster', value: {} },
+      ref: { case: 'liveCluster', value },
     }),
   });
-  const result = await configAuditorEngine().scan(request);
-  assert.deepEqual(result, {
-    status: ScanStatus.UNAVAILABLE,
-    error: 'live cluster audit is not available in this build',
+}
+
+test('a live-cluster scan reads the API server (recorded kind responses) and reports its findings and inventory', async () => {
+  const server = await startFakeApiServer();
+  try {
+    const result = await configAuditorEngine({ clock: () => new Date('2026-12-01T00:00:00Z') }).scan(
+      liveRequest({ kubeconfig: server.kubeconfigPath, context: server.context }),
+    );
+    assert.equal(result.status, ScanStatus.OK, result.error);
+    const findings = (result.events ?? [])
+      .filter((e) => e.payload.case === 'findingReported')
+      .map(
+        (e) =>
+          (e.payload.value as { finding: { ruleId: string; asset: { name: string; cluster: string } } })
+            .finding,
+      );
+    const privileged = findings.filter((f) => f.ruleId === 'k8s/privileged').map((f) => f.asset.name);
+    assert.equal(privileged.length, 1);
+    assert.match(privileged[0]!, /^kube-proxy-/);
+    assert.ok(findings.every((f) => f.asset.cluster === 'kind-pay'));
+    const items = (result.events ?? [])
+      .filter((e) => e.payload.case === 'inventoryObserved')
+      .flatMap(
+        (e) =>
+          (e.payload.value as { items: { item: { case: string; value: Record<string, unknown> } }[] }).items,
+      );
+    const cluster = items.find((i) => i.item.case === 'cluster')?.item.value;
+    assert.equal(cluster?.['kubernetesVersion'], 'v1.36.2');
+    assert.equal(cluster?.['context'], server.context);
+    assert.ok(items.some((i) => i.item.case === 'container' && i.item.value['name'] === 'etcd'));
+    assert.ok(server.requests.some((r) => r.path === '/api/v1/pods'));
+  } finally {
+    await server.stop();
+  }
+});
+
+test('a live-cluster scan with rejected credentials fails naming the server', async () => {
+  const server = await startFakeApiServer();
+  try {
+    const result = await configAuditorEngine().scan(
+      liveRequest({ kubeconfig: server.writeKubeconfig({ token: 'wrong' }), context: server.context }),
+    );
+    assert.equal(result.status, ScanStatus.FAILED);
+    assert.ok(result.error.includes(server.url), result.error);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('the inventory goes out as InventoryObserved batches and, with a blob store, as one blob for the report', async () => {
+  const stored: { content: Uint8Array; mediaType: string }[] = [];
+  const engine = configAuditorEngine({
+    clock: () => new Date('2026-12-01T00:00:00Z'),
+    putBlob: async (content, mediaType) => {
+      stored.push({ content, mediaType });
+      return `sha256:${'ab'.repeat(32)}`;
+    },
   });
+  const source = join(repoRoot(), 'examples', 'payments', 'k8s');
+  const result = await engine.scan(manifestsRequest(source));
+  assert.equal(result.status, ScanStatus.OK);
+  const inventory = (result.events ?? []).filter((e) => e.payload.case === 'inventoryObserved');
+  assert.equal(inventory.length, 1);
+  assert.equal(inventory[0]!.subjectKey, source);
+  const items = (
+    inventory[0]!.payload.value as {
+      items: { item: { case: string; value: { name?: string; cde?: boolean } } }[];
+    }
+  ).items;
+  assert.ok(
+    items.some((i) => i.item.case === 'namespace' && i.item.value.name === 'payments' && i.item.value.cde),
+  );
+  assert.equal(result.blobs?.[0]?.role, 'inventory');
+  assert.equal(stored[0]?.mediaType, 'application/vnd.vigil.inventory+json');
+  const json = JSON.parse(new TextDecoder().decode(stored[0]!.content)) as unknown[];
+  assert.equal(json.length, items.length);
+});
+
+test('a custom CDE label moves the CDE; a malformed one fails the scan naming it', async () => {
+  const source = join(repoRoot(), 'examples', 'payments', 'k8s');
+  const request = manifestsRequest(source);
+  request.options = { 'cde-label': 'pci-scope=connected' };
+  const result = await configAuditorEngine().scan(request);
+  const ns = (result.events ?? [])
+    .filter((e) => e.payload.case === 'inventoryObserved')
+    .flatMap(
+      (e) =>
+        (e.payload.value as { items: { item: { case: string; value: { name?: string; cde?: boolean } } }[] })
+          .items,
+    )
+    .filter((i) => i.item.case === 'namespace' && i.item.value.cde)
+    .map((i) => i.item.value.name);
+  assert.deepEqual(ns, ['storefront']);
+  request.options = { 'cde-label': 'no equals sign' };
+  const bad = await configAuditorEngine().scan(request);
+  assert.equal(bad.status, ScanStatus.FAILED);
+  assert.match(bad.error, /cde-label "no equals sign" is not a label key=value/);
+  assert.deepEqual(parseCdeLabel('example.com/zone=cde'), { key: 'example.com/zone', value: 'cde' });
+  assert.equal(parseCdeLabel(undefined), undefined);
+});
+
+test('a large inventory is split into events under 512 KiB, in order', () => {
+  const items = Array.from({ length: 6000 }, (_, n) =>
+    create(InventoryItemSchema, {
+      item: {
+        case: 'namespace',
+        value: { name: `ns-${n}`, uid: '', labels: { team: 'x'.repeat(100) }, cde: false },
+      },
+    }),
+  );
+  const batches = inventoryBatches(items);
+  assert.ok(batches.length >= 2, `${batches.length} batches`);
+  for (const b of batches)
+    assert.ok(b.reduce((n, i) => n + toBinary(InventoryItemSchema, i).byteLength, 0) < 512 * 1024);
+  assert.deepEqual(
+    batches.flat().map((i) => (i.item.value as { name: string }).name),
+    items.map((i) => (i.item.value as { name: string }).name),
+  );
 });

@@ -1,61 +1,206 @@
-import { auditManifests, type AuditResult } from '@vigil/config-audit';
-import { FindingReportedSchema, ScanStatus, ScannerKind, create, type ScanRequested } from '@vigil/contracts';
+import { auditCluster, auditManifests, type AuditResult } from '@vigil/config-audit';
+import {
+  BlobRefSchema,
+  ClusterSchema,
+  FindingReportedSchema,
+  InventoryItemSchema,
+  InventoryObservedSchema,
+  ScanStatus,
+  ScannerKind,
+  create,
+  toBinary,
+  toJson,
+  type BlobRef,
+  type InventoryItem,
+  type ScanRequested,
+} from '@vigil/contracts';
 import { type ScanEngine, type ScanResult } from '@vigil/nest-kit';
 
 /** Replicas of the config-auditor share this group and split the partitions of scan.requests.config. */
 export const CONFIG_AUDITOR_GROUP = 'vigil.config-auditor';
 
+export const INVENTORY_MEDIA_TYPE = 'application/vnd.vigil.inventory+json';
+
+// Inventory events stay well under Kafka's 1 MB default message size; a big cluster's inventory is split.
+const INVENTORY_EVENT_BYTES = 512 * 1024;
+
+export interface ConfigAuditorDeps {
+  clock?: () => Date;
+  /** Stores a blob by content and returns its digest; the full inventory is kept as one for the report. */
+  putBlob?: (content: Uint8Array, mediaType: string) => Promise<string>;
+  /** Read the cluster with the pod's service account when the request names no kubeconfig (the deployed service). */
+  inCluster?: boolean;
+  /** Bound on each API request of a live audit. */
+  requestTimeoutMs?: number;
+}
+
 /**
  * The config-auditor's engine: a manifests target is audited with @vigil/config-audit; findings are published as
- * FindingReported events and the completion carries every finding id, the passing results, the assets and the
- * checks that ran. A live-cluster target stays UNAVAILABLE until the API-server path exists.
+ * FindingReported events, the inventory as InventoryObserved events, and the completion carries every finding id,
+ * the passing results, the assets, the checks that ran and the inventory blob. A live-cluster target is read
+ * through the request's kubeconfig, else the pod's service account (deployed) or the default kubeconfig.
  */
-export function configAuditorEngine(deps: { clock?: () => Date } = {}): ScanEngine {
+export function configAuditorEngine(deps: ConfigAuditorDeps = {}): ScanEngine {
   return {
     scanner: ScannerKind.CONFIG,
     name: 'config-audit',
     scan: async (request: ScanRequested): Promise<ScanResult> => {
       const ref = request.target?.ref;
-      if (ref?.case === 'liveCluster')
-        return { status: ScanStatus.UNAVAILABLE, error: 'live cluster audit is not available in this build' };
+      let cdeLabel: { key: string; value: string } | undefined;
+      try {
+        cdeLabel = parseCdeLabel(request.options['cde-label']);
+      } catch (err) {
+        return { status: ScanStatus.FAILED, error: `scan ${request.scanId}: ${(err as Error).message}` };
+      }
+      if (ref?.case === 'liveCluster') {
+        const live = ref.value;
+        let audit: Awaited<ReturnType<typeof auditCluster>>;
+        try {
+          audit = await auditCluster({
+            cluster: request.scope?.cluster ?? '',
+            ...(live.kubeconfig ? { kubeconfig: live.kubeconfig } : { inCluster: deps.inCluster === true }),
+            ...(live.context ? { context: live.context } : {}),
+            ...(cdeLabel ? { cdeLabel } : {}),
+            ...(deps.clock ? { clock: deps.clock } : {}),
+            ...(deps.requestTimeoutMs ? { timeoutMs: deps.requestTimeoutMs } : {}),
+          });
+        } catch (err) {
+          return { status: ScanStatus.FAILED, error: `scan ${request.scanId}: ${(err as Error).message}` };
+        }
+        const id = audit.clusterIdentity;
+        audit.inventory.unshift(
+          create(InventoryItemSchema, {
+            item: {
+              case: 'cluster',
+              value: create(ClusterSchema, {
+                name: request.scope?.cluster ?? '',
+                uid: id.uid ?? '',
+                context: id.context,
+                kubernetesVersion: id.version ?? '',
+              }),
+            },
+          }),
+        );
+        // A kind the server does not serve was not audited; say so next to documents that were not.
+        for (const s of audit.skipped)
+          audit.errors.push({ file: `live:${id.context}/${s.kind}`, message: s.reason });
+        return completed(request, audit, deps);
+      }
       if (ref?.case !== 'manifests' || !ref.value.source)
         return {
           status: ScanStatus.FAILED,
           error: `scan ${request.scanId}: the config auditor needs a manifests target with a source path (got ${ref?.case ?? 'no target'})`,
         };
-      const source = ref.value.source;
+      const paths = ref.value.sources.length > 0 ? ref.value.sources : [ref.value.source];
       let audit: AuditResult;
       try {
         audit = await auditManifests({
-          paths: [source],
+          paths,
           cluster: request.scope?.cluster ?? '',
+          ...(cdeLabel ? { cdeLabel } : {}),
           ...(deps.clock ? { clock: deps.clock } : {}),
         });
       } catch (err) {
         return { status: ScanStatus.FAILED, error: (err as Error).message };
       }
-      const scanId = request.scanId;
-      return {
-        status: ScanStatus.OK,
-        // Documents that could not be parsed do not fail the scan (the rest was audited), but they must be seen.
-        error: audit.errors.length
-          ? `${audit.errors.length} document(s) not audited: ${audit.errors
-              .map(
-                (e) =>
-                  `${e.file}${e.document === undefined ? '' : ` document ${e.document}`}${e.line ? ` line ${e.line}` : ''}: ${e.message}`,
-              )
-              .join('; ')}`
-          : '',
-        events: audit.findings.map((finding) => ({
-          payload: { case: 'findingReported', value: create(FindingReportedSchema, { scanId, finding }) },
-          subjectKey: finding.id,
-        })),
-        findingIds: audit.findings.map((f) => f.id),
-        passing: audit.passing,
-        assets: audit.assets,
-        units: audit.units,
-        counts: audit.counts,
-      };
+      return completed(request, audit, deps);
     },
   };
+}
+
+async function completed(
+  request: ScanRequested,
+  audit: AuditResult,
+  deps: ConfigAuditorDeps,
+): Promise<ScanResult> {
+  const scanId = request.scanId;
+  const targetKey = request.target?.key ?? '';
+  const blobs: BlobRef[] = [];
+  if (deps.putBlob && audit.inventory.length > 0) {
+    const content = new TextEncoder().encode(
+      JSON.stringify(audit.inventory.map((i) => toJson(InventoryItemSchema, i))),
+    );
+    const digest = await deps.putBlob(content, INVENTORY_MEDIA_TYPE);
+    blobs.push(
+      create(BlobRefSchema, {
+        digest,
+        mediaType: INVENTORY_MEDIA_TYPE,
+        sizeBytes: BigInt(content.byteLength),
+        role: 'inventory',
+      }),
+    );
+  }
+  return {
+    status: ScanStatus.OK,
+    // Documents that could not be parsed do not fail the scan (the rest was audited), but they must be seen.
+    error: audit.errors.length
+      ? `${audit.errors.length} input(s) not audited: ${audit.errors
+          .map(
+            (e) =>
+              `${e.file}${e.document === undefined ? '' : ` document ${e.document}`}${e.line ? ` line ${e.line}` : ''}: ${e.message}`,
+          )
+          .join('; ')}`
+      : '',
+    events: [
+      ...audit.findings.map((finding) => ({
+        payload: {
+          case: 'findingReported' as const,
+          value: create(FindingReportedSchema, { scanId, finding }),
+        },
+        subjectKey: finding.id,
+      })),
+      ...inventoryBatches(audit.inventory).map((items) => ({
+        payload: {
+          case: 'inventoryObserved' as const,
+          value: create(InventoryObservedSchema, {
+            scanId,
+            ...(request.scope ? { scope: request.scope } : {}),
+            items,
+          }),
+        },
+        // One key per scan target keeps a target's batches in order on one partition.
+        subjectKey: targetKey,
+      })),
+    ],
+    findingIds: audit.findings.map((f) => f.id),
+    passing: audit.passing,
+    assets: audit.assets,
+    units: audit.units,
+    counts: audit.counts,
+    blobs,
+  };
+}
+
+/** Splits the inventory into events under INVENTORY_EVENT_BYTES each, in order. */
+export function inventoryBatches(items: InventoryItem[]): InventoryItem[][] {
+  const out: InventoryItem[][] = [];
+  let batch: InventoryItem[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = toBinary(InventoryItemSchema, item).byteLength + 8;
+    if (batch.length > 0 && bytes + size > INVENTORY_EVENT_BYTES) {
+      out.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(item);
+    bytes += size;
+  }
+  if (batch.length > 0) out.push(batch);
+  return out;
+}
+
+/** `key=value`, as --cde-label takes it; absent means the engine's default (pci-scope=cde). */
+export function parseCdeLabel(text: string | undefined): { key: string; value: string } | undefined {
+  if (text === undefined || text === '') return undefined;
+  const eq = text.indexOf('=');
+  const key = eq > 0 ? text.slice(0, eq).trim() : '';
+  const value = eq > 0 ? text.slice(eq + 1).trim() : '';
+  // Kubernetes label keys: an optional DNS prefix and a name of at most 63 characters; values likewise.
+  if (
+    !/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(key) ||
+    !/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/.test(value)
+  )
+    throw new Error(`cde-label "${text.slice(0, 80)}" is not a label key=value (e.g. pci-scope=cde)`);
+  return { key, value };
 }

@@ -6,6 +6,7 @@ import {
   opt,
   telemetryOptions,
 } from '@vigil/config';
+import { runtimeIngestOptions } from '@vigil/runtime-ingest';
 
 // The all-in-one's options. The event log, database and log options are the services' own declarations (the same
 // env var means the same thing in every process); only two defaults differ: the all-in-one runs on the embedded
@@ -45,6 +46,14 @@ export const cliOptions = defineOptions({
     patternHint: 'os/architecture[/variant], e.g. linux/arm64/v8',
     description: 'Platform to pick from a multi-platform image (default linux/amd64)',
   }),
+  cdeLabel: opt.string({
+    env: 'VIGIL_CDE_LABEL',
+    pattern:
+      /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?=([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/,
+    patternHint: 'a label key=value, e.g. pci-scope=cde',
+    description:
+      'Label that puts a namespace or pod in the cardholder data environment (default pci-scope=cde)',
+  }),
   allowedRegistries: opt.list({
     env: 'VIGIL_ALLOWED_REGISTRIES',
     description:
@@ -69,6 +78,11 @@ export const cliOptions = defineOptions({
     min: 1,
     description: 'Longest a one-shot command waits for the pipeline',
   }),
+  // `vigil up` serves the runtime ingest endpoint when a token is set; its events go to --cluster's scope.
+  ingestToken: runtimeIngestOptions.ingestToken,
+  ingestMaxBody: runtimeIngestOptions.ingestMaxBody,
+  ingestMaxInFlight: runtimeIngestOptions.ingestMaxInFlight,
+  ingestPublishTimeout: runtimeIngestOptions.ingestPublishTimeout,
   ...eventLogOptions,
   eventLog: opt.enum({
     ...eventLogOptions.eventLog.spec,

@@ -5,6 +5,8 @@ import { loadIgnoreFile, parseSeverityThreshold, type IgnoreRule } from '@vigil/
 import { createLogger, setLogDestination, setLogLevel } from '@vigil/telemetry';
 import { cliOptions } from './cli.options.js';
 import { dbCommand } from './commands/db.command.js';
+import { explainCommand } from './commands/explain.command.js';
+import { ingestArgs, ingestCommand } from './commands/ingest.command.js';
 import { reportCommand } from './commands/report.command.js';
 import { scanCommand } from './commands/scan.command.js';
 import { scanTarget } from './commands/scan-target.js';
@@ -23,18 +25,26 @@ Usage:
   vigil scan image <ref|archive>         scan a container image (registry reference, docker or OCI archive)
   vigil scan rootfs <dir>                scan an unpacked root filesystem (a mounted node, a build stage)
   vigil scan fs <dir>                    scan a source tree's lockfiles and manifests
-  vigil scan k8s <file|dir> | --live     audit Kubernetes manifests or the live cluster
+  vigil scan k8s <file|dir>... | --live  audit Kubernetes manifests or the live cluster
   vigil scan host [--root PATH] [--node NAME]
                                          assess a node from its root filesystem
+  vigil ingest falco|tetragon|k8s-audit <file|->
+                                         read runtime sensor events (a file, or - for stdin) and print their findings
+  vigil explain network <ns/name|Kind/ns/name> --manifests PATH...
+                                         what a workload can reach and what can reach it, and why
   vigil report [--snapshot N | --list | --diff A..B]
                                          the scope's latest PCI DSS snapshot (or one, the list, a diff)
   vigil db migrate|status|import <zip|dir>...|update
                                          the deployment's database and its OSV advisory data
 
 Command flags:
-  up:     --port N (default $PORT or 8080), --host ADDR (default $HOST or 127.0.0.1)
-  scan:   image <ref|archive> [--platform os/arch]; rootfs <dir>; fs <dir>; k8s <file|dir> or --live;
-          host --root PATH (default /) --node NAME
+  up:     --port N (default $PORT or 8080), --host ADDR (default $HOST or 127.0.0.1); with --ingest-token
+          (RUNTIME_INGEST_TOKEN) it also takes sensor events on POST /v1/events/falco|tetragon|k8s-audit
+  scan:   image <ref|archive> [--platform os/arch]; rootfs <dir>; fs <dir>;
+          k8s <file|dir>... or --manifests PATH... or --live [--kubeconfig FILE] [--context NAME], with
+          --cde-label key=value (default pci-scope=cde); host --root PATH (default /) --node NAME
+  ingest: <falco|tetragon|k8s-audit> <file|->; --format table|json
+  explain: network <workload> --manifests PATH... [--cde-label key=value]; --format table|json
   report: --snapshot N, --list, --diff FROM..TO
   db:     import <zip|dir>...; update [--ecosystem NAME]... [--url BASE]
 
@@ -50,6 +60,9 @@ const commandFlags = {
   root: { type: 'string' },
   node: { type: 'string' },
   live: { type: 'boolean' },
+  kubeconfig: { type: 'string' },
+  context: { type: 'string' },
+  manifests: { type: 'string', multiple: true },
   list: { type: 'boolean' },
   snapshot: { type: 'string' },
   diff: { type: 'string' },
@@ -95,7 +108,14 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
         ...(typeof extra.root === 'string' ? { root: extra.root } : {}),
         ...(typeof extra.node === 'string' ? { node: extra.node } : {}),
         live: extra.live === true,
+        ...(typeof extra.kubeconfig === 'string' ? { kubeconfig: extra.kubeconfig } : {}),
+        ...(typeof extra.context === 'string' ? { context: extra.context } : {}),
+        ...(Array.isArray(extra.manifests) ? { manifests: extra.manifests.map(String) } : {}),
       });
+      if (config.cdeLabel !== undefined) {
+        if (kind !== 'k8s') throw new UsageError(`vigil scan ${kind}: --cde-label is for k8s scans`);
+        target.options = { ...target.options, 'cde-label': config.cdeLabel };
+      }
       const imageScan = kind === 'image' || kind === 'rootfs' || kind === 'fs';
       if (config.format === 'cyclonedx' && !imageScan)
         throw new UsageError(`vigil scan ${kind}: --format cyclonedx is for image, rootfs and fs scans`);
@@ -116,6 +136,35 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
           policy,
           out,
         }),
+      );
+    }
+    case 'ingest': {
+      ingestArgs(args); // usage errors before the deployment opens
+      return withPipeline(config, out, async (deployment, pipeline) =>
+        ingestCommand({
+          deployment,
+          pipeline,
+          args,
+          cluster: config.cluster,
+          format: tableOrJson(config.format, 'vigil ingest'),
+          timeoutMs: config.timeout,
+          out,
+        }),
+      );
+    }
+    case 'explain': {
+      const [what, pod, ...more] = args;
+      if (what !== 'network' || !pod || more.length > 0)
+        throw new UsageError('vigil explain: use vigil explain network <namespace/name> --manifests PATH...');
+      const cde = config.cdeLabel?.split('=');
+      return explainCommand(
+        {
+          manifests: Array.isArray(extra.manifests) ? extra.manifests.map(String) : [],
+          pod,
+          format: tableOrJson(config.format, 'vigil explain'),
+          ...(cde ? { cdeLabel: { key: cde[0]!, value: cde.slice(1).join('=') } } : {}),
+        },
+        { write: (s) => out.result(s.replace(/\n$/, '')) },
       );
     }
     case 'report': {
@@ -224,6 +273,17 @@ async function up(
       consumerGroupPrefix: config.consumerGroupPrefix,
       allowedRegistries: config.allowedRegistries,
       http: { port, host },
+      ...(config.ingestToken
+        ? {
+            runtimeIngest: {
+              token: config.ingestToken,
+              cluster: config.cluster,
+              maxBodyBytes: config.ingestMaxBody,
+              maxInFlight: config.ingestMaxInFlight,
+              publishTimeoutMs: config.ingestPublishTimeout,
+            },
+          }
+        : {}),
     });
   } catch (err) {
     await deployment.close();

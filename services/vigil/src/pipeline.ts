@@ -22,6 +22,14 @@ export interface PipelineOptions {
   allowedRegistries?: readonly string[] | undefined;
   /** Serve HTTP (health, metrics, APIs) on this port: `vigil up`. One-shot commands start no HTTP server. */
   http?: { port: number; host: string };
+  /** With http: serve POST /v1/events/* for runtime sensors, into this scope. */
+  runtimeIngest?: {
+    token: string;
+    cluster: string;
+    maxBodyBytes: number;
+    maxInFlight: number;
+    publishTimeoutMs: number;
+  };
 }
 
 export interface Pipeline {
@@ -52,7 +60,9 @@ export async function startPipeline(deployment: Deployment, options: PipelineOpt
         options.allowedRegistries?.length ? { allowedRegistries: options.allowedRegistries } : {},
       ),
       ConfigAuditorModule.forRoot(),
-      RuntimeIngestModule.forRoot(),
+      RuntimeIngestModule.forRoot(
+        options.http && options.runtimeIngest ? { http: options.runtimeIngest } : {},
+      ),
       HostAssessorModule.forRoot(),
       CorrelatorModule.forRoot(),
       ReportingModule.forRoot({ databaseUrl: deployment.databaseUrl, entityType: options.entityType }),

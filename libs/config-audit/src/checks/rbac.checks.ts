@@ -1,106 +1,179 @@
 import { Severity } from '@vigil/contracts';
-import { arr, kindOf, nameOf, namespaceOf, obj, str, type LoadedObject } from '../model/k8s-object.js';
+import { kindOf, nameOf, namespaceOf, obj, type LoadedObject } from '../model/k8s-object.js';
+import { ESCALATION_CAPABILITIES, splitCapability } from '../rbac/capabilities.js';
+import {
+  bindingLabel,
+  effectivePermissions,
+  grantChain,
+  roleLabel,
+  subjectKey,
+  type EffectivePermissions,
+  type EffectiveRule,
+  type RbacSubject,
+  type ResolvedBinding,
+} from '../rbac/effective.js';
+import { narrowRules, rulesAsJson } from '../rbac/narrow.js';
+import { parseRules } from '../rbac/policy-rule.js';
 import { type AuditContext, type CheckDefinition, type CheckOutcome } from './check.model.js';
 
-interface Rule {
-  apiGroups: string[];
-  resources: string[];
-  verbs: string[];
-  resourceNames: string[];
-  nonResourceURLs: string[];
+type Evidence = [string, string][];
+
+const scopeText = (scope: string) => (scope === '*' ? 'all namespaces (cluster-wide)' : `namespace ${scope}`);
+
+/** The binding's subjects the checks look at, and the ones they skip with the reason. */
+function splitSubjects(perms: EffectivePermissions, b: ResolvedBinding) {
+  const counted: RbacSubject[] = [];
+  const skipped: Evidence = [];
+  for (const s of b.subjects) {
+    const why = perms.skipReason(b, s);
+    if (why) skipped.push(['skipped-subject', `${subjectKey(s)}: ${why}`]);
+    else counted.push(s);
+  }
+  return { counted, skipped };
 }
 
-function rulesOf(role: LoadedObject): Rule[] {
-  return arr(role.raw['rules']).map((r) => {
-    const o = obj(r) ?? {};
-    const list = (k: string) => arr(o[k]).map((x) => String(x));
+/**
+ * The narrowed rules of the binding's role as a strategic-merge patch of the role (rules has no merge key, so the
+ * list is replaced whole), or why none is proposed.
+ */
+function rolePatch(b: ResolvedBinding): { patch?: Record<string, unknown>; note?: string } {
+  const role = b.role;
+  if (role.origin !== 'input' || !role.object)
+    return { note: `${roleLabel(role)} is not in the input; bind a narrower role instead` };
+  if (role.aggregated)
     return {
-      apiGroups: list('apiGroups'),
-      resources: list('resources'),
-      verbs: list('verbs'),
-      resourceNames: list('resourceNames'),
-      nonResourceURLs: list('nonResourceURLs'),
+      note: `${roleLabel(role)} is aggregated: the controller rewrites its rules, so remove the aggregation labels from the ClusterRoles that contribute the rule (${role.aggregates.join(', ') || 'none in the input'})`,
     };
-  });
+  return { patch: { rules: rulesAsJson(narrowRules(parseRules(role.object.raw['rules']))) } };
 }
 
-// Built-in ClusterRoles that exist in every cluster and so are usually not in the input; their rules as far as the
-// checks need them (kube-apiserver bootstrap policy).
-const BUILTIN_CLUSTER_ROLES: Record<string, Rule[]> = {
-  'cluster-admin': [
-    { apiGroups: ['*'], resources: ['*'], verbs: ['*'], resourceNames: [], nonResourceURLs: [] },
-  ],
-  admin: [
-    {
-      apiGroups: [''],
-      resources: ['secrets'],
-      verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
-      resourceNames: [],
-      nonResourceURLs: [],
-    },
-  ],
-  edit: [
-    {
-      apiGroups: [''],
-      resources: ['secrets'],
-      verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
-      resourceNames: [],
-      nonResourceURLs: [],
-    },
-  ],
-};
-
-interface ResolvedRole {
-  kind: string;
-  name: string;
-  rules: Rule[];
-  /** "input", "built-in" or "unknown" (referenced but neither in the input nor built in). */
-  origin: 'input' | 'built-in' | 'unknown';
+interface BindingFinding {
+  /** Capabilities (of the binding's role, where the binding applies) that make the outcome fail. */
+  capabilities: Map<string, EffectiveRule[]>;
+  /** Further evidence for the failure, e.g. the ServiceAccounts a pod creator can become. */
+  extra?: Evidence;
 }
 
-function resolveRoleRef(ctx: AuditContext, binding: LoadedObject): ResolvedRole {
-  const ref = obj(binding.raw['roleRef']) ?? {};
-  const kind = str(ref['kind']) ?? 'ClusterRole';
-  const name = str(ref['name']) ?? '';
-  const found =
-    kind === 'Role'
-      ? ctx.ofKind('Role').find((r) => nameOf(r) === name && namespaceOf(r) === namespaceOf(binding))
-      : ctx.ofKind('ClusterRole').find((r) => nameOf(r) === name);
-  if (found) return { kind, name, rules: rulesOf(found), origin: 'input' };
-  const builtin = kind === 'ClusterRole' ? BUILTIN_CLUSTER_ROLES[name] : undefined;
-  if (builtin) return { kind, name, rules: builtin, origin: 'built-in' };
-  return { kind, name, rules: [], origin: 'unknown' };
+/**
+ * One outcome per binding: fails when the binding gives any of the selected capabilities to a subject that is
+ * not skipped, with the full chain per subject, capability and rule in the evidence.
+ */
+function bindingOutcome(
+  ctx: AuditContext,
+  object: LoadedObject,
+  what: { expected: string; verb: string },
+  select: (perms: EffectivePermissions, b: ResolvedBinding, counted: RbacSubject[]) => BindingFinding,
+): CheckOutcome {
+  const perms = effectivePermissions(ctx);
+  const b = perms.bindingOf(object)!;
+  const { counted, skipped } = splitSubjects(perms, b);
+  const found: BindingFinding = counted.length ? select(perms, b, counted) : { capabilities: new Map() };
+  const caps = [...found.capabilities.keys()];
+  const bad = caps.length > 0;
+  const evidence: Evidence = [];
+  if (bad)
+    for (const s of counted)
+      for (const [cap, rules] of found.capabilities)
+        for (const r of rules)
+          evidence.push(
+            ['subject', subjectKey(s)],
+            ['capability', cap],
+            ['granted-by', grantChain(b, r)],
+            ['scope', scopeText(b.scope)],
+          );
+  if (bad) evidence.push(...implicitMembers(perms, counted));
+  evidence.push(...(found.extra ?? []), ...skipped);
+  let patchNote: string | undefined;
+  if (bad) {
+    const p = rolePatch(b);
+    if (p.patch) evidence.push(['role-patch', `${roleLabel(b.role)}: ${JSON.stringify(p.patch)}`]);
+    patchNote = p.note;
+    if (p.note) evidence.push(['role-patch', p.note]);
+  }
+  if (b.role.origin === 'missing')
+    evidence.push(['role-missing', `${roleLabel(b.role)}: its rules are unknown`]);
+  const who = counted.map(subjectKey).join(', ');
+  return {
+    pass: !bad,
+    subject: object,
+    field: 'roleRef',
+    expected: what.expected,
+    actual: bad
+      ? `${caps.join(', ')} via ${roleLabel(b.role)}`
+      : counted.length
+        ? `no ${what.verb} via ${roleLabel(b.role)}`
+        : b.subjects.length
+          ? 'only skipped system subjects'
+          : 'no subjects',
+    message: bad
+      ? `${who} ${counted.length > 1 ? 'get' : 'gets'} ${caps.join(', ')} through ${bindingLabel(b)} -> ${roleLabel(b.role)} in ${scopeText(b.scope)}${patchNote ? `; ${patchNote}` : ''}`
+      : `no ${what.verb}`,
+    cde: b.kind === 'ClusterRoleBinding' || ctx.isCdeNamespace(b.namespace),
+    evidence,
+  };
 }
 
-function subjectsOf(binding: LoadedObject): string[] {
-  return arr(binding.raw['subjects']).map((s) => {
-    const o = obj(s) ?? {};
-    const ns = str(o['namespace']);
-    return `${str(o['kind']) ?? '?'} ${ns ? `${ns}/` : ''}${str(o['name']) ?? ''}`;
-  });
+/** Who is in the implicit groups a binding names, as far as the input shows (its ServiceAccounts). */
+function implicitMembers(perms: EffectivePermissions, subjects: RbacSubject[]): Evidence {
+  const out: Evidence = [];
+  for (const s of subjects) {
+    if (s.kind !== 'Group') continue;
+    const all = perms.subjects().filter((x) => x.kind === 'ServiceAccount');
+    const members =
+      s.name === 'system:serviceaccounts'
+        ? all
+        : s.name.startsWith('system:serviceaccounts:')
+          ? all.filter((x) => x.namespace === s.name.slice('system:serviceaccounts:'.length))
+          : undefined;
+    if (s.name === 'system:authenticated')
+      out.push(['members', `${subjectKey(s)}: every authenticated user and every ServiceAccount`]);
+    else if (members)
+      out.push([
+        'members',
+        `${subjectKey(s)}: ${members.map(subjectKey).join(', ') || 'no ServiceAccount in the input'}`,
+      ]);
+  }
+  return out;
 }
 
-const has = (list: string[], v: string) => list.includes('*') || list.includes(v);
-const bindings = (ctx: AuditContext) => [...ctx.ofKind('RoleBinding'), ...ctx.ofKind('ClusterRoleBinding')];
-const chain = (b: LoadedObject, role: ResolvedRole) =>
-  `${subjectsOf(b).join(', ') || 'no subjects'} via ${kindOf(b)} ${namespaceOf(b) ? `${namespaceOf(b)}/` : ''}${nameOf(b)} → ${role.kind} ${role.name}${role.origin === 'built-in' ? ' (built-in)' : role.origin === 'unknown' ? ' (not in the input)' : ''}`;
+const bindingsOf = (ctx: AuditContext) => [...ctx.ofKind('RoleBinding'), ...ctx.ofKind('ClusterRoleBinding')];
+
+const pick = (all: Map<string, EffectiveRule[]>, keep: (cap: string) => boolean) =>
+  new Map([...all].filter(([cap]) => keep(cap)));
+
+/** Whether holding `caps` already gives `cap` (the same right here or in every namespace, or cluster-admin). */
+function covered(caps: Set<string>, cap: string): boolean {
+  if (caps.has(cap) || caps.has('cluster-admin')) return true;
+  const [name, scope] = splitCapability(cap);
+  if (scope === undefined) return false;
+  if (caps.has(`${name}:*`)) return true;
+  if (name === 'read-secret') {
+    const ns = scope.slice(0, scope.indexOf('/'));
+    return caps.has('read-secrets:*') || caps.has(`read-secrets:${ns}`);
+  }
+  return false;
+}
 
 export const rbacWildcardCheck: CheckDefinition = {
   id: 'rbac/wildcard',
-  version: 1,
+  version: 2,
   title: 'Role grants * on API groups, resources or verbs',
   severity: Severity.HIGH,
   pci: { key: 'k8s.rbac_wildcard_or_cluster_admin', use: 'all' },
-  remediation: 'List the API groups, resources and verbs the subjects actually use instead of *.',
-  concerns: (kind) => kind === 'Role' || kind === 'ClusterRole',
-  run: (ctx) =>
-    [...ctx.ofKind('Role'), ...ctx.ofKind('ClusterRole')].map((role): CheckOutcome => {
-      const rules = rulesOf(role);
+  remediation:
+    'List the API groups, resources and verbs the subjects actually use instead of *. The patch proposes read-only rules within what the built-in view role reads; widen it to what the workload needs.',
+  concerns: (kind) => kind === 'Role' || kind === 'ClusterRole' || kind.endsWith('Binding'),
+  run: (ctx) => {
+    const perms = effectivePermissions(ctx);
+    return [...ctx.ofKind('Role'), ...ctx.ofKind('ClusterRole')].map((role): CheckOutcome => {
+      const rules = parseRules(role.raw['rules']);
       const hits: string[] = [];
       rules.forEach((r, i) => {
         for (const f of ['apiGroups', 'resources', 'verbs'] as const)
           if (r[f].includes('*')) hits.push(`rules[${i}].${f}`);
       });
+      const users = perms.bindings().filter((b) => b.role.object === role);
+      const aggregated = Boolean(obj(role.raw['aggregationRule']));
       return {
         pass: hits.length === 0,
         subject: role,
@@ -109,198 +182,268 @@ export const rbacWildcardCheck: CheckDefinition = {
         expected: 'no * in apiGroups, resources or verbs',
         actual: hits.length ? `* at ${hits.join(', ')}` : `${rules.length} rule(s) without *`,
         message: hits.length
-          ? `${kindOf(role)} ${nameOf(role)} grants * (${hits.join(', ')}), including whatever resources and verbs are added to the cluster later`
+          ? `${kindOf(role)} ${nameOf(role)} grants * (${hits.join(', ')}), including whatever resources and verbs are added to the cluster later${users.length ? `; bound by ${users.map(bindingLabel).join(', ')}` : '; not bound in the input'}`
           : 'no wildcard',
-        cde: ctx.isCdeNamespace(namespaceOf(role)),
-        evidence: hits.map((h) => ['wildcard', h] as [string, string]),
+        cde:
+          ctx.isCdeNamespace(namespaceOf(role)) ||
+          users.some((b) => b.kind === 'ClusterRoleBinding' || ctx.isCdeNamespace(b.namespace)),
+        evidence: [
+          ...hits.map((h) => ['wildcard', h] as [string, string]),
+          ...users.map((b) => ['bound-by', bindingLabel(b)] as [string, string]),
+        ],
+        ...(hits.length && !aggregated ? { patch: { rules: rulesAsJson(narrowRules(rules)) } } : {}),
       };
-    }),
+    });
+  },
 };
-
-/**
- * cluster-admin by name, or a ClusterRole with a rule of * groups, * resources and * verbs. A namespaced Role with
- * the same rule is only admin of its namespace (it can never reach cluster-scoped objects): rbac/wildcard covers it.
- */
-function isClusterAdminEquivalent(role: ResolvedRole): boolean {
-  if (role.kind !== 'ClusterRole') return false;
-  if (role.name === 'cluster-admin') return true;
-  return role.rules.some(
-    (r) => r.apiGroups.includes('*') && r.resources.includes('*') && r.verbs.includes('*'),
-  );
-}
 
 export const clusterAdminBindingCheck: CheckDefinition = {
   id: 'rbac/cluster-admin-binding',
-  version: 1,
+  version: 2,
   title: 'Binding grants cluster-admin or an equivalent role',
   severity: Severity.CRITICAL,
   pci: { key: 'k8s.rbac_wildcard_or_cluster_admin', use: 'all' },
-  remediation: 'Bind a role limited to what the subjects need; keep cluster-admin for break-glass accounts.',
+  remediation:
+    'Bind a role limited to what the subjects need; keep cluster-admin for break-glass accounts. No patch: removing a binding is a decision about people and pipelines, not a field change.',
   concerns: (kind) => kind.endsWith('Binding') || kind.endsWith('Role'),
+  // cluster-admin by name (whatever the file says its rules are), or a ClusterRole whose effective rules include
+  // * groups, * resources and * verbs. A namespaced Role with that rule is admin of its namespace only and can
+  // never reach cluster-scoped objects: rbac/wildcard covers it.
   run: (ctx) =>
-    bindings(ctx).map((b) => {
-      const role = resolveRoleRef(ctx, b);
-      const bad = isClusterAdminEquivalent(role);
-      return {
-        pass: !bad,
-        subject: b,
-        field: 'roleRef',
-        expected: 'a role narrower than cluster-admin',
-        actual: `${role.kind} ${role.name}`,
-        message: bad
-          ? `${chain(b, role)} grants every verb on every resource${kindOf(b) === 'RoleBinding' ? ` in namespace ${namespaceOf(b)}` : ' in the cluster'}`
-          : `${role.kind} ${role.name} is not cluster-admin equivalent`,
-        cde: ctx.isCdeNamespace(namespaceOf(b)) || kindOf(b) === 'ClusterRoleBinding',
-        evidence: [['chain', chain(b, role)]] as [string, string][],
-      };
-    }),
+    bindingsOf(ctx).map((o) =>
+      bindingOutcome(
+        ctx,
+        o,
+        { expected: 'a role narrower than cluster-admin', verb: 'cluster-admin rights' },
+        (perms, b) => {
+          const caps = perms.bindingCapabilities(b);
+          if (b.role.kind !== 'ClusterRole') return { capabilities: new Map() };
+          const found = pick(caps, (c) => c === 'cluster-admin' || c.startsWith('namespace-admin:'));
+          if (found.size === 0 && b.role.name === 'cluster-admin')
+            found.set(
+              b.scope === '*' ? 'cluster-admin' : `namespace-admin:${b.scope}`,
+              b.role.rules.slice(0, 1),
+            );
+          return { capabilities: found };
+        },
+      ),
+    ),
 };
-
-const READ_VERBS = ['get', 'list', 'watch'];
 
 export const secretsAccessCheck: CheckDefinition = {
   id: 'rbac/secrets-access',
-  version: 1,
+  version: 2,
   title: 'Binding grants read access to Secrets',
   severity: Severity.HIGH,
-  pci: { key: 'k8s.rbac_secrets_read', use: 'all' },
+  cdeSeverity: Severity.CRITICAL,
+  pci: { key: 'k8s.rbac_secrets_read', use: 'secondary' },
+  cdePci: { key: 'k8s.rbac_secrets_read', use: 'all' },
   remediation:
-    'Remove get/list/watch on secrets from the role, or restrict it with resourceNames to the one Secret used.',
+    'Remove get/list/watch on secrets from the role (the evidence proposes the narrowed rules), or restrict get to the one Secret used with resourceNames.',
   concerns: (kind) => kind.endsWith('Binding') || kind.endsWith('Role'),
+  // get, list or watch on Secrets of any name: list and watch return the data as get does. A rule restricted by
+  // resourceNames passes (least privilege done right); the named Secrets are listed in the passing evidence.
   run: (ctx) =>
-    bindings(ctx).map((b) => {
-      const role = resolveRoleRef(ctx, b);
-      const grants = role.rules.filter((r) => has(r.apiGroups, '') && has(r.resources, 'secrets'));
-      // watch alone streams full objects, so it reads secret contents as much as get does.
-      const verbs = [
-        ...new Set(grants.flatMap((r) => r.verbs.filter((v) => v === '*' || READ_VERBS.includes(v)))),
-      ];
-      const bad = verbs.length > 0;
-      const scoped = grants.length > 0 && grants.every((r) => r.resourceNames.length > 0);
-      return {
-        pass: !bad,
-        subject: b,
-        field: 'roleRef',
-        expected: 'no get, list or watch on secrets',
-        actual: bad
-          ? `${verbs.join(',')} on secrets${scoped ? ' (named Secrets only)' : ''}`
-          : 'no read access to secrets',
-        message: bad
-          ? `${chain(b, role)} can ${verbs.join('/')} Secrets${kindOf(b) === 'RoleBinding' ? ` in namespace ${namespaceOf(b)}` : ' in every namespace'}`
-          : 'no secrets access',
-        cde: ctx.isCdeNamespace(namespaceOf(b)) || kindOf(b) === 'ClusterRoleBinding',
-        evidence: [['chain', chain(b, role)]] as [string, string][],
-      };
+    bindingsOf(ctx).map((o) => {
+      const outcome = bindingOutcome(
+        ctx,
+        o,
+        { expected: 'no get, list or watch on Secrets of any name', verb: 'read access to Secrets' },
+        (perms, b) => ({
+          capabilities: pick(perms.bindingCapabilities(b), (c) => c.startsWith('read-secrets:')),
+        }),
+      );
+      if (outcome.pass) {
+        const perms = effectivePermissions(ctx);
+        const named = [...perms.bindingCapabilities(perms.bindingOf(o)!).keys()].filter((c) =>
+          c.startsWith('read-secret:'),
+        );
+        if (named.length) {
+          outcome.actual = `named Secrets only: ${named.join(', ')}`;
+          outcome.evidence = [
+            ...(outcome.evidence ?? []),
+            ...named.map((c) => ['named-secret', c] as [string, string]),
+          ];
+        }
+      }
+      return outcome;
     }),
+};
+
+export const podsExecCheck: CheckDefinition = {
+  id: 'rbac/pods-exec',
+  version: 1,
+  title: 'Binding lets subjects run commands in pods (exec, attach, ephemeral containers)',
+  severity: Severity.MEDIUM,
+  cdeSeverity: Severity.HIGH,
+  pci: { key: 'k8s.rbac_wildcard_or_cluster_admin', use: 'secondary' },
+  cdePci: { key: 'k8s.rbac_wildcard_or_cluster_admin', use: 'all' },
+  remediation:
+    'Remove pods/exec, pods/attach and pods/ephemeralcontainers from the role; give interactive access through a break-glass role bound for the time it is needed, and audit-log it.',
+  concerns: (kind) => kind.endsWith('Binding') || kind.endsWith('Role'),
+  // create on pods/exec or pods/attach, or get on them (the websocket upgrade is a GET), or update/patch on
+  // pods/ephemeralcontainers (a debug container in the pod's namespaces).
+  run: (ctx) =>
+    bindingsOf(ctx).map((o) =>
+      bindingOutcome(
+        ctx,
+        o,
+        { expected: 'no exec, attach or ephemeral containers in pods', verb: 'exec into pods' },
+        (perms, b) => ({
+          capabilities: pick(perms.bindingCapabilities(b), (c) => c.startsWith('exec-pods:')),
+        }),
+      ),
+    ),
+};
+
+export const escalateBindImpersonateCheck: CheckDefinition = {
+  id: 'rbac/escalate-bind-impersonate',
+  version: 1,
+  title: 'Binding lets subjects gain rights they were not given',
+  severity: Severity.HIGH,
+  cdeSeverity: Severity.CRITICAL,
+  pci: { key: 'k8s.rbac_wildcard_or_cluster_admin', use: 'secondary' },
+  cdePci: { key: 'k8s.rbac_wildcard_or_cluster_admin', use: 'all' },
+  remediation:
+    'Remove escalate, bind and impersonate, create on serviceaccounts/token, writes to RBAC objects, nodes/proxy, CSR approval and webhook configuration writes from the role; run workloads that need more rights than their deployers under ServiceAccounts in a namespace the deployers cannot create pods in.',
+  concerns: (kind) => kind.endsWith('Binding') || kind.endsWith('Role') || kind === 'ServiceAccount',
+  // Escalation paths: escalate/bind on roles, impersonation, minting ServiceAccount tokens, writing RBAC objects,
+  // the kubelet API through nodes/proxy, approving CSRs, admission webhooks; and starting pods where a
+  // ServiceAccount holds a right the subject lacks (the pod runs as that ServiceAccount).
+  run: (ctx) =>
+    bindingsOf(ctx).map((o) =>
+      bindingOutcome(
+        ctx,
+        o,
+        { expected: 'no way to gain rights beyond the role', verb: 'escalation path' },
+        (perms, b, counted) => {
+          const all = perms.bindingCapabilities(b);
+          const found = pick(all, (c) => ESCALATION_CAPABILITIES.has(splitCapability(c)[0]));
+          const extra: Evidence = [];
+          for (const [cap, rules] of all) {
+            const [name, scope] = splitCapability(cap);
+            if (name !== 'create-pods' || scope === undefined) continue;
+            const sas =
+              scope === '*'
+                ? perms.subjects().filter((s) => s.kind === 'ServiceAccount')
+                : perms.serviceAccountsIn(scope);
+            for (const subject of counted) {
+              const held = new Set(perms.capabilitiesOf(subject));
+              for (const sa of sas) {
+                if (subject.kind === 'ServiceAccount' && subjectKey(sa) === subjectKey(subject)) continue;
+                const more = perms.capabilitiesOf(sa).filter((c) => !covered(held, c));
+                if (more.length === 0) continue;
+                found.set(cap, rules);
+                extra.push([
+                  'reachable-service-account',
+                  `${subjectKey(subject)} -> ${subjectKey(sa)}: ${more.join(', ')}`,
+                ]);
+              }
+            }
+          }
+          return { capabilities: found, extra };
+        },
+      ),
+    ),
 };
 
 export const anonymousBindingCheck: CheckDefinition = {
   id: 'rbac/anonymous-binding',
-  version: 1,
+  version: 2,
   title: 'Binding grants rights to anonymous or unauthenticated users',
   severity: Severity.CRITICAL,
   pci: { key: 'k8s.rbac_anonymous', use: 'all' },
   remediation: 'Remove system:anonymous and system:unauthenticated from the binding subjects.',
   concerns: (kind) => kind.endsWith('Binding'),
-  run: (ctx) =>
-    bindings(ctx).map((b) => {
-      const anon = arr(b.raw['subjects'])
-        .map((s) => obj(s) ?? {})
-        .filter(
-          (s) =>
-            (s['kind'] === 'User' && s['name'] === 'system:anonymous') ||
-            (s['kind'] === 'Group' &&
-              (s['name'] === 'system:unauthenticated' || s['name'] === 'system:anonymous')),
-        );
-      const role = resolveRoleRef(ctx, b);
+  run: (ctx) => {
+    const perms = effectivePermissions(ctx);
+    return bindingsOf(ctx).map((o) => {
+      const b = perms.bindingOf(o)!;
+      const anon = b.subjects.filter(
+        (s) =>
+          (s.kind === 'User' && s.name === 'system:anonymous') ||
+          (s.kind === 'Group' && (s.name === 'system:unauthenticated' || s.name === 'system:anonymous')),
+      );
+      const caps = [...perms.bindingCapabilities(b).keys()];
       return {
         pass: anon.length === 0,
-        subject: b,
+        subject: o,
         field: 'subjects',
         expected: 'no system:anonymous or system:unauthenticated subject',
         actual: anon.length
-          ? anon.map((s) => `${String(s['kind'])} ${String(s['name'])}`).join(', ')
-          : `${subjectsOf(b).length} authenticated subject(s)`,
+          ? anon.map(subjectKey).join(', ')
+          : `${b.subjects.length} authenticated subject(s)`,
         message: anon.length
-          ? `${chain(b, role)}: anyone who can reach the API server gets these rights without credentials`
+          ? `${anon.map(subjectKey).join(', ')} via ${bindingLabel(b)} -> ${roleLabel(b.role)}: anyone who can reach the API server gets these rights without credentials${caps.length ? ` (${caps.join(', ')})` : ''}`
           : 'no anonymous subject',
         cde: true,
-        evidence: [['chain', chain(b, role)]] as [string, string][],
+        evidence: anon.flatMap((s) => [
+          ['subject', subjectKey(s)] as [string, string],
+          ...b.role.rules.map((r) => ['granted-by', grantChain(b, r)] as [string, string]),
+          ['scope', scopeText(b.scope)] as [string, string],
+        ]),
       };
-    }),
+    });
+  },
 };
 
-/** Rights that let a subject read credentials, run code in pods or on nodes, change objects or escalate. */
-function sensitiveRights(rules: Rule[]): string[] {
-  const out: string[] = [];
-  const covers = (resources: string[], target: string) =>
-    resources.some(
-      (r) => r === '*' || r === target || (r.endsWith('/*') && target.startsWith(r.slice(0, -1))),
-    );
-  for (const r of rules) {
-    if (!has(r.apiGroups, '') && !r.apiGroups.includes('*')) {
-      if (r.verbs.some((v) => ['*', 'escalate', 'bind', 'impersonate'].includes(v)))
-        out.push(`${r.verbs.join(',')} on ${r.resources.join(',')}`);
-      continue;
-    }
-    if (covers(r.resources, 'secrets') && r.verbs.some((v) => v === '*' || READ_VERBS.includes(v)))
-      out.push('read secrets');
-    // get on pods/exec is enough over a websocket; nodes/proxy reaches the kubelet API (exec, logs) directly.
-    for (const sub of ['pods/exec', 'pods/attach', 'nodes/proxy'])
-      if (covers(r.resources, sub) && r.verbs.some((v) => v === '*' || v === 'create' || v === 'get'))
-        out.push(sub);
-    if (
-      r.verbs.some((v) =>
-        [
-          '*',
-          'create',
-          'update',
-          'patch',
-          'delete',
-          'deletecollection',
-          'escalate',
-          'bind',
-          'impersonate',
-        ].includes(v),
-      )
-    )
-      out.push(`${r.verbs.join(',')} on ${r.resources.join(',')}`);
-  }
-  return [...new Set(out)];
+const EVERYONE = new Set(['system:authenticated', 'system:serviceaccounts']);
+
+/** Rules written "<resource>/*": the API server matches them literally (they grant nothing), tools and people read them as every subresource. */
+function literalSubresourceWildcards(b: ResolvedBinding): string[] {
+  const sensitive = ['pods/*', 'nodes/*', 'serviceaccounts/*', '*/*'];
+  return b.role.rules.flatMap((r) =>
+    r.rule.resources.filter((x) => sensitive.includes(x)).map((x) => `${x} (rule ${r.index})`),
+  );
 }
 
 export const authenticatedGroupCheck: CheckDefinition = {
   id: 'rbac/authenticated-group',
-  version: 1,
+  version: 2,
   title: 'Every authenticated user gets sensitive rights',
   severity: Severity.HIGH,
   pci: { key: 'k8s.rbac_wildcard_or_cluster_admin', use: 'all' },
   remediation:
-    'Bind the role to the groups or service accounts that need it instead of system:authenticated.',
+    'Bind the role to the groups or service accounts that need it instead of system:authenticated or system:serviceaccounts.',
   concerns: (kind) => kind.endsWith('Binding') || kind.endsWith('Role'),
-  run: (ctx) =>
-    bindings(ctx)
-      .filter((b) =>
-        arr(b.raw['subjects']).some(
-          (s) => obj(s)?.['kind'] === 'Group' && obj(s)?.['name'] === 'system:authenticated',
-        ),
-      )
-      .map((b) => {
-        const role = resolveRoleRef(ctx, b);
-        const rights = sensitiveRights(role.rules);
+  // Any capability given to every identity (system:authenticated, or every pod through system:serviceaccounts)
+  // fails. So does a rule written pods/* or nodes/*: the API server grants nothing for it today, but it is
+  // written to give everyone pods/exec and nodes/proxy, and Kubescape, KubiScan and rbac-police all read it so.
+  run: (ctx) => {
+    const perms = effectivePermissions(ctx);
+    return bindingsOf(ctx)
+      .map((o) => perms.bindingOf(o)!)
+      .filter((b) => b.subjects.some((s) => s.kind === 'Group' && EVERYONE.has(s.name)))
+      .map((b): CheckOutcome => {
+        const caps = perms.bindingCapabilities(b);
+        const literal = literalSubresourceWildcards(b);
+        const bad = caps.size > 0 || literal.length > 0;
+        const groups = b.subjects.filter((s) => s.kind === 'Group' && EVERYONE.has(s.name)).map(subjectKey);
+        const rights = [
+          ...caps.keys(),
+          ...(literal.length ? [`subresource patterns written as wildcards: ${literal.join(', ')}`] : []),
+        ];
         return {
-          pass: rights.length === 0,
-          subject: b,
+          pass: !bad,
+          subject: b.object,
           field: 'subjects',
-          expected: 'system:authenticated bound to non-sensitive rights only',
-          actual: rights.length ? rights.join('; ') : 'no sensitive right',
-          message: rights.length
-            ? `${chain(b, role)} gives every authenticated identity (any service account of any pod) ${rights.join('; ')}`
+          expected: 'system:authenticated and system:serviceaccounts bound to non-sensitive rights only',
+          actual: bad ? rights.join('; ') : 'no sensitive right',
+          message: bad
+            ? `${groups.join(', ')} via ${bindingLabel(b)} -> ${roleLabel(b.role)} gives every authenticated identity (any service account of any pod) ${rights.join('; ')}`
             : 'no sensitive right',
           cde: true,
-          evidence: [['chain', chain(b, role)]] as [string, string][],
+          evidence: [
+            ...groups.map((g) => ['subject', g] as [string, string]),
+            ...[...caps].flatMap(([cap, rules]) =>
+              rules.map((r) => ['granted-by', `${cap}: ${grantChain(b, r)}`] as [string, string]),
+            ),
+            ...literal.map((l) => ['literal-subresource-pattern', l] as [string, string]),
+            ['scope', scopeText(b.scope)],
+          ],
         };
-      }),
+      });
+  },
 };
 
 export const RBAC_CHECKS: readonly CheckDefinition[] = [
@@ -309,4 +452,6 @@ export const RBAC_CHECKS: readonly CheckDefinition[] = [
   secretsAccessCheck,
   anonymousBindingCheck,
   authenticatedGroupCheck,
+  podsExecCheck,
+  escalateBindImpersonateCheck,
 ];

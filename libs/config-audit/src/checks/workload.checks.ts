@@ -5,8 +5,15 @@ import { type AuditContext, type CheckDefinition, type CheckOutcome } from './ch
 
 const workloadKinds = (kind: string) => isWorkloadKind(kind);
 
-/** Wraps a pod-spec fragment at the workload's pod-spec path, giving a patch for the whole object. */
-export function podSpecPatch(w: Workload, fragment: Json): Json {
+/**
+ * Wraps a pod-spec fragment at the workload's pod-spec path, giving a patch for the whole object. None when the
+ * object has no pod spec at all (a Deployment without a template): the patch would create a template with no
+ * containers, which the API server rejects.
+ */
+export function podSpecPatch(w: Workload, fragment: Json): Json | undefined {
+  let node: unknown = w.object.raw;
+  for (const seg of w.podSpecPath) node = obj(node)?.[seg];
+  if (!obj(node)) return undefined;
   let out: Json = fragment;
   for (const seg of [...w.podSpecPath].reverse()) out = { [seg]: out };
   return out;
@@ -216,10 +223,21 @@ export const privilegeEscalationCheck: CheckDefinition = {
         message: pass
           ? `container ${c.name} cannot gain more privileges than its parent`
           : `container ${c.name} may gain privileges through setuid binaries or file capabilities: allowPrivilegeEscalation is ${v === undefined ? 'unset, which means allowed' : show(v)}${forced ? ` and ${forced} forces it on` : ''}`,
+        // Whatever forces escalation on goes too, or the field alone would not make the container pass.
         patch: containerPatch(w, c, {
           securityContext: {
             allowPrivilegeEscalation: false,
             ...(sc['privileged'] === true ? { privileged: false } : {}),
+            ...(adds.includes('SYS_ADMIN')
+              ? {
+                  capabilities: {
+                    ...(obj(sc['capabilities']) ?? {}),
+                    add: arr(obj(sc['capabilities'])?.['add']).filter(
+                      (x) => String(x).toUpperCase().replace(/^CAP_/, '') !== 'SYS_ADMIN',
+                    ),
+                  },
+                }
+              : {}),
           },
         }),
       };

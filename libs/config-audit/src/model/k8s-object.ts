@@ -94,9 +94,19 @@ export function nameOf(o: LoadedObject): string {
   return str(metadataOf(o)['name']) ?? '';
 }
 
+/**
+ * Component configuration files (KubeletConfiguration, EncryptionConfiguration, an audit Policy, ...) and scanner
+ * host records are read from disk, never stored in the API, so they have no namespace.
+ */
+export function isConfigFile(o: LoadedObject): boolean {
+  const apiVersion = str(o.raw['apiVersion']) ?? '';
+  const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
+  return group.endsWith('.config.k8s.io') || group === 'audit.k8s.io' || group === 'hostdata.kubescape.cloud';
+}
+
 /** The namespace as Kubernetes resolves it: "" for cluster-scoped kinds, "default" when a namespaced object omits it. */
 export function namespaceOf(o: LoadedObject): string {
-  if (isClusterScoped(kindOf(o))) return '';
+  if (isClusterScoped(kindOf(o)) || isConfigFile(o)) return '';
   return str(metadataOf(o)['namespace']) || 'default';
 }
 

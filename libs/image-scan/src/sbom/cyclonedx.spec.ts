@@ -2,14 +2,14 @@
 // (dpkg status + info files) with an npm lockfile placed at /app, and the corpus's Alpine 3.18 root (licenses).
 //
 // Schema check: the real CycloneDX 1.6 JSON schema (../shared/schemas/cyclonedx/1.6, with its spdx and jsf
-// schemas), compiled by ajv. The library's own JsonValidator wants ajv 8 + ajv-formats + ajv-formats-draft2019,
-// which are not installed; the repo root has ajv 6, which speaks the schema's draft-07, so it is used directly
-// with the two formats it lacks (iri-reference, idn-email) defined below.
+// schemas), compiled by ajv 8 with ajv-formats; the two formats ajv-formats lacks (iri-reference, idn-email) are
+// defined below.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
-import Ajv from 'ajv';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
 import { PackageURL } from 'packageurl-js';
 import { Severity } from '@vigil/contracts';
 import { corpusPath, repoRoot } from '@vigil/testing';
@@ -44,7 +44,10 @@ function rootFiles(root: string, prefix = ''): FileEntry[] {
 }
 
 const schemaDir = join(repoRoot(), '..', 'shared', 'schemas', 'cyclonedx', '1.6');
-const ajv = new Ajv({ allErrors: true, format: 'full', logger: false });
+const ajv = new Ajv({ allErrors: true, strict: false, logger: false });
+// ajv-formats is CommonJS: under NodeNext its default import is the module object.
+const addFormats = addFormatsModule as unknown as { default: (a: Ajv) => void };
+addFormats.default(ajv);
 ajv.addFormat('iri-reference', (s: string) => {
   try {
     new URL(s, 'http://base.invalid/');

@@ -56,6 +56,36 @@ describe('scan targets', () => {
     assert.equal(scanTarget('k8s', [], { live: true }).target.key, 'live');
   });
 
+  it('audits several manifest paths as one target keyed on the sorted set', () => {
+    mkdirSync(join(dir, 'b'), { recursive: true });
+    const t = scanTarget('k8s', [join(dir, 'etc')], { manifests: [join(dir, 'b')] });
+    assert.equal(t.target.key, `${join(dir, 'b')}+${join(dir, 'etc')}`);
+    assert.equal(t.target.ref.case, 'manifests');
+    if (t.target.ref.case === 'manifests')
+      assert.deepEqual(t.target.ref.value.sources, [join(dir, 'etc'), join(dir, 'b')]);
+    assert.equal(
+      scanTarget('k8s', [], { manifests: [join(dir, 'b'), join(dir, 'etc')] }).target.key,
+      t.target.key,
+    );
+  });
+
+  it('reads --kubeconfig and --context as a live audit, and refuses mixing it with manifests', () => {
+    const kc = join(dir, 'kubeconfig');
+    writeFileSync(kc, 'apiVersion: v1\nkind: Config\n');
+    const t = scanTarget('k8s', [], { kubeconfig: kc, context: 'kind-pay' });
+    assert.equal(t.target.key, 'live');
+    assert.equal(t.target.ref.case, 'liveCluster');
+    if (t.target.ref.case === 'liveCluster') {
+      assert.equal(t.target.ref.value.kubeconfig, kc);
+      assert.equal(t.target.ref.value.context, 'kind-pay');
+    }
+    assert.throws(() => scanTarget('k8s', [dir], { context: 'x' }), /not both/);
+    assert.throws(
+      () => scanTarget('k8s', [], { kubeconfig: join(dir, 'none') }),
+      /--kubeconfig .* does not exist/,
+    );
+  });
+
   it('refuses missing paths and unknown kinds with a usage error', () => {
     assert.throws(() => scanTarget('k8s', [join(dir, 'nope')], {}), UsageError);
     assert.throws(() => scanTarget('host', [], { root: join(dir, 'etc/hostname') }), /is not a directory/);

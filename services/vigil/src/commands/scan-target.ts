@@ -31,7 +31,14 @@ export interface ScanTarget {
 export function scanTarget(
   kind: string,
   args: string[],
-  flags: { root?: string; node?: string; live?: boolean },
+  flags: {
+    root?: string;
+    node?: string;
+    live?: boolean;
+    kubeconfig?: string;
+    context?: string;
+    manifests?: readonly string[];
+  },
 ): ScanTarget {
   switch (kind) {
     case 'image':
@@ -40,7 +47,7 @@ export function scanTarget(
     case 'fs':
       return directoryTarget(kind, args);
     case 'k8s':
-      return configTarget(args, flags.live === true);
+      return configTarget(args, flags);
     case 'host':
       return hostTarget(args, flags);
     default:
@@ -102,30 +109,55 @@ function directoryTarget(kind: 'rootfs' | 'fs', args: string[]): ScanTarget {
   };
 }
 
-function configTarget(args: string[], live: boolean): ScanTarget {
+function configTarget(
+  args: string[],
+  flags: { live?: boolean; kubeconfig?: string; context?: string; manifests?: readonly string[] },
+): ScanTarget {
+  const paths = [...args, ...(flags.manifests ?? [])];
+  const live = flags.live === true || flags.kubeconfig !== undefined || flags.context !== undefined;
   if (live) {
-    if (args.length > 0) throw new UsageError('vigil scan k8s: --live takes no paths');
-    const value = create(LiveClusterTargetSchema, { context: '' });
+    if (paths.length > 0)
+      throw new UsageError(
+        'vigil scan k8s: give manifests or a live cluster (--live, --kubeconfig, --context), not both',
+      );
+    if (flags.kubeconfig !== undefined) {
+      if (!flags.kubeconfig.trim()) throw new UsageError('vigil scan k8s: --kubeconfig is empty');
+      if (!existsSync(resolve(flags.kubeconfig)))
+        throw new UsageError(`vigil scan k8s: --kubeconfig ${resolve(flags.kubeconfig)} does not exist`);
+      readable(resolve(flags.kubeconfig), 'vigil scan k8s: --kubeconfig');
+    }
+    if (flags.context !== undefined && !flags.context.trim())
+      throw new UsageError('vigil scan k8s: --context is empty');
+    const value = create(LiveClusterTargetSchema, {
+      context: flags.context ?? '',
+      kubeconfig: flags.kubeconfig ? resolve(flags.kubeconfig) : '',
+    });
     return {
       scanner: ScannerKind.CONFIG,
       target: create(TargetSchema, {
         kind: TargetKind.LIVE_CLUSTER,
+        // One live cluster per scope: a context names how it is reached, not what it is.
         key: 'live',
         ref: { case: 'liveCluster', value },
       }),
     };
   }
-  if (args.length !== 1 || !args[0]?.trim())
-    throw new UsageError('vigil scan k8s: give one manifest file or directory, or --live');
-  const source = resolve(args[0] as string);
-  if (!existsSync(source)) throw new UsageError(`vigil scan k8s: ${source} does not exist`);
-  readable(source, 'vigil scan k8s:');
-  const value = create(ManifestTargetSchema, { source });
+  if (paths.length === 0 || paths.some((p) => !p.trim()))
+    throw new UsageError(
+      'vigil scan k8s: give manifest files or directories (as arguments or --manifests PATH), or --live',
+    );
+  const sources = [...new Set(paths.map((p) => resolve(p)))];
+  for (const source of sources) {
+    if (!existsSync(source)) throw new UsageError(`vigil scan k8s: ${source} does not exist`);
+    readable(source, 'vigil scan k8s:');
+  }
+  const value = create(ManifestTargetSchema, { source: sources[0]!, sources });
   return {
     scanner: ScannerKind.CONFIG,
     target: create(TargetSchema, {
       kind: TargetKind.MANIFESTS,
-      key: source,
+      // The same set of paths is the same target whatever order it was given in.
+      key: [...sources].sort().join('+'),
       ref: { case: 'manifests', value },
     }),
   };

@@ -4,6 +4,7 @@ import { create, fromBinary, fromJson, type JsonValue } from '@vigil/contracts';
 import {
   FindingSchema,
   InstalledPackageSchema,
+  InventoryItemSchema,
   ScanReportSchema,
   Severity,
   ScanRequestedSchema,
@@ -100,6 +101,12 @@ export async function scanCommand(i: ScanCommandInput): Promise<number> {
         fromJson(InstalledPackageSchema, p),
       )
     : [];
+  const inventoryBlob = await blob('inventory');
+  const inventory = inventoryBlob
+    ? (JSON.parse(new TextDecoder().decode(inventoryBlob.content)) as JsonValue[]).map((item) =>
+        fromJson(InventoryItemSchema, item),
+      )
+    : [];
   const report: ScanReport = create(ScanReportSchema, {
     schemaVersion: SCHEMA_VERSIONS['vigil.v1.ScanReport'],
     scanId,
@@ -117,6 +124,7 @@ export async function scanCommand(i: ScanCommandInput): Promise<number> {
     counts: findingCounts(findings),
     blobs: completed.blobs,
     packages,
+    inventory,
   });
   // This scan's own version: with other scans running at once, the latest may be someone else's.
   const mine = (await i.pipeline.store.listSnapshots(i.cluster)).find((s) => s.scanId === scanId);
@@ -149,6 +157,7 @@ export async function scanCommand(i: ScanCommandInput): Promise<number> {
     if (packages.length > 0) {
       lines.push(`${packages.length} packages`);
     }
+    if (inventory.length > 0) lines.push(inventorySummary(inventory));
     if (findings.length > 0)
       lines.push(
         '',
@@ -168,4 +177,14 @@ export async function scanCommand(i: ScanCommandInput): Promise<number> {
   }
   for (const w of outcome.warnings) i.out.warn(w);
   return outcome.exitCode;
+}
+
+function inventorySummary(items: ScanReport['inventory']): string {
+  const count = (kind: string, pick?: (v: { cde?: boolean }) => boolean) =>
+    items.filter((i) => i.item.case === kind && (!pick || pick(i.item.value as { cde?: boolean }))).length;
+  return (
+    `inventory: ${count('namespace')} namespaces (${count('namespace', (v) => v.cde === true)} in the CDE), ` +
+    `${count('workload')} workloads (${count('workload', (v) => v.cde === true)} in the CDE), ${count('container')} containers, ` +
+    `${count('serviceAccount')} service accounts, ${count('serviceExposure')} exposures`
+  );
 }

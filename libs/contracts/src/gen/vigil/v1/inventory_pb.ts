@@ -2,17 +2,18 @@
 // @generated from file vigil/v1/inventory.proto (package vigil.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { BlobRef, Scope } from "./common_pb.js";
 import { file_vigil_v1_common } from "./common_pb.js";
+import { file_vigil_v1_options } from "./options_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file vigil/v1/inventory.proto.
  */
 export const file_vigil_v1_inventory: GenFile = /*@__PURE__*/
-  fileDesc("Chh2aWdpbC92MS9pbnZlbnRvcnkucHJvdG8SCHZpZ2lsLnYxIlEKB0NsdXN0ZXISDAoEbmFtZRgBIAEoCRILCgN1aWQYAiABKAkSDwoHY29udGV4dBgDIAEoCRIaChJrdWJlcm5ldGVzX3ZlcnNpb24YBCABKAkihgEKCU5hbWVzcGFjZRIMCgRuYW1lGAEgASgJEgsKA3VpZBgCIAEoCRIvCgZsYWJlbHMYAyADKAsyHy52aWdpbC52MS5OYW1lc3BhY2UuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASL4AQoIV29ya2xvYWQSEQoJbmFtZXNwYWNlGAEgASgJEgwKBGtpbmQYAiABKAkSDAoEbmFtZRgDIAEoCRILCgN1aWQYBCABKAkSLgoGbGFiZWxzGAUgAygLMh4udmlnaWwudjEuV29ya2xvYWQuTGFiZWxzRW50cnkSFwoPc2VydmljZV9hY2NvdW50GAYgASgJEhAKCHJlcGxpY2FzGAcgASgNEhQKDGhvc3RfbmV0d29yaxgIIAEoCBIQCghob3N0X3BpZBgJIAEoCBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIqUBCglDb250YWluZXISEQoJbmFtZXNwYWNlGAEgASgJEhUKDXdvcmtsb2FkX2tpbmQYAiABKAkSFQoNd29ya2xvYWRfbmFtZRgDIAEoCRIMCgRuYW1lGAQgASgJEhEKCWltYWdlX3JlZhgFIAEoCRIUCgxpbWFnZV9kaWdlc3QYBiABKAkSDAoEaW5pdBgHIAEoCBISCgpwcml2aWxlZ2VkGAggASgIIncKBUltYWdlEgsKA3JlZhgBIAEoCRIOCgZkaWdlc3QYAiABKAkSCgoCb3MYAyABKAkSFAoMYXJjaGl0ZWN0dXJlGAQgASgJEg4KBmRpc3RybxgFIAEoCRIfCgRzYm9tGAYgASgLMhEudmlnaWwudjEuQmxvYlJlZiLtAQoETm9kZRIMCgRuYW1lGAEgASgJEgsKA3VpZBgCIAEoCRIqCgZsYWJlbHMYAyADKAsyGi52aWdpbC52MS5Ob2RlLkxhYmVsc0VudHJ5EhAKCG9zX2ltYWdlGAQgASgJEhYKDmtlcm5lbF92ZXJzaW9uGAUgASgJEhkKEWNvbnRhaW5lcl9ydW50aW1lGAYgASgJEhcKD2t1YmVsZXRfdmVyc2lvbhgHIAEoCRIRCglhZGRyZXNzZXMYCCADKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJVCgtTZXJ2aWNlUG9ydBIMCgRwb3J0GAEgASgNEhAKCHByb3RvY29sGAIgASgJEhMKC3RhcmdldF9wb3J0GAMgASgJEhEKCW5vZGVfcG9ydBgEIAEoDSKGAgoPU2VydmljZUV4cG9zdXJlEhEKCW5hbWVzcGFjZRgBIAEoCRIMCgRuYW1lGAIgASgJEgwKBHR5cGUYAyABKAkSJAoFcG9ydHMYBCADKAsyFS52aWdpbC52MS5TZXJ2aWNlUG9ydBI5CghzZWxlY3RvchgFIAMoCzInLnZpZ2lsLnYxLlNlcnZpY2VFeHBvc3VyZS5TZWxlY3RvckVudHJ5Eg0KBWhvc3RzGAYgAygJEhAKCGV4dGVybmFsGAcgASgIEhEKCXdvcmtsb2FkcxgIIAMoCRovCg1TZWxlY3RvckVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEisgIKDUludmVudG9yeUl0ZW0SJAoHY2x1c3RlchgBIAEoCzIRLnZpZ2lsLnYxLkNsdXN0ZXJIABIoCgluYW1lc3BhY2UYAiABKAsyEy52aWdpbC52MS5OYW1lc3BhY2VIABImCgh3b3JrbG9hZBgDIAEoCzISLnZpZ2lsLnYxLldvcmtsb2FkSAASKAoJY29udGFpbmVyGAQgASgLMhMudmlnaWwudjEuQ29udGFpbmVySAASIAoFaW1hZ2UYBSABKAsyDy52aWdpbC52MS5JbWFnZUgAEh4KBG5vZGUYBiABKAsyDi52aWdpbC52MS5Ob2RlSAASNQoQc2VydmljZV9leHBvc3VyZRgHIAEoCzIZLnZpZ2lsLnYxLlNlcnZpY2VFeHBvc3VyZUgAQgYKBGl0ZW0ijgEKEUludmVudG9yeU9ic2VydmVkEg8KB3NjYW5faWQYASABKAkSHgoFc2NvcGUYAiABKAsyDy52aWdpbC52MS5TY29wZRImCgVpdGVtcxgDIAMoCzIXLnZpZ2lsLnYxLkludmVudG9yeUl0ZW0SIAoFYmxvYnMYBCADKAsyES52aWdpbC52MS5CbG9iUmVmYgZwcm90bzM", [file_vigil_v1_common]);
+  fileDesc("Chh2aWdpbC92MS9pbnZlbnRvcnkucHJvdG8SCHZpZ2lsLnYxIlEKB0NsdXN0ZXISDAoEbmFtZRgBIAEoCRILCgN1aWQYAiABKAkSDwoHY29udGV4dBgDIAEoCRIaChJrdWJlcm5ldGVzX3ZlcnNpb24YBCABKAkikwEKCU5hbWVzcGFjZRIMCgRuYW1lGAEgASgJEgsKA3VpZBgCIAEoCRIvCgZsYWJlbHMYAyADKAsyHy52aWdpbC52MS5OYW1lc3BhY2UuTGFiZWxzRW50cnkSCwoDY2RlGAQgASgIGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi+gIKCFdvcmtsb2FkEhEKCW5hbWVzcGFjZRgBIAEoCRIMCgRraW5kGAIgASgJEgwKBG5hbWUYAyABKAkSCwoDdWlkGAQgASgJEi4KBmxhYmVscxgFIAMoCzIeLnZpZ2lsLnYxLldvcmtsb2FkLkxhYmVsc0VudHJ5EhcKD3NlcnZpY2VfYWNjb3VudBgGIAEoCRIQCghyZXBsaWNhcxgHIAEoDRIUCgxob3N0X25ldHdvcmsYCCABKAgSEAoIaG9zdF9waWQYCSABKAgSCwoDY2RlGAogASgIEisKB2luZ3Jlc3MYCyABKA4yGi52aWdpbC52MS5OZXR3b3JrSXNvbGF0aW9uEioKBmVncmVzcxgMIAEoDjIaLnZpZ2lsLnYxLk5ldHdvcmtJc29sYXRpb24SGgoSaW1hZ2VfcHVsbF9zZWNyZXRzGA0gAygJGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiwQEKCUNvbnRhaW5lchIRCgluYW1lc3BhY2UYASABKAkSFQoNd29ya2xvYWRfa2luZBgCIAEoCRIVCg13b3JrbG9hZF9uYW1lGAMgASgJEgwKBG5hbWUYBCABKAkSEQoJaW1hZ2VfcmVmGAUgASgJEhQKDGltYWdlX2RpZ2VzdBgGIAEoCRIMCgRpbml0GAcgASgIEhIKCnByaXZpbGVnZWQYCCABKAgSGgoSaW1hZ2VfcHVsbF9zZWNyZXRzGAkgAygJIocBCg5TZXJ2aWNlQWNjb3VudBIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCRIUCgxjYXBhYmlsaXRpZXMYAyADKAkSEgoKZ3JhbnRlZF9ieRgEIAMoCRIXCg9hdXRvbW91bnRfdG9rZW4YBSABKAgSEQoJd29ya2xvYWRzGAYgAygJIncKBUltYWdlEgsKA3JlZhgBIAEoCRIOCgZkaWdlc3QYAiABKAkSCgoCb3MYAyABKAkSFAoMYXJjaGl0ZWN0dXJlGAQgASgJEg4KBmRpc3RybxgFIAEoCRIfCgRzYm9tGAYgASgLMhEudmlnaWwudjEuQmxvYlJlZiLtAQoETm9kZRIMCgRuYW1lGAEgASgJEgsKA3VpZBgCIAEoCRIqCgZsYWJlbHMYAyADKAsyGi52aWdpbC52MS5Ob2RlLkxhYmVsc0VudHJ5EhAKCG9zX2ltYWdlGAQgASgJEhYKDmtlcm5lbF92ZXJzaW9uGAUgASgJEhkKEWNvbnRhaW5lcl9ydW50aW1lGAYgASgJEhcKD2t1YmVsZXRfdmVyc2lvbhgHIAEoCRIRCglhZGRyZXNzZXMYCCADKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJVCgtTZXJ2aWNlUG9ydBIMCgRwb3J0GAEgASgNEhAKCHByb3RvY29sGAIgASgJEhMKC3RhcmdldF9wb3J0GAMgASgJEhEKCW5vZGVfcG9ydBgEIAEoDSKGAgoPU2VydmljZUV4cG9zdXJlEhEKCW5hbWVzcGFjZRgBIAEoCRIMCgRuYW1lGAIgASgJEgwKBHR5cGUYAyABKAkSJAoFcG9ydHMYBCADKAsyFS52aWdpbC52MS5TZXJ2aWNlUG9ydBI5CghzZWxlY3RvchgFIAMoCzInLnZpZ2lsLnYxLlNlcnZpY2VFeHBvc3VyZS5TZWxlY3RvckVudHJ5Eg0KBWhvc3RzGAYgAygJEhAKCGV4dGVybmFsGAcgASgIEhEKCXdvcmtsb2FkcxgIIAMoCRovCg1TZWxlY3RvckVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi5wIKDUludmVudG9yeUl0ZW0SJAoHY2x1c3RlchgBIAEoCzIRLnZpZ2lsLnYxLkNsdXN0ZXJIABIoCgluYW1lc3BhY2UYAiABKAsyEy52aWdpbC52MS5OYW1lc3BhY2VIABImCgh3b3JrbG9hZBgDIAEoCzISLnZpZ2lsLnYxLldvcmtsb2FkSAASKAoJY29udGFpbmVyGAQgASgLMhMudmlnaWwudjEuQ29udGFpbmVySAASIAoFaW1hZ2UYBSABKAsyDy52aWdpbC52MS5JbWFnZUgAEh4KBG5vZGUYBiABKAsyDi52aWdpbC52MS5Ob2RlSAASNQoQc2VydmljZV9leHBvc3VyZRgHIAEoCzIZLnZpZ2lsLnYxLlNlcnZpY2VFeHBvc3VyZUgAEjMKD3NlcnZpY2VfYWNjb3VudBgIIAEoCzIYLnZpZ2lsLnYxLlNlcnZpY2VBY2NvdW50SABCBgoEaXRlbSKOAQoRSW52ZW50b3J5T2JzZXJ2ZWQSDwoHc2Nhbl9pZBgBIAEoCRIeCgVzY29wZRgCIAEoCzIPLnZpZ2lsLnYxLlNjb3BlEiYKBWl0ZW1zGAMgAygLMhcudmlnaWwudjEuSW52ZW50b3J5SXRlbRIgCgVibG9icxgEIAMoCzIRLnZpZ2lsLnYxLkJsb2JSZWYqmQEKEE5ldHdvcmtJc29sYXRpb24SIQodTkVUV09SS19JU09MQVRJT05fVU5TUEVDSUZJRUQQABIeChpORVRXT1JLX0lTT0xBVElPTl9JU09MQVRFRBABEiAKHE5FVFdPUktfSVNPTEFUSU9OX1JFU1RSSUNURUQQAhIaChZORVRXT1JLX0lTT0xBVElPTl9PUEVOEAMaBOjgGAFiBnByb3RvMw", [file_vigil_v1_common, file_vigil_v1_options]);
 
 /**
  * @generated from message vigil.v1.Cluster
@@ -66,6 +67,13 @@ export type Namespace = Message<"vigil.v1.Namespace"> & {
    * @generated from field: map<string, string> labels = 3;
    */
   labels: { [key: string]: string };
+
+  /**
+   * The namespace is in the cardholder data environment (its label matches the deployment's CDE label).
+   *
+   * @generated from field: bool cde = 4;
+   */
+  cde: boolean;
 };
 
 /**
@@ -125,6 +133,30 @@ export type Workload = Message<"vigil.v1.Workload"> & {
    * @generated from field: bool host_pid = 9;
    */
   hostPid: boolean;
+
+  /**
+   * In the cardholder data environment (its namespace or its pod labels carry the CDE label).
+   *
+   * @generated from field: bool cde = 10;
+   */
+  cde: boolean;
+
+  /**
+   * @generated from field: vigil.v1.NetworkIsolation ingress = 11;
+   */
+  ingress: NetworkIsolation;
+
+  /**
+   * @generated from field: vigil.v1.NetworkIsolation egress = 12;
+   */
+  egress: NetworkIsolation;
+
+  /**
+   * The pull secrets its pods use (the pod's own, else its service account's), by name in its namespace.
+   *
+   * @generated from field: repeated string image_pull_secrets = 13;
+   */
+  imagePullSecrets: string[];
 };
 
 /**
@@ -177,6 +209,13 @@ export type Container = Message<"vigil.v1.Container"> & {
    * @generated from field: bool privileged = 8;
    */
   privileged: boolean;
+
+  /**
+   * The pull secrets the kubelet uses for this container's image, by name in its namespace.
+   *
+   * @generated from field: repeated string image_pull_secrets = 9;
+   */
+  imagePullSecrets: string[];
 };
 
 /**
@@ -185,6 +224,57 @@ export type Container = Message<"vigil.v1.Container"> & {
  */
 export const ContainerSchema: GenMessage<Container> = /*@__PURE__*/
   messageDesc(file_vigil_v1_inventory, 3);
+
+/**
+ * A service account with what its RBAC lets it do, for the workloads that run as it.
+ *
+ * @generated from message vigil.v1.ServiceAccount
+ */
+export type ServiceAccount = Message<"vigil.v1.ServiceAccount"> & {
+  /**
+   * @generated from field: string namespace = 1;
+   */
+  namespace: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * Effective rights through every binding, as plain words: "read-secrets:<namespace>", "exec-pods:*",
+   * "escalate", "cluster-admin", ... (the config auditor's RBAC analysis names them).
+   *
+   * @generated from field: repeated string capabilities = 3;
+   */
+  capabilities: string[];
+
+  /**
+   * Each capability's binding chain, "capability <- RoleBinding/ns/x -> ClusterRole/y", for the auditor.
+   *
+   * @generated from field: repeated string granted_by = 4;
+   */
+  grantedBy: string[];
+
+  /**
+   * @generated from field: bool automount_token = 5;
+   */
+  automountToken: boolean;
+
+  /**
+   * Workloads that run as it, as "Kind/namespace/name".
+   *
+   * @generated from field: repeated string workloads = 6;
+   */
+  workloads: string[];
+};
+
+/**
+ * Describes the message vigil.v1.ServiceAccount.
+ * Use `create(ServiceAccountSchema)` to create a new message.
+ */
+export const ServiceAccountSchema: GenMessage<ServiceAccount> = /*@__PURE__*/
+  messageDesc(file_vigil_v1_inventory, 4);
 
 /**
  * @generated from message vigil.v1.Image
@@ -232,7 +322,7 @@ export type Image = Message<"vigil.v1.Image"> & {
  * Use `create(ImageSchema)` to create a new message.
  */
 export const ImageSchema: GenMessage<Image> = /*@__PURE__*/
-  messageDesc(file_vigil_v1_inventory, 4);
+  messageDesc(file_vigil_v1_inventory, 5);
 
 /**
  * @generated from message vigil.v1.Node
@@ -284,7 +374,7 @@ export type Node = Message<"vigil.v1.Node"> & {
  * Use `create(NodeSchema)` to create a new message.
  */
 export const NodeSchema: GenMessage<Node> = /*@__PURE__*/
-  messageDesc(file_vigil_v1_inventory, 5);
+  messageDesc(file_vigil_v1_inventory, 6);
 
 /**
  * @generated from message vigil.v1.ServicePort
@@ -318,7 +408,7 @@ export type ServicePort = Message<"vigil.v1.ServicePort"> & {
  * Use `create(ServicePortSchema)` to create a new message.
  */
 export const ServicePortSchema: GenMessage<ServicePort> = /*@__PURE__*/
-  messageDesc(file_vigil_v1_inventory, 6);
+  messageDesc(file_vigil_v1_inventory, 7);
 
 /**
  * How a workload is reachable: a Service, an Ingress or a host port.
@@ -380,7 +470,7 @@ export type ServiceExposure = Message<"vigil.v1.ServiceExposure"> & {
  * Use `create(ServiceExposureSchema)` to create a new message.
  */
 export const ServiceExposureSchema: GenMessage<ServiceExposure> = /*@__PURE__*/
-  messageDesc(file_vigil_v1_inventory, 7);
+  messageDesc(file_vigil_v1_inventory, 8);
 
 /**
  * @generated from message vigil.v1.InventoryItem
@@ -431,6 +521,12 @@ export type InventoryItem = Message<"vigil.v1.InventoryItem"> & {
      */
     value: ServiceExposure;
     case: "serviceExposure";
+  } | {
+    /**
+     * @generated from field: vigil.v1.ServiceAccount service_account = 8;
+     */
+    value: ServiceAccount;
+    case: "serviceAccount";
   } | { case: undefined; value?: undefined };
 };
 
@@ -439,7 +535,7 @@ export type InventoryItem = Message<"vigil.v1.InventoryItem"> & {
  * Use `create(InventoryItemSchema)` to create a new message.
  */
 export const InventoryItemSchema: GenMessage<InventoryItem> = /*@__PURE__*/
-  messageDesc(file_vigil_v1_inventory, 8);
+  messageDesc(file_vigil_v1_inventory, 9);
 
 /**
  * Published on inventory, keyed by the observed asset (or the scan's target key for a batch).
@@ -477,5 +573,44 @@ export type InventoryObserved = Message<"vigil.v1.InventoryObserved"> & {
  * Use `create(InventoryObservedSchema)` to create a new message.
  */
 export const InventoryObservedSchema: GenMessage<InventoryObserved> = /*@__PURE__*/
-  messageDesc(file_vigil_v1_inventory, 9);
+  messageDesc(file_vigil_v1_inventory, 10);
+
+/**
+ * What NetworkPolicies leave open in one direction for a workload's pods.
+ *
+ * @generated from enum vigil.v1.NetworkIsolation
+ */
+export enum NetworkIsolation {
+  /**
+   * @generated from enum value: NETWORK_ISOLATION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A policy selects the pods for this direction and allows no peer: default deny.
+   *
+   * @generated from enum value: NETWORK_ISOLATION_ISOLATED = 1;
+   */
+  ISOLATED = 1,
+
+  /**
+   * Allowed only to or from named peers and ports.
+   *
+   * @generated from enum value: NETWORK_ISOLATION_RESTRICTED = 2;
+   */
+  RESTRICTED = 2,
+
+  /**
+   * No policy isolates the pods, or a rule allows any peer on any port.
+   *
+   * @generated from enum value: NETWORK_ISOLATION_OPEN = 3;
+   */
+  OPEN = 3,
+}
+
+/**
+ * Describes the enum vigil.v1.NetworkIsolation.
+ */
+export const NetworkIsolationSchema: GenEnum<NetworkIsolation> = /*@__PURE__*/
+  enumDesc(file_vigil_v1_inventory, 0);
 
