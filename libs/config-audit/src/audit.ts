@@ -110,8 +110,14 @@ export function auditObjects(
   for (const check of checks) {
     for (const outcome of check.run(ctx)) {
       outcomes.push({ ...outcome, checkId: check.id, resource: resourceKey(outcome.subject) });
-      const asset = assetOf(outcome.subject, options.cluster);
-      assets.set(resourceKey(outcome.subject), asset);
+      // One Asset per resource, shared by its outcomes: a big cluster has hundreds of thousands of outcomes.
+      const src = outcome.subject.source;
+      // Unnamed objects share a resource key; the place they were read from tells them apart.
+      const key = nameOf(outcome.subject)
+        ? resourceKey(outcome.subject)
+        : `${resourceKey(outcome.subject)}@${src.file}#${src.document}.${src.item ?? ''}`;
+      let asset = assets.get(key);
+      if (!asset) assets.set(key, (asset = assetOf(outcome.subject, options.cluster)));
       const baseUse = outcome.cde ? (check.cdePci ?? check.pci) : check.pci;
       const pciUse = outcome.pciKey ? { ...baseUse, key: outcome.pciKey } : baseUse;
       const pci = pciIds(pciUse);
@@ -216,7 +222,7 @@ function toFinding(
     locations: [outcome.field, where],
     remediation: {
       summary: check.remediation,
-      patch: outcome.patch ? JSON.stringify(outcome.patch, null, 2) : '',
+      patch: outcome.patch ? JSON.stringify(outcome.patch) : '',
     },
     evidence: evidence.map(([key, value]) => ({ key, value })),
     firstSeen: seen,

@@ -30,6 +30,7 @@ export const EVENT_SCHEMA_VERSIONS = {
   exceptionRevoked: 1,
   snapshotPublished: 1,
   deadLettered: 1,
+  detectionClosed: 1,
 } as const satisfies Record<PayloadCase, number>;
 
 /** Rewrites a report's proto3 JSON (proto enum names, not plain words) from version N to N+1. */

@@ -115,6 +115,9 @@ export function topicFor(envelope: EventEnvelope): TopicName {
       if (!p.value.finding) throw new Error(`topicFor: event ${envelope.eventId} reports no finding`);
       return findingsTopic(p.value.finding.source);
     }
+    // Only runtime detections have a window to close.
+    case 'detectionClosed':
+      return TOPICS.findings.runtime;
     case 'inventoryObserved':
       return TOPICS.inventory;
     case 'exceptionRecorded':

@@ -8,8 +8,10 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
@@ -107,11 +109,19 @@ test('sshd: the first value wins across Include; a weaker Match block fails the 
     assert.equal(pw.status, 'fail');
     assert.match(pw.actual, /Match User backup \(\/etc\/ssh\/sshd_config:4\): PasswordAuthentication yes/);
     assert.equal(result(a, 'ssh.no-weak-macs').status, 'pass');
-    // No kubelet process: every CIS worker check is not applicable, with the reason.
-    const cis = a.checks.filter((c) => c.cis);
-    assert.equal(cis.length, 25);
-    for (const c of cis) assert.equal(c.status, 'not_applicable', c.id);
-    assert.match(cis[0]?.reason ?? '', /no kubelet process/);
+    // No kubelet process: every CIS worker check is not applicable, with the reason; no control-plane process
+    // either: every section 1 and 2 check is not applicable too.
+    const worker = a.checks.filter((c) => c.cis?.startsWith('4.'));
+    assert.equal(worker.length, 25);
+    for (const c of worker) assert.equal(c.status, 'not_applicable', c.id);
+    assert.match(worker[0]?.reason ?? '', /no kubelet process/);
+    const controlPlane = a.checks.filter((c) => c.cis && !c.cis.startsWith('4.'));
+    assert.equal(controlPlane.length, 64);
+    for (const c of controlPlane) assert.equal(c.status, 'not_applicable', c.id);
+    assert.match(
+      controlPlane.find((c) => c.cis === '2.1')?.reason ?? '',
+      /^no etcd process on this node: not a control-plane node/,
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -175,6 +185,98 @@ test('an unreadable file is an error result naming it, never a pass', async () =
       a.findings.some((f) => f.ruleId === 'ssh.root-login-disabled'),
       false,
     );
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a FIFO where login.defs should be is an error naming it, and the assessment does not block on it', async () => {
+  // Root reads a mode-000 file anyway, so a chmod cannot make a file unreadable in these tests; a FIFO (which would
+  // block a plain read forever) and a symlink loop are what a node can hold that cannot be read even by root.
+  const root = buildRoot({ '/etc/passwd': 'root:x:0:0:root:/root:/bin/sh\n' });
+  try {
+    execFileSync('mkfifo', [join(root, 'etc/login.defs')]);
+    const a = await assessHost({ root, node: 'n1', clock });
+    const pw = a.checks.filter((c) => c.location === '/etc/login.defs');
+    assert.ok(pw.length >= 3, 'the login.defs checks ran');
+    for (const r of pw) {
+      assert.equal(r.status, 'error', r.id);
+      assert.equal(r.field, '/etc/login.defs');
+      assert.equal(r.reason, 'cannot read /etc/login.defs: a FIFO, not a regular file');
+    }
+    assert.equal(
+      a.findings.some((f) => f.locations.includes('/etc/login.defs')),
+      false,
+    );
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a kubelet config that is a symlink loop: the kubelet checks are errors naming the file, never passes', async () => {
+  const root = buildRoot({ '/etc/passwd': 'root:x:0:0:root:/root:/bin/sh\n' }, [
+    ['/usr/bin/kubelet', '--config=/var/lib/kubelet/config.yaml'],
+  ]);
+  try {
+    mkdirSync(join(root, 'var/lib/kubelet'), { recursive: true });
+    symlinkSync('config.yaml', join(root, 'var/lib/kubelet/config.yaml'));
+    const a = await assessHost({ root, node: 'n1', clock });
+    const anon = result(a, '4.2.1');
+    assert.equal(anon.status, 'error');
+    assert.equal(anon.field, '/var/lib/kubelet/config.yaml');
+    assert.match(anon.reason ?? '', /\/var\/lib\/kubelet\/config\.yaml: too many levels of symbolic links/);
+    const perms = result(a, '4.1.9');
+    assert.equal(perms.status, 'error');
+    assert.match(perms.reason ?? '', /cannot stat \/var\/lib\/kubelet\/config\.yaml/);
+    assert.equal(
+      a.checks.some((c) => c.status === 'pass' && c.cis?.startsWith('4.2.')),
+      false,
+      'no kubelet setting passes on a config that could not be read',
+    );
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('control plane: a kubeadm manifest 0644 fails 1.1.1, identity first for secrets fails 1.2.28, flags are read', async () => {
+  const root = buildRoot(
+    {
+      '/etc/passwd': 'root:x:0:0:root:/root:/bin/sh\n',
+      '/etc/group': 'root:x:0:\n',
+      '/etc/kubernetes/manifests/kube-apiserver.yaml': 'apiVersion: v1\nkind: Pod\n',
+      '/etc/kubernetes/enc.yaml':
+        'kind: EncryptionConfiguration\nresources:\n  - resources: [secrets]\n    providers:\n      - identity: {}\n      - aescbc: {keys: []}\n',
+    },
+    [
+      [
+        '/usr/local/bin/kube-apiserver',
+        '--authorization-mode=AlwaysAllow',
+        '--encryption-provider-config=/etc/kubernetes/enc.yaml',
+        '--audit-log-maxage',
+        '7',
+      ],
+    ],
+  );
+  try {
+    chmodSync(join(root, 'etc/kubernetes/manifests/kube-apiserver.yaml'), 0o644);
+    const a = await assessHost({ root, node: 'cp-1', clock });
+    const manifest = result(a, '1.1.1');
+    assert.equal(manifest.status, 'fail');
+    assert.equal(manifest.actual, '/etc/kubernetes/manifests/kube-apiserver.yaml mode 0644');
+    assert.equal(result(a, '1.1.2').status, 'pass');
+    const enc = result(a, '1.2.28');
+    assert.equal(enc.status, 'fail');
+    assert.equal(enc.actual, 'first provider for secrets: identity');
+    const authz = result(a, '1.2.6');
+    assert.equal(authz.status, 'fail');
+    assert.equal(authz.location, 'kube-apiserver --authorization-mode');
+    // "--audit-log-maxage 7" (space-separated) is read as the value 7, below 30.
+    assert.equal(result(a, '1.2.17').status, 'fail');
+    assert.match(result(a, '1.2.17').actual, /=7$/);
+    // etcd and the scheduler do not run here: their checks do not apply, never fail.
+    assert.equal(result(a, '2.1').status, 'not_applicable');
+    assert.equal(result(a, '1.4.1').status, 'not_applicable');
+    assert.ok(a.findings.some((f) => f.ruleId === 'cis-k8s-1.2.28'));
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -11,9 +11,11 @@ import {
   timestampFromDate,
   AssetSchema,
   FindingSchema,
+  HostCheckResultSchema,
   HostReportSchema,
   type Asset,
   type Finding,
+  type HostCheckResult,
   type HostReport,
   type Scope,
 } from '@vigil/contracts';
@@ -48,13 +50,15 @@ export interface HostAssessment {
   summary: { pass: number; fail: number; notApplicable: number; error: number; total: number };
   /** Problems reading the node that did not stop the assessment (an unreadable /proc entry). */
   warnings: string[];
+  /** The running kernel's release, from <root>/proc/sys/kernel/osrelease, when the root has a /proc. */
+  kernelVersion?: string;
 }
 
 export class HostRootError extends Error {}
 
 /**
  * Runs every host check against one node's root filesystem. Host OS package vulnerabilities are not matched here:
- * that needs the image-scan engine's package analyzers and advisory matching, which this build does not have.
+ * engines do not import each other, so the host-assessor service composes this engine with @vigil/image-scan.
  */
 export async function assessHost(input: AssessHostInput): Promise<HostAssessment> {
   const clock = input.clock ?? (() => new Date());
@@ -102,7 +106,14 @@ export async function assessHost(input: AssessHostInput): Promise<HostAssessment
       total: checks.length,
     },
     warnings: facts.processErrors,
+    ...kernelVersion(fsRoot),
   };
+}
+
+function kernelVersion(fs: RootFs): { kernelVersion?: string } {
+  const r = fs.read('/proc/sys/kernel/osrelease');
+  const v = r.kind === 'ok' ? r.text.trim() : '';
+  return v ? { kernelVersion: v } : {};
 }
 
 function runCheck(check: HostCheck, facts: NodeFacts): CheckResult {
@@ -185,22 +196,14 @@ const STATUS: Record<Status, CheckStatus> = {
 
 export const HOST_REPORT_SCHEMA_VERSION = 1;
 
-/** The `vigil scan host` report message (proto HostReport) for one assessment. */
-export function hostReport(a: HostAssessment, opts: { scanId: string; scope?: Scope }): HostReport {
+/**
+ * Every check's result as the contracts' HostCheckResult, in report order: what `vigil scan host` prints and the
+ * host-assessor stores with its scan. A failed check names the finding it reported.
+ */
+export function hostCheckResults(a: HostAssessment): HostCheckResult[] {
   const findingIds = new Map(a.findings.map((f) => [f.detection?.unit?.id ?? '', f.id]));
-  return create(HostReportSchema, {
-    schemaVersion: HOST_REPORT_SCHEMA_VERSION,
-    scanId: opts.scanId,
-    ...(opts.scope ? { scope: opts.scope } : {}),
-    target: {
-      kind: TargetKind.NODE,
-      key: a.node,
-      ref: { case: 'node', value: { node: a.node, rootPath: a.root } },
-    },
-    status: ScanStatus.OK,
-    startedAt: timestampFromDate(a.startedAt),
-    completedAt: timestampFromDate(a.completedAt),
-    checks: a.checks.map((c) => ({
+  return a.checks.map((c) =>
+    create(HostCheckResultSchema, {
       id: c.id,
       version: c.version,
       title: c.cis ? `${c.cis} ${c.title}` : c.title,
@@ -213,7 +216,27 @@ export function hostReport(a: HostAssessment, opts: { scanId: string; scope?: Sc
       reason: c.reason ?? '',
       remediation: { summary: c.remediation },
       findingId: findingIds.get(c.id) ?? '',
-    })),
+      cis: c.cis ?? '',
+      evidence: { ...(c.evidence ?? {}) },
+    }),
+  );
+}
+
+/** The `vigil scan host` report message (proto HostReport) for one assessment. */
+export function hostReport(a: HostAssessment, opts: { scanId: string; scope?: Scope }): HostReport {
+  return create(HostReportSchema, {
+    schemaVersion: HOST_REPORT_SCHEMA_VERSION,
+    scanId: opts.scanId,
+    ...(opts.scope ? { scope: opts.scope } : {}),
+    target: {
+      kind: TargetKind.NODE,
+      key: a.node,
+      ref: { case: 'node', value: { node: a.node, rootPath: a.root } },
+    },
+    status: ScanStatus.OK,
+    startedAt: timestampFromDate(a.startedAt),
+    completedAt: timestampFromDate(a.completedAt),
+    checks: hostCheckResults(a),
     summary: {
       pass: a.summary.pass,
       fail: a.summary.fail,

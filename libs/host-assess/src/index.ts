@@ -1,6 +1,7 @@
 export {
   assessHost,
   hostReport,
+  hostCheckResults,
   HostRootError,
   HOST_REPORT_SCHEMA_VERSION,
   type AssessHostInput,

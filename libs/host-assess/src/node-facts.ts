@@ -50,6 +50,13 @@ export class NodeFacts {
     return this.once('kube-proxy', () => this.component('kube-proxy', false));
   }
 
+  /** A running component by its process name; the control-plane components are read without a config file. */
+  componentNamed(name: string): Component | undefined {
+    if (name === 'kubelet') return this.kubelet;
+    if (name === 'kube-proxy') return this.kubeProxy;
+    return this.once(`component:${name}`, () => this.component(name, false, false));
+  }
+
   /** A host counts as a Kubernetes node when kubelet runs on it. */
   get isKubernetesNode(): boolean {
     return this.kubelet !== undefined;
@@ -78,11 +85,11 @@ export class NodeFacts {
     return this.once('audit', () => loadAuditRules(this.fs));
   }
 
-  private component(name: string, withDropIns: boolean): Component | undefined {
+  private component(name: string, withDropIns: boolean, withConfig = true): Component | undefined {
     const process = this.processes.find((p) => p.name === name);
     if (!process) return undefined;
     const flags = parseFlags(process.argv);
-    const configPath = flags.get('config');
+    const configPath = withConfig ? flags.get('config') : undefined;
     const config = configPath
       ? loadComponentConfig(this.fs, configPath, withDropIns ? flags.get('config-dir') : undefined)
       : undefined;

@@ -1,4 +1,4 @@
-import { lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, readdirSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { join, posix } from 'node:path';
 
 /** What reading one path of the node gave: its text, absent, or an error naming the file. */
@@ -65,6 +65,10 @@ export class RootFs {
     try {
       const real = this.resolve(nodePath);
       if (real === undefined) return { kind: 'absent' };
+      // Opening a FIFO or a device would block or read without end: only regular files are read.
+      const st = statSync(real);
+      if (!st.isFile())
+        return { kind: 'error', message: `cannot read ${nodePath}: ${fileKind(st)}, not a regular file` };
       return { kind: 'ok', text: readFileSync(real, 'utf8') };
     } catch (err) {
       if (isMissing(err)) return { kind: 'absent' };
@@ -176,6 +180,14 @@ export function globToRegExp(glob: string): RegExp {
     else re += ch.replace(/[.+^${}()|[\]\\]/g, '\\$&');
   }
   return new RegExp(`^${re}$`);
+}
+
+function fileKind(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'not a file';
 }
 
 function isMissing(err: unknown): boolean {

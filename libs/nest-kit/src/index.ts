@@ -20,3 +20,4 @@ export { scannerModule, type ScannerModuleSpec, type ScannerModuleOptions } from
 export type { ScanEngine, ScanResult, ScanRequestHandlerOptions } from './scan-request.handler.js';
 export { EVENT_LOG, SERVICE_DATABASE, SERVICE_IDENTITY } from './tokens.js';
 export type { ServiceIdentity } from './tokens.js';
+export { everyInterval, nameBasedId } from './periodic-requests.js';

@@ -156,3 +156,38 @@ test('an engine that throws completes the scan as FAILED with its error', async 
   assert.equal(completed.payload.value.status, ScanStatus.FAILED);
   assert.equal(completed.payload.value.error, 'image-scan failed: registry timed out');
 });
+
+test('a request the engine does not accept is skipped: nothing started, nothing completed', async () => {
+  let scanned = 0;
+  const engine: ScanEngine = {
+    scanner: ScannerKind.IMAGE,
+    name: 'picky',
+    scan: () => {
+      scanned++;
+      return Promise.resolve({ status: ScanStatus.OK, error: '' });
+    },
+    accepts: (r) => r.scanId === 'mine',
+  };
+  const { log, handle } = handlerWith(engine);
+  await handle([consumed(encodeEnvelope(request({ scanId: 'theirs' })))]);
+  assert.equal(scanned, 0);
+  assert.deepEqual(log.published, []);
+  await handle([consumed(encodeEnvelope(request({ scanId: 'mine' })), '8')]);
+  assert.equal(scanned, 1);
+  assert.equal(log.published.length, 2);
+});
+
+test('every replica names the same tick of a schedule with the same id', async () => {
+  const { everyInterval, nameBasedId } = await import('./index.js');
+  assert.equal(nameBasedId('pay\nschedule:1'), nameBasedId('pay\nschedule:1'));
+  assert.notEqual(nameBasedId('pay\nschedule:1'), nameBasedId('pay\nschedule:2'));
+  assert.match(nameBasedId('x'), /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  const ticks: number[] = [];
+  const stop = everyInterval(
+    3_600_000,
+    async (b) => void ticks.push(b),
+    () => new Date('2026-12-03T10:17:00Z'),
+  );
+  stop();
+  assert.deepEqual(ticks, [Date.parse('2026-12-03T10:00:00Z')]);
+});

@@ -32,6 +32,11 @@ export interface ScanEngine {
   /** The engine library's name, e.g. "image-scan"; appears in logs and in the unavailable message. */
   readonly name: string;
   scan(request: ScanRequested): Promise<ScanResult>;
+  /**
+   * Whether this consumer runs the request at all. A DaemonSet's pods each read every request in a group of their
+   * own and run only those for their node; a request another consumer runs is skipped without a trace.
+   */
+  accepts?(request: ScanRequested): boolean;
 }
 
 /**
@@ -116,6 +121,7 @@ export function createScanRequestHandler(options: ScanRequestHandlerOptions): Ba
     if (!request.scanId) throw new Error(`${where}: ScanRequested has no scan_id`);
     const scope = request.scope ?? envelope.scope;
     if (!scope?.cluster) throw new Error(`${where}: scan ${request.scanId} has no scope cluster`);
+    if (engine.accepts && !engine.accepts(request)) return;
     const targetKey = request.target?.key ?? '';
     const producer = { service: identity.service, version: identity.version, instance: identity.instance };
     const derivedId = (kind: string, n = 0) => deriveEventId(envelope.eventId, group, kind, n);

@@ -80,6 +80,52 @@ describe('finding resolution', () => {
     assert.deepEqual(ids, [b.id].sort());
   });
 
+  it('resolves a finding only through a later scan that ran its unit', () => {
+    // A host scan without advisory data runs the host checks but not the package matcher: it must not resolve
+    // the package findings an earlier scan with advisory data reported.
+    const e = new Events();
+    const on = { namespace: '', workload: 'pay-worker-1', severity: Severity.HIGH, pci: ['2.2.4'] };
+    const pkg = misconfig({ ...on, check: 'host.os-package-vulnerabilities', field: '/var/lib/dpkg/status' });
+    const sshd = misconfig({ ...on, check: 'sshd.permit-root-login', field: '/etc/ssh/sshd_config' });
+    const units = (...ids: string[]) => ids.map((id) => ({ id, version: 1 }));
+    const base = [
+      e.reported('scan-1', pkg, 1),
+      e.reported('scan-1', sshd, 1),
+      e.completed({
+        scanId: 'scan-1',
+        scanner: ScannerKind.HOST,
+        targetKey: 'pay-worker-1',
+        minute: 2,
+        findingIds: [pkg.id, sshd.id],
+        units: units('host.os-package-vulnerabilities', 'sshd.permit-root-login'),
+      }),
+    ];
+    const withoutMatcher = openIds([
+      ...base,
+      e.completed({
+        scanId: 'scan-2',
+        scanner: ScannerKind.HOST,
+        targetKey: 'pay-worker-1',
+        minute: 12,
+        findingIds: [],
+        units: units('sshd.permit-root-login'),
+      }),
+    ]);
+    assert.deepEqual(withoutMatcher, [pkg.id]);
+    const withMatcher = openIds([
+      ...base,
+      e.completed({
+        scanId: 'scan-3',
+        scanner: ScannerKind.HOST,
+        targetKey: 'pay-worker-1',
+        minute: 12,
+        findingIds: [],
+        units: units('sshd.permit-root-login', 'host.os-package-vulnerabilities'),
+      }),
+    ]);
+    assert.deepEqual(withMatcher, []);
+  });
+
   it('does not resolve a finding through a scan of another target key', () => {
     const e = new Events();
     const a = openssl(DIGEST_A);

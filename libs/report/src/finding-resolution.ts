@@ -12,21 +12,23 @@ import {
   type ScanRecord,
   type ScopeState,
 } from './scope-state.js';
+import { runtimeWindowOf } from './runtime-window.js';
 import { compareNanos, compareStrings, earlierOf, laterOf, toNanos, type TimestampLike } from './time.js';
 
 // Resolution: a finding is open once reported and is resolved ONLY by a later completed scan (status ok) of the
-// same scanner, scope and target key that no longer lists it. For images the target key is repository:tag, so a
+// same scanner, scope and target key that ran the finding's unit and no longer lists it. For images the target key is repository:tag, so a
 // scan of a new digest under the same tag supersedes the old digest's findings. Failed and unavailable scans
-// resolve nothing. Runtime detections are not resolved by absence: they have a time window (see `runtimeOpen`).
+// resolve nothing. Runtime detections are not resolved by absence: they have a time window (runtime-window.ts).
 //
 // Everything here is computed from the folded facts, never from the order they arrived in: "later" is the scans'
 // own start time (then completion time, then scan id), so replays in another interleaving agree.
 
 export interface ResolutionOptions {
-  // Whether a runtime finding is still open as of the scope's log-derived time. Runtime detections close when
-  // acknowledged, excepted or quiet; until the runtime issue defines the quiet window, every runtime detection
-  // stays open.
+  // Whether a runtime finding is still open as of the scope's log-derived time. Default: the window rule of
+  // runtime-window.ts (closed when acknowledged, excepted or quiet for `runtimeQuietPeriodMs`).
   readonly runtimeOpen?: (record: FindingRecord, asOf: TimestampLike | undefined) => boolean;
+  // How long a runtime detection may go without an occurrence before it closes as quiet; default 7 days.
+  readonly runtimeQuietPeriodMs?: number;
 }
 
 export interface OpenFinding {
@@ -112,7 +114,14 @@ function openingReports(
 ): FindingReport[] {
   const reports = [...record.reports.values()];
   if (reports.some((r) => r.finding.source === FindingSource.RUNTIME)) {
-    const stillOpen = options.runtimeOpen ? options.runtimeOpen(record, scope.asOf) : true;
+    const stillOpen = options.runtimeOpen
+      ? options.runtimeOpen(record, scope.asOf)
+      : runtimeWindowOf(
+          record,
+          scope.runtimeClosures?.get(record.id),
+          scope.asOf,
+          options.runtimeQuietPeriodMs,
+        ).open;
     return stillOpen ? reports : [];
   }
   const keeping: FindingReport[] = [];
@@ -125,10 +134,25 @@ function openingReports(
     }
     const key = groupKey(scan.scanner, scan.targetKey);
     const latest = groups.get(key)?.latestOk;
-    if (!latest || latestLists.get(key)?.has(record.id) || compareScans(scan, latest) >= 0)
+    if (
+      !latest ||
+      latestLists.get(key)?.has(record.id) ||
+      compareScans(scan, latest) >= 0 ||
+      !ranUnitOf(latest, report.finding)
+    )
       keeping.push(report);
   }
   return keeping;
+}
+
+// A later scan says nothing about a finding whose check did not run in it (a host scan without advisory data
+// matches no packages): only a scan that ran the finding's unit can resolve it. Scans that list no units, and
+// findings that name none, keep the plain rule.
+function ranUnitOf(scan: ScanRecord, finding: Finding): boolean {
+  const unit = finding.detection?.unit?.id;
+  const units = scan.completed?.units ?? [];
+  if (!unit || units.length === 0) return true;
+  return units.some((u) => u.id === unit);
 }
 
 // The shown finding of a record, reused while neither the chosen report nor first/last seen change, so repeated

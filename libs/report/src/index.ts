@@ -65,4 +65,28 @@ export {
   REQUIREMENT_STATUS_WORDS,
   type TableOptions,
 } from './compliance-table.renderer.js';
-export { toSarif, sarifLevel, securitySeverity, comparePciIds, SARIF_SCHEMA_URI, SARIF_OUTPUT_VERSION, FINGERPRINT_KEY, type SarifOptions, type SarifLog, type SarifRun, type SarifResult, type SarifLevel, type ReportingDescriptor } from './sarif/sarif.renderer.js';
+export {
+  toSarif,
+  sarifLevel,
+  securitySeverity,
+  comparePciIds,
+  SARIF_SCHEMA_URI,
+  SARIF_OUTPUT_VERSION,
+  FINGERPRINT_KEY,
+  type SarifOptions,
+  type SarifLog,
+  type SarifRun,
+  type SarifResult,
+  type SarifLevel,
+  type ReportingDescriptor,
+} from './sarif/sarif.renderer.js';
+export * from './evidence/index.js';
+export {
+  runtimeWindowOf,
+  lastSeenOf,
+  closeReasonOf,
+  DEFAULT_RUNTIME_QUIET_PERIOD_MS,
+  type RuntimeWindow,
+  type RuntimeCloseReason,
+  type DetectionClosure,
+} from './runtime-window.js';

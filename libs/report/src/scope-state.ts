@@ -8,6 +8,7 @@ import {
   type ScannerKind,
   type Scope,
 } from '@vigil/contracts';
+import { closeReasonOf, type DetectionClosure } from './runtime-window.js';
 import { compareNanos, compareStrings, earlierOf, laterOf, toNanos, type TimestampLike } from './time.js';
 
 // The reporting fold. `evolve` is the only way state changes; everything a snapshot shows is computed from this
@@ -68,6 +69,9 @@ export interface ScopeState {
   // Kept apart from the acceptances: a revocation may arrive before its acceptance (they share a key, but a
   // rebuild may fold topics in another interleaving), and a revoked id stays revoked.
   readonly revocations: Map<string, ExceptionRevoked>;
+  // DetectionClosed events by finding id (see runtime-window.ts). Kept apart from the reports, since a close may be
+  // folded before the finding it closes. Optional only so scope states built elsewhere need not name it.
+  readonly runtimeClosures?: Map<string, DetectionClosure[]>;
   // The latest occurred-at of any event folded into the scope: the "as of" time of a snapshot, derived from the
   // log rather than from a clock, so a rebuild gives the same content.
   asOf: TimestampLike | undefined;
@@ -193,6 +197,28 @@ export function evolve(state: ReportState, event: EventEnvelope): ReportState {
       touch(scope, event);
       break;
     }
+    case 'detectionClosed': {
+      const c = payload.value;
+      requireField(c.findingId, 'findingId', what);
+      const reason = closeReasonOf(c.reason);
+      if (!reason) throw new Error(`evolve: ${what} has no close reason (acknowledged, excepted or quiet)`);
+      const scope = scopeOf(state, payloadScope(c.scope, event, what));
+      const closures = scope.runtimeClosures ?? new Map<string, DetectionClosure[]>();
+      const list = closures.get(c.findingId) ?? [];
+      list.push({
+        findingId: c.findingId,
+        reason,
+        closedAt: c.closedAt ?? event.occurredAt,
+        closedBy: c.closedBy,
+        note: c.note,
+        exceptionId: c.exceptionId,
+        eventId: event.eventId,
+      });
+      closures.set(c.findingId, list);
+      if (!scope.runtimeClosures) (scope as { runtimeClosures?: typeof closures }).runtimeClosures = closures;
+      touch(scope, event);
+      break;
+    }
     default:
       // Scan requests, snapshot announcements and dead letters carry nothing a snapshot shows.
       break;
@@ -263,6 +289,7 @@ function scopeOf(state: ReportState, scope: { tenant: string; cluster: string })
       inventory: new Map(),
       exceptions: new Map(),
       revocations: new Map(),
+      runtimeClosures: new Map(),
       asOf: undefined,
       eventCount: 0,
     };

@@ -2,6 +2,7 @@ export {
   ingestEvents,
   DEFAULT_CLUSTER,
   DEFAULT_RUNTIME_POLICY,
+  DEFAULT_SENSOR_SILENCE_MS,
   type IngestCounts,
   type IngestEventsInput,
   type IngestEventsResult,
@@ -44,3 +45,15 @@ export type {
   JsonObject,
 } from './normalizers/normalizer.model.js';
 export * from './detection.model.js';
+export {
+  sensorHealthFindings,
+  SENSOR_DROPS_RULE,
+  SENSOR_SILENT_RULE,
+  type SensorRecord,
+} from './meaning/sensor-health.js';
+export {
+  detectionClosed,
+  DetectionCloseError,
+  type DetectionCloseInput,
+  type ManualCloseReason,
+} from './lifecycle/detection-close.js';

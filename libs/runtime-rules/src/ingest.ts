@@ -1,6 +1,7 @@
 import { type Finding } from '@vigil/contracts';
 import { type RuntimeDetection, type RuntimeEvent, type SensorKind } from './detection.model.js';
 import { readEvents, type ReadLimits, type SkippedLine } from './input/read-events.js';
+import { sensorHealthFindings, type SensorRecord } from './meaning/sensor-health.js';
 import { timestampOf, toFindings } from './meaning/to-findings.js';
 import { type RuntimeInventoryPort, type RuntimePolicyConfig } from './normalizers/normalizer.model.js';
 import { type RuntimeFormat } from './registry.js';
@@ -36,6 +37,8 @@ export interface SensorTelemetry {
   what: string;
   node: string | null;
   drops: number | null;
+  time: string | null;
+  kind: 'metrics' | 'drop-alert' | 'other';
 }
 
 export interface IngestEventsResult {
@@ -49,6 +52,21 @@ export interface IngestEventsResult {
   encoding: string;
 }
 
+// Every record that says when a node's sensor was last heard from; events timed by our clock say nothing of it.
+function sensorRecords(
+  events: readonly RuntimeEvent[],
+  telemetry: readonly SensorTelemetry[],
+): SensorRecord[] {
+  const out: SensorRecord[] = [];
+  for (const e of events)
+    if (e.node && !e.timeFromClock && e.sensor !== 'k8s-audit')
+      out.push({ node: e.node, time: e.time, line: e.line, kind: 'event' });
+  for (const t of telemetry)
+    if (t.node && t.time)
+      out.push({ node: t.node, time: t.time, line: t.line, drops: t.drops, kind: t.kind });
+  return out;
+}
+
 function timeProblem(time: string): string | null {
   try {
     timestampOf(time);
@@ -58,7 +76,12 @@ function timeProblem(time: string): string | null {
   }
 }
 
-export const DEFAULT_RUNTIME_POLICY: RuntimePolicyConfig = { egressAllowList: [] };
+// Twice Falco's default metrics.interval (1h), so one late snapshot is not a control failure.
+export const DEFAULT_SENSOR_SILENCE_MS = 2 * 60 * 60 * 1000;
+export const DEFAULT_RUNTIME_POLICY: RuntimePolicyConfig = {
+  egressAllowList: [],
+  sensorSilenceMs: DEFAULT_SENSOR_SILENCE_MS,
+};
 export const DEFAULT_CLUSTER = 'default';
 
 /**
@@ -82,7 +105,15 @@ export function ingestEvents(req: IngestEventsInput): IngestEventsResult {
     });
     bySensor[raw.normalizer.sensor]++;
     if ('telemetry' in outcome) {
-      telemetry.push({ line: raw.line, what: outcome.telemetry, node: outcome.node, drops: outcome.drops });
+      const t = outcome.time !== null && timeProblem(outcome.time) === null ? outcome.time : null;
+      telemetry.push({
+        line: raw.line,
+        what: outcome.telemetry,
+        node: outcome.node,
+        drops: outcome.drops,
+        time: t,
+        kind: outcome.kind,
+      });
       continue;
     }
     // A wrong-typed time would make the event unplaceable in any window: refuse that event, keep the batch.
@@ -95,7 +126,11 @@ export function ingestEvents(req: IngestEventsInput): IngestEventsResult {
     detections.push(...raw.normalizer.detect(outcome.event, { inventory: req.inventory, policy }, raw.value));
   }
   skipped.sort((a, b) => a.line - b.line);
-  const findings = toFindings(detections, req.cluster ?? DEFAULT_CLUSTER);
+  const cluster = req.cluster ?? DEFAULT_CLUSTER;
+  const findings = [
+    ...toFindings(detections, cluster),
+    ...sensorHealthFindings(sensorRecords(events, telemetry), cluster, policy.sensorSilenceMs),
+  ];
   return {
     events,
     detections,

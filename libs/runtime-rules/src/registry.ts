@@ -86,4 +86,14 @@ export const RUNTIME_POLICIES: Readonly<Record<string, { id: string; version: nu
     version: 1,
     summary: 'audit: requests by system:anonymous / system:unauthenticated',
   },
+  'runtime/sensor-events-dropped': {
+    id: 'runtime-sensor-events-dropped',
+    version: 1,
+    summary: "Falco drop alerts and metrics snapshots' dropped-event counters, per node",
+  },
+  'runtime/sensor-silent': {
+    id: 'runtime-sensor-silent',
+    version: 1,
+    summary: 'a node that sends heartbeats going quiet for longer than the silence interval',
+  },
 };

@@ -38,3 +38,16 @@ export {
   type AdvisorySourceRow,
   type AdvisoryDbInfoRow,
 } from './advisory.store.js';
+export {
+  createTokenStore,
+  hashToken,
+  checkTokenInput,
+  isTokenRole,
+  TOKEN_ROLES,
+  ALL_CLUSTERS,
+  type TokenStore,
+  type StoredToken,
+  type NewToken,
+  type MintedToken,
+  type TokenRole,
+} from './tokens.store.js';

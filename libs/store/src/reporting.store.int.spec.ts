@@ -83,17 +83,24 @@ describe('migrations', () => {
       'ReportingStore1764752400000',
       'SnapshotScanId1764763200000',
       'AdvisoryDb1764813600000',
+      'ApiTokens1764914400000',
     ]);
     assert.deepEqual(await runMigrations(db.url), [
       'ReportingStore1764752400000',
       'SnapshotScanId1764763200000',
       'AdvisoryDb1764813600000',
+      'ApiTokens1764914400000',
     ]);
     assert.deepEqual(await runMigrations(db.url), []);
     const status = await migrationStatus(db.url);
     assert.deepEqual(
       status.applied.map((a) => a.name),
-      ['ReportingStore1764752400000', 'SnapshotScanId1764763200000', 'AdvisoryDb1764813600000'],
+      [
+        'ReportingStore1764752400000',
+        'SnapshotScanId1764763200000',
+        'AdvisoryDb1764813600000',
+        'ApiTokens1764914400000',
+      ],
     );
     assert.deepEqual(status.pending, []);
     sql = createSql(db.url, { max: 2 });
@@ -107,6 +114,7 @@ describe('migrations', () => {
         'advisory_db_state',
         'advisory_packages',
         'advisory_sources',
+        'api_tokens',
         'assets',
         'blobs',
         'events',

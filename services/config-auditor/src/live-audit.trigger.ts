@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { watchCluster, type ConnectOptions } from '@vigil/config-audit';
 import {
   LiveClusterTargetSchema,
@@ -12,6 +11,7 @@ import {
   scanRequestTopic,
   type EventEnvelope,
 } from '@vigil/contracts';
+import { everyInterval, nameBasedId } from '@vigil/nest-kit';
 
 export interface LiveAuditTriggerOptions {
   /** The scope cluster of the audits it asks for. */
@@ -40,7 +40,7 @@ export interface LiveAuditTriggerOptions {
  */
 export class LiveAuditTrigger {
   private readonly abort = new AbortController();
-  private timer: NodeJS.Timeout | undefined;
+  private stopSchedule: (() => void) | undefined;
   private debounce: NodeJS.Timeout | undefined;
   private watching: Promise<void> | undefined;
   private lastVersion = '';
@@ -49,27 +49,20 @@ export class LiveAuditTrigger {
 
   start(): void {
     const { intervalMs } = this.options;
-    if (intervalMs > 0) {
-      const tick = () => {
-        const now = this.now().getTime();
-        const bucket = Math.floor(now / intervalMs) * intervalMs;
-        void this.request('schedule', `schedule:${bucket}`);
-        this.timer = setTimeout(tick, bucket + intervalMs - now);
-      };
-      tick();
-    }
+    if (intervalMs > 0)
+      this.stopSchedule = everyInterval(
+        intervalMs,
+        (bucket) => this.request('schedule', `schedule:${bucket}`),
+        this.options.clock,
+      );
     if (this.options.watch) this.watching = this.watchChanges();
   }
 
   async stop(): Promise<void> {
     this.abort.abort();
-    if (this.timer) clearTimeout(this.timer);
+    this.stopSchedule?.();
     if (this.debounce) clearTimeout(this.debounce);
     await this.watching;
-  }
-
-  private now(): Date {
-    return (this.options.clock ?? (() => new Date()))();
   }
 
   private async watchChanges(): Promise<void> {
@@ -97,7 +90,7 @@ export class LiveAuditTrigger {
   private async request(by: 'schedule' | 'watch', reason: string): Promise<void> {
     if (this.abort.signal.aborted) return;
     const { cluster } = this.options;
-    const id = deterministicId(`${cluster}\n${reason}`);
+    const id = nameBasedId(`${cluster}\n${reason}`);
     const envelope: EventEnvelope = newEnvelope({
       payload: {
         case: 'scanRequested',
@@ -134,10 +127,4 @@ export class LiveAuditTrigger {
       this.options.log?.warn(`live audit request (${by}) not published: ${(err as Error).message}`);
     }
   }
-}
-
-// A UUID-shaped id from a name, so the same reason gives the same scan and event id on every replica.
-function deterministicId(name: string): string {
-  const h = createHash('sha256').update(name).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h.slice(16, 17), 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }

@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { type EventLog } from '@vigil/event-log';
-import { EVENT_LOG } from '@vigil/nest-kit';
-import { FindingsConsumer } from './findings.consumer.js';
+import { EVENT_LOG, SERVICE_IDENTITY } from '@vigil/nest-kit';
+import { CORRELATION_RUNNER, CorrelationConsumer, correlationRunnerFactory } from './correlation.consumer.js';
 
 export interface CorrelatorModuleOptions {
   /** A log for this module alone; by default the one ServiceKitModule provides to the whole process. */
@@ -16,8 +16,14 @@ export class CorrelatorModule {
       module: CorrelatorModule,
       providers: [
         ...(options.eventLog ? [{ provide: EVENT_LOG, useValue: options.eventLog }] : []),
-        FindingsConsumer,
+        {
+          provide: CORRELATION_RUNNER,
+          useFactory: correlationRunnerFactory,
+          inject: [EVENT_LOG, SERVICE_IDENTITY],
+        },
+        CorrelationConsumer,
       ],
+      exports: [CORRELATION_RUNNER],
     };
   }
 }

@@ -1,7 +1,9 @@
 export { CorrelatorModule, type CorrelatorModuleOptions } from './correlator.module.js';
+export { CorrelationConsumer, CORRELATOR_GROUP, CORRELATION_RUNNER } from './correlation.consumer.js';
 export {
-  FindingsConsumer,
-  CORRELATOR_GROUP,
+  CorrelationRunner,
   CORRELATOR_TOPICS,
-  createCorrelatorHandler,
-} from './findings.consumer.js';
+  CORRELATOR_SCANNER,
+  type CorrelationRunnerOptions,
+  type PublishSummary,
+} from './correlation.runner.js';

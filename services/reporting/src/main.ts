@@ -26,5 +26,6 @@ await bootstrapService({
     (await import('./reporting.module.js')).ReportingModule.forRoot({
       databaseUrl: config.databaseUrl as string,
       entityType,
+      graphql: true,
     }),
 });

@@ -10,8 +10,9 @@ import { ALL_TOPICS, TOPICS } from '@vigil/contracts';
 import type { EventLog } from '@vigil/event-log';
 import { ConsumerSupervisor, EVENT_LOG, SERVICE_IDENTITY, type ServiceIdentity } from '@vigil/nest-kit';
 import { pciCatalog, type EntityType } from '@vigil/report';
-import { openReportingStore, runMigrations, type ReportingStore } from '@vigil/store';
+import { createTokenStore, openReportingStore, runMigrations, type ReportingStore } from '@vigil/store';
 import { createLogger } from '@vigil/telemetry';
+import { graphqlApi, type QueryLimits } from './graphql/index.js';
 import { ReportingProjection } from './reporting.projection.js';
 import { SnapshotMaker } from './snapshot-maker.js';
 
@@ -23,6 +24,8 @@ export interface ReportingModuleOptions {
   entityType: EntityType;
   /** Wall clock for snapshot creation times (kept beside the content, never in it). */
   clock?: () => Date;
+  /** Serve the GraphQL API on /graphql (only where the application serves HTTP). */
+  graphql?: boolean | { limits?: Partial<QueryLimits> };
 }
 
 // Everything on the log except the scan requests (which are instructions to scanners, not facts) and the
@@ -65,9 +68,19 @@ class StoreCloser implements OnApplicationShutdown {
 @Module({})
 export class ReportingModule {
   static forRoot(options: ReportingModuleOptions): DynamicModule {
+    const api = options.graphql
+      ? graphqlApi({
+          storeToken: REPORTING_STORE,
+          stateToken: ReportingProjection,
+          tokens: createTokenStore,
+          ...(typeof options.graphql === 'object' ? options.graphql : {}),
+        })
+      : { imports: [], providers: [] };
     return {
       module: ReportingModule,
+      imports: api.imports,
       providers: [
+        ...api.providers,
         {
           provide: REPORTING_STORE,
           // The reporting side owns its schema: migrations are append-only, advisory-locked and a no-op when current.

@@ -3,6 +3,7 @@ import { timestampDate } from '@vigil/contracts';
 import {
   FindingSchema,
   ScanStatus,
+  ScannerKind,
   SnapshotPublishedSchema,
   TOPICS,
   decodeEnvelope,
@@ -259,8 +260,16 @@ export class ReportingProjection {
     const state = this.state.scopes.get(scope);
     if (!state) return [];
     const made = new Set((await tx.listSnapshots(scope)).map((s) => s.scanId).filter((id) => id));
+    // The correlator's completions update what is open but are not a scan cycle of their own: the next scan's,
+    // scheduled or requested snapshot includes them (one `vigil scan` makes one version).
     const due = [...state.scans.values()]
-      .filter((s) => s.completed && !made.has(s.scanId) && readyForSnapshot(this.state, s.scanId))
+      .filter(
+        (s) =>
+          s.completed &&
+          s.scanner !== ScannerKind.CORRELATOR &&
+          !made.has(s.scanId) &&
+          readyForSnapshot(this.state, s.scanId),
+      )
       .sort(
         (a, b) =>
           compareTime(a.completedOccurredAt, b.completedOccurredAt) ||

@@ -3,8 +3,10 @@ import { encodeEnvelope, newEnvelope, topicFor, type Finding } from '@vigil/cont
 import { type EventLog, type LogRecord } from '@vigil/event-log';
 import { deriveEventId, type ServiceIdentity } from '@vigil/nest-kit';
 import {
+  DetectionCloseError,
   RUNTIME_FORMATS,
   RuntimeInputError,
+  detectionClosed,
   ingestEvents,
   isRuntimeFormat,
   type IngestEventsResult,
@@ -182,6 +184,60 @@ export class RuntimeEventsIngest {
       });
       return { topic: topicFor(env), key: env.subjectKey, value: encodeEnvelope(env) };
     });
+  }
+
+  /**
+   * POST /v1/detections/<id>/ack: closes a runtime detection's window with a DetectionClosed on findings.runtime,
+   * keyed by the finding id like its reports. The body is `{ "by": ..., "reason": ..., "exceptionId"?: ... }`;
+   * with an exception id the close is `excepted`. Its event id derives from the request, so a retried
+   * acknowledgement is the same event.
+   */
+  async acknowledge(findingId: string, body: unknown): Promise<IngestReply> {
+    const name = `POST /v1/detections/${findingId.slice(0, 80)}/ack`;
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      return problem(400, `${name}: the body must be a JSON object { "by": ..., "reason": ... }`);
+    const b = body as Record<string, unknown>;
+    for (const key of ['by', 'reason', 'exceptionId'])
+      if (b[key] !== undefined && typeof b[key] !== 'string')
+        return problem(400, `${name}: "${key}" must be a string`);
+    const exceptionId = typeof b['exceptionId'] === 'string' ? b['exceptionId'] : '';
+    const at = (this.options.clock ?? (() => new Date()))();
+    let closed;
+    try {
+      closed = detectionClosed({
+        findingId,
+        cluster: this.options.cluster,
+        reason: exceptionId ? 'excepted' : 'acknowledged',
+        by: typeof b['by'] === 'string' ? b['by'] : '',
+        note: typeof b['reason'] === 'string' ? b['reason'] : '',
+        exceptionId,
+        at,
+      });
+    } catch (err) {
+      if (err instanceof DetectionCloseError) return problem(400, `${name}: ${err.message}`);
+      throw err;
+    }
+    const request = `${at.toISOString().slice(0, 16)}\u0000${this.options.cluster}\u0000${findingId}\u0000${closed.closedBy}\u0000${closed.note}\u0000${exceptionId}`;
+    const env = newEnvelope({
+      payload: { case: 'detectionClosed', value: closed },
+      scope: { tenant: '', cluster: this.options.cluster },
+      subjectKey: findingId,
+      producer: {
+        service: this.identity.service,
+        version: this.identity.version,
+        instance: this.identity.instance,
+      },
+      clock: () => at,
+      newId: () => deriveEventId(request, HTTP_ID_GROUP, 'ack'),
+    });
+    const outcome = await this.publish([
+      { topic: topicFor(env), key: env.subjectKey, value: encodeEnvelope(env) },
+    ]);
+    if (outcome) return outcome;
+    return {
+      status: 202,
+      body: { findingId, closed: exceptionId ? 'excepted' : 'acknowledged', eventId: env.eventId },
+    };
   }
 
   /** Null once the log acknowledged every record; else the 503 to send. */

@@ -5,7 +5,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { TOPICS, decodeEnvelope, type FindingReported } from '@vigil/contracts';
+import {
+  DetectionCloseReason,
+  TOPICS,
+  decodeEnvelope,
+  type DetectionClosed,
+  type FindingReported,
+} from '@vigil/contracts';
 import { composeServiceModules } from '@vigil/nest-kit';
 import { setLogLevel } from '@vigil/telemetry';
 import { corpusPath } from '@vigil/testing';
@@ -305,5 +311,43 @@ test('a duplicate delivery gives the same finding id and the same event id, so i
     // The single alert alone, delivered again inside another batch, is still the same finding.
     const single = (await (await post(base, 'falco', body.split('\n')[0]!)).json()) as Accepted;
     assert.ok(a.findings.some((f) => f.id === single.findings[0]!.id));
+  });
+});
+
+test('POST /v1/detections/<id>/ack closes a detection with a DetectionClosed on findings.runtime', async () => {
+  await withApp(async ({ base, log }) => {
+    const accepted = (await (await post(base, 'falco', shellAlert)).json()) as Accepted;
+    const id = accepted.findings[0]!.id;
+    const ack = (body: unknown, token = TOKEN) =>
+      fetch(`${base}/v1/detections/${id}/ack`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    assert.equal((await ack({ by: 'alice', reason: 'x' }, 'wrong-token-0123456789')).status, 401);
+    const noReason = await ack({ by: 'alice@example.com' });
+    assert.equal(noReason.status, 400);
+    assert.match(((await noReason.json()) as { error: string }).error, /no reason given/);
+    assert.equal(log.published.length, 1, 'nothing published for refused acknowledgements');
+
+    const res = await ack({ by: 'alice@example.com', reason: 'approved debug session CHG-1042' });
+    assert.equal(res.status, 202);
+    assert.equal(((await res.json()) as { closed: string }).closed, 'acknowledged');
+    const last = log.published[log.published.length - 1]!;
+    assert.equal(last.topic, TOPICS.findings.runtime);
+    assert.equal(Buffer.from(last.key ?? '').toString(), id);
+    const env = decodeEnvelope(last.value);
+    assert.equal(env.payload.case, 'detectionClosed');
+    const closed = env.payload.value as DetectionClosed;
+    assert.deepEqual(
+      [closed.findingId, closed.reason, closed.closedBy, closed.scope?.cluster],
+      [id, DetectionCloseReason.ACKNOWLEDGED, 'alice@example.com', 'payments-prod'],
+    );
+    // A retried acknowledgement is the same event.
+    await ack({ by: 'alice@example.com', reason: 'approved debug session CHG-1042' });
+    const again = decodeEnvelope(log.published[log.published.length - 1]!.value);
+    assert.equal(again.eventId, env.eventId);
+    const excepted = await ack({ by: 'bob', reason: 'accepted risk', exceptionId: 'exc-7' });
+    assert.equal(((await excepted.json()) as { closed: string }).closed, 'excepted');
   });
 });

@@ -1,5 +1,5 @@
 import { type IncomingMessage, type ServerResponse } from 'node:http';
-import { Controller, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import { RuntimeEventsIngest, problem, tooLarge, type IngestReply } from './events-ingest.service.js';
 
 export const RUNTIME_EVENTS_INGEST = 'vigil:runtime-events-ingest';
@@ -79,5 +79,23 @@ export class RuntimeEventsController {
     if (!body)
       return sendReply(res, problem(500, 'the runtime-ingest body reader did not run for this request'));
     sendReply(res, await this.ingest.ingest(source, body));
+  }
+}
+
+/** Acknowledging a runtime detection closes its window (see @vigil/report runtime-window). */
+@Controller('v1/detections')
+export class DetectionsController {
+  constructor(@Inject(RUNTIME_EVENTS_INGEST) private readonly ingest: RuntimeEventsIngest) {}
+
+  @Post(':id/ack')
+  async ack(
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @Req() req: IncomingMessage,
+    @Res() res: ServerResponse,
+  ): Promise<void> {
+    const denied = this.ingest.authorize(req.headers.authorization);
+    if (denied) return sendReply(res, denied);
+    sendReply(res, await this.ingest.acknowledge(id, body));
   }
 }

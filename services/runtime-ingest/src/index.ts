@@ -9,6 +9,6 @@ export {
   type RuntimeEventsHttpOptions,
   type IngestReply,
 } from './events-ingest.service.js';
-export { RuntimeEventsController, EVENTS_PATH } from './events.controller.js';
+export { RuntimeEventsController, DetectionsController, EVENTS_PATH } from './events.controller.js';
 export { runtimeIngestOptions, type RuntimeIngestConfig } from './runtime-ingest.options.js';
 export { skippedSummary, skippedLineCount } from './runtime-findings.js';

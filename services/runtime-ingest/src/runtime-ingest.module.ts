@@ -10,6 +10,7 @@ import {
   type ServiceIdentity,
 } from '@vigil/nest-kit';
 import {
+  DetectionsController,
   EVENTS_PATH,
   RUNTIME_EVENTS_INGEST,
   RuntimeEventsController,
@@ -43,7 +44,7 @@ export class RuntimeIngestModule {
     const httpOptions: RuntimeEventsHttpOptions = { ...http, ...(clock && !http.clock ? { clock } : {}) };
     return {
       ...base,
-      controllers: [RuntimeEventsController],
+      controllers: [RuntimeEventsController, DetectionsController],
       providers: [
         ...(base.providers ?? []),
         {

@@ -46,6 +46,11 @@ export const cliOptions = defineOptions({
     patternHint: 'os/architecture[/variant], e.g. linux/arm64/v8',
     description: 'Platform to pick from a multi-platform image (default linux/amd64)',
   }),
+  signingKey: opt.string({
+    env: 'VIGIL_SIGNING_KEY',
+    description:
+      'Evidence signing key (Ed25519 PKCS#8 PEM) path, e.g. a mounted Kubernetes Secret; default: generated once in the data dir',
+  }),
   cdeLabel: opt.string({
     env: 'VIGIL_CDE_LABEL',
     pattern:

@@ -2,12 +2,16 @@ import 'reflect-metadata';
 import { ConfigError, describeOptions, loadConfig, parseArgv, type ConfigOf } from '@vigil/config';
 import { eventLogLogger } from '@vigil/nest-kit';
 import { loadIgnoreFile, parseSeverityThreshold, type IgnoreRule } from '@vigil/policy';
+import { createTokenStore } from '@vigil/store';
 import { createLogger, setLogDestination, setLogLevel } from '@vigil/telemetry';
 import { cliOptions } from './cli.options.js';
+import { ackArgs, ackCommand } from './commands/ack.command.js';
 import { dbCommand } from './commands/db.command.js';
+import { evidenceExport, evidenceKey, evidenceVerify, loadSigningKey } from './commands/evidence.command.js';
 import { explainCommand } from './commands/explain.command.js';
 import { ingestArgs, ingestCommand } from './commands/ingest.command.js';
 import { reportCommand } from './commands/report.command.js';
+import { tokenCommand } from './commands/token.command.js';
 import { scanCommand } from './commands/scan.command.js';
 import { scanTarget } from './commands/scan-target.js';
 import type { PolicyInput } from './commands/findings-view.js';
@@ -30,10 +34,16 @@ Usage:
                                          assess a node from its root filesystem
   vigil ingest falco|tetragon|k8s-audit <file|->
                                          read runtime sensor events (a file, or - for stdin) and print their findings
+  vigil ack <finding-id> --reason TEXT [--by NAME] [--exception ID]
+                                         close a runtime detection's window (acknowledged, or excepted)
   vigil explain network <ns/name|Kind/ns/name> --manifests PATH...
                                          what a workload can reach and what can reach it, and why
   vigil report [--snapshot N | --list | --diff A..B]
                                          the scope's latest PCI DSS snapshot (or one, the list, a diff)
+  vigil evidence export [--snapshot N] -o bundle.zip | key [-o vigil.pub] | verify bundle.zip --key vigil.pub
+                                         a signed evidence bundle for the assessor, the public key, offline verification
+  vigil token create --role viewer|auditor|admin --cluster NAME | --all-clusters [--description TEXT]
+  vigil token revoke <id> | token list   API tokens for /graphql (a token is printed once; only its hash is kept)
   vigil db migrate|status|import <zip|dir>...|update
                                          the deployment's database and its OSV advisory data
 
@@ -46,6 +56,8 @@ Command flags:
   ingest: <falco|tetragon|k8s-audit> <file|->; --format table|json
   explain: network <workload> --manifests PATH... [--cde-label key=value]; --format table|json
   report: --snapshot N, --list, --diff FROM..TO
+  evidence: export --snapshot N -o FILE; key -o FILE; verify FILE --key PUB (exit 1: verification failed);
+          --signing-key FILE (default: the data dir's own key, made once)
   db:     import <zip|dir>...; update [--ecosystem NAME]... [--url BASE]
 
 Exit codes: 0 done, 1 policy failed (with --fail-on: a finding at or above the threshold remains, or the scan
@@ -63,6 +75,14 @@ const commandFlags = {
   kubeconfig: { type: 'string' },
   context: { type: 'string' },
   manifests: { type: 'string', multiple: true },
+  reason: { type: 'string' },
+  role: { type: 'string' },
+  description: { type: 'string' },
+  'all-clusters': { type: 'boolean' },
+  output: { type: 'string', short: 'o' },
+  key: { type: 'string' },
+  by: { type: 'string' },
+  exception: { type: 'string' },
   list: { type: 'boolean' },
   snapshot: { type: 'string' },
   diff: { type: 'string' },
@@ -152,6 +172,24 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
         }),
       );
     }
+    case 'ack': {
+      const reason = typeof extra.reason === 'string' ? extra.reason : undefined;
+      ackArgs(args, reason); // usage errors before the deployment opens
+      const deployment = await open(config, out);
+      try {
+        return await ackCommand({
+          deployment,
+          args,
+          cluster: config.cluster,
+          reason,
+          ...(typeof extra.by === 'string' ? { by: extra.by } : {}),
+          ...(typeof extra.exception === 'string' ? { exceptionId: extra.exception } : {}),
+          out,
+        });
+      } finally {
+        await deployment.close();
+      }
+    }
     case 'explain': {
       const [what, pod, ...more] = args;
       if (what !== 'network' || !pod || more.length > 0)
@@ -201,6 +239,68 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
           ...(Array.isArray(ecosystems) ? { ecosystems: ecosystems.map(String) } : {}),
           ...(typeof extra.url === 'string' ? { baseUrl: extra.url } : {}),
           dataDir: config.dataDir,
+        });
+      } finally {
+        await deployment.close();
+      }
+    }
+    case 'evidence': {
+      const [sub, ...rest] = args;
+      const output = typeof extra.output === 'string' ? extra.output : undefined;
+      if (sub === 'verify') {
+        if (rest.length !== 1)
+          throw new UsageError(
+            'vigil evidence verify: give one bundle file: vigil evidence verify bundle.zip --key vigil.pub',
+          );
+        return evidenceVerify({
+          bundlePath: rest[0]!,
+          keyPath: typeof extra.key === 'string' ? extra.key : undefined,
+          format: tableOrJson(config.format, 'vigil evidence verify'),
+          out,
+        });
+      }
+      if (rest.length > 0) throw new UsageError(`vigil evidence ${sub}: unexpected argument "${rest[0]}"`);
+      if (sub === 'key')
+        return evidenceKey({
+          signingKey: await loadSigningKey({ dataDir: config.dataDir, keyPath: config.signingKey }),
+          output,
+          out,
+        });
+      if (sub === 'export') {
+        if (!output) throw new UsageError('vigil evidence export: -o FILE names the bundle to write');
+        const version =
+          typeof extra.snapshot === 'string' ? positiveInt(extra.snapshot, '--snapshot') : undefined;
+        const signingKey = await loadSigningKey({ dataDir: config.dataDir, keyPath: config.signingKey });
+        return withPipeline(config, out, async (_d, pipeline) =>
+          evidenceExport({
+            store: pipeline.store,
+            cluster: config.cluster,
+            version,
+            output,
+            signingKey,
+            now: new Date(),
+            out,
+          }),
+        );
+      }
+      throw new UsageError(`vigil evidence: unknown subcommand "${sub ?? ''}" (export, key or verify)`);
+    }
+    case 'token': {
+      // --cluster defaults to "default"; a token must not get that scope without being asked for it.
+      const given = parsed.flags['cluster'] !== undefined || process.env['VIGIL_CLUSTER'] !== undefined;
+      if (given && extra['all-clusters'] === true)
+        throw new UsageError('vigil token: give --cluster NAME or --all-clusters, not both');
+      const deployment = await open(config, out);
+      try {
+        return await tokenCommand({
+          sub: args[0],
+          args: args.slice(1),
+          ...(typeof extra.role === 'string' ? { role: extra.role } : {}),
+          ...(typeof extra.description === 'string' ? { description: extra.description } : {}),
+          clusters: extra['all-clusters'] === true ? ['*'] : given ? [config.cluster] : [],
+          format: config.format,
+          tokens: createTokenStore(deployment.sql),
+          out,
         });
       } finally {
         await deployment.close();

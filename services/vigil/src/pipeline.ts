@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ConfigAuditorModule } from '@vigil/config-auditor';
-import { CorrelatorModule } from '@vigil/correlator';
+import { CORRELATION_RUNNER, CorrelatorModule, type CorrelationRunner } from '@vigil/correlator';
 import { HostAssessorModule } from '@vigil/host-assessor';
 import { ImageScannerModule } from '@vigil/image-scanner';
 import { ConsumerSupervisor, PinoNestLogger, composeServiceModules } from '@vigil/nest-kit';
@@ -65,7 +65,11 @@ export async function startPipeline(deployment: Deployment, options: PipelineOpt
       ),
       HostAssessorModule.forRoot(),
       CorrelatorModule.forRoot(),
-      ReportingModule.forRoot({ databaseUrl: deployment.databaseUrl, entityType: options.entityType }),
+      ReportingModule.forRoot({
+        databaseUrl: deployment.databaseUrl,
+        entityType: options.entityType,
+        graphql: options.http !== undefined,
+      }),
     ],
   );
   const logger = new PinoNestLogger();
@@ -82,32 +86,41 @@ export async function startPipeline(deployment: Deployment, options: PipelineOpt
   }
   const supervisor = app.get(ConsumerSupervisor);
   const store = app.get<ReportingStore>(REPORTING_STORE);
+  const correlator = app.get<CorrelationRunner>(CORRELATION_RUNNER);
 
   return {
     store,
     ...(url ? { url } : {}),
     async waitUntilCaughtUp(timeoutMs) {
-      await waitUntil(timeoutMs, 'every consumer to join its group', async () => supervisor.allReady());
-      // All lags zero twice in a row over unchanged log ends: a handler in flight has not committed yet, so its
-      // group still lags, and anything it published moves an end offset.
-      let previous = '';
-      await waitUntil(timeoutMs, 'every consumer to catch up with the log', async () => {
-        const lags = [];
-        for (const c of supervisor.status()) lags.push(...(await deployment.eventLog.lag(c.group, c.topics)));
-        const behind = lags.some((l) => l.lag > 0);
-        const ends = lags
-          .map((l) => `${l.topic}/${l.partition}=${l.end}`)
-          .sort()
-          .join(',');
-        const quiet = !behind && ends === previous;
-        previous = behind ? '' : ends;
-        return quiet;
-      });
+      await caughtUp(timeoutMs);
+      // The correlator waits for a quiet moment before it publishes; a one-shot command does not wait for that:
+      // it publishes now, and what it published is folded before the command goes on.
+      const flushed = await correlator.flush();
+      if (flushed.published > 0 || flushed.completions > 0) await caughtUp(timeoutMs);
     },
     async close() {
       await app.close();
     },
   };
+
+  async function caughtUp(timeoutMs: number): Promise<void> {
+    await waitUntil(timeoutMs, 'every consumer to join its group', async () => supervisor.allReady());
+    // All lags zero twice in a row over unchanged log ends: a handler in flight has not committed yet, so its
+    // group still lags, and anything it published moves an end offset.
+    let previous = '';
+    await waitUntil(timeoutMs, 'every consumer to catch up with the log', async () => {
+      const lags = [];
+      for (const c of supervisor.status()) lags.push(...(await deployment.eventLog.lag(c.group, c.topics)));
+      const behind = lags.some((l) => l.lag > 0);
+      const ends = lags
+        .map((l) => `${l.topic}/${l.partition}=${l.end}`)
+        .sort()
+        .join(',');
+      const quiet = !behind && ends === previous;
+      previous = behind ? '' : ends;
+      return quiet;
+    });
+  }
 }
 
 async function waitUntil(timeoutMs: number, what: string, done: () => Promise<boolean>): Promise<void> {

@@ -292,31 +292,39 @@ export const ingressNoTlsCheck: CheckDefinition = {
 
 export const policySelectsNoPodsCheck: CheckDefinition = {
   id: 'net/policy-selects-no-pods',
-  version: 1,
+  version: 2,
   title: 'NetworkPolicy selects no pod',
   severity: Severity.LOW,
   pci: { key: 'k8s.netpol_no_default_deny_ingress', use: 'secondary' },
   remediation:
     'Fix the podSelector to the labels of the pods it is meant for (selection is per namespace), or delete the policy.',
   concerns: (kind) => kind === 'NetworkPolicy',
-  run: (ctx) =>
-    analyzeNetwork(ctx).policies.map((pv): CheckOutcome => {
+  // Only where the input shows the namespace's pods: a policy read alone (a recipe, one file of a chart) selects
+  // pods the input does not hold, and saying it selects none would be a false fail.
+  run: (ctx) => {
+    const analysis = analyzeNetwork(ctx);
+    return analysis.policies.flatMap((pv): CheckOutcome[] => {
       const selected = pv.selected;
       const ns = pv.namespace;
-      return {
-        pass: selected.length > 0,
-        subject: pv.object,
-        field: 'spec.podSelector',
-        expected: 'selects at least one pod in its namespace',
-        actual: selected.length
-          ? `selects ${selected.map((w) => `${w.kind}/${w.name}`).join(', ')}`
-          : `selects nothing among the ${ctx.workloads.filter((w) => w.namespace === ns).length} workload(s) of ${ns} in the input`,
-        message: selected.length
-          ? 'selects pods'
-          : `NetworkPolicy ${pv.name} selects no pod in namespace ${ns}, so the isolation it was written for is not in effect`,
-        cde: ctx.isCdeNamespace(ns),
-      };
-    }),
+      const present = analysis.workloadsIn(ns).length;
+      if (present === 0) return [];
+      return [
+        {
+          pass: selected.length > 0,
+          subject: pv.object,
+          field: 'spec.podSelector',
+          expected: 'selects at least one pod in its namespace',
+          actual: selected.length
+            ? `selects ${selected.map((w) => `${w.kind}/${w.name}`).join(', ')}`
+            : `selects nothing among the ${present} workload(s) of ${ns} in the input`,
+          message: selected.length
+            ? 'selects pods'
+            : `NetworkPolicy ${pv.name} selects no pod in namespace ${ns}, so the isolation it was written for is not in effect`,
+          cde: ctx.isCdeNamespace(ns),
+        },
+      ];
+    });
+  },
 };
 
 export const NETWORK_CHECKS: readonly CheckDefinition[] = [

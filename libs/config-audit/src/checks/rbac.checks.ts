@@ -323,22 +323,17 @@ export const escalateBindImpersonateCheck: CheckDefinition = {
           for (const [cap, rules] of all) {
             const [name, scope] = splitCapability(cap);
             if (name !== 'create-pods' || scope === undefined) continue;
-            const sas =
-              scope === '*'
-                ? perms.subjects().filter((s) => s.kind === 'ServiceAccount')
-                : perms.serviceAccountsIn(scope);
             for (const subject of counted) {
-              const held = new Set(perms.capabilitiesOf(subject));
-              for (const sa of sas) {
-                if (subject.kind === 'ServiceAccount' && subjectKey(sa) === subjectKey(subject)) continue;
-                const more = perms.capabilitiesOf(sa).filter((c) => !covered(held, c));
-                if (more.length === 0) continue;
-                found.set(cap, rules);
+              const reach = reachableAccounts(perms, subject, scope);
+              if (reach.count === 0) continue;
+              found.set(cap, rules);
+              // A cluster-wide pod creator reaches every service account: name a few, count the rest.
+              for (const line of reach.shown) extra.push(['reachable-service-account', line]);
+              if (reach.count > reach.shown.length)
                 extra.push([
                   'reachable-service-account',
-                  `${subjectKey(subject)} -> ${subjectKey(sa)}: ${more.join(', ')}`,
+                  `${subjectKey(subject)} -> ${reach.count - reach.shown.length} more service account(s) with rights it lacks`,
                 ]);
-              }
             }
           }
           return { capabilities: found, extra };
@@ -346,6 +341,38 @@ export const escalateBindImpersonateCheck: CheckDefinition = {
       ),
     ),
 };
+
+const REACHABLE_SHOWN = 10;
+
+// The same subject creates pods in the same scope through many bindings: work out once which service accounts
+// (and so which rights) that reaches.
+const reachCache = new WeakMap<EffectivePermissions, Map<string, { count: number; shown: string[] }>>();
+function reachableAccounts(
+  perms: EffectivePermissions,
+  subject: RbacSubject,
+  scope: string,
+): { count: number; shown: string[] } {
+  let cache = reachCache.get(perms);
+  if (!cache) reachCache.set(perms, (cache = new Map()));
+  const key = `${subjectKey(subject)}\n${scope}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const sas =
+    scope === '*'
+      ? perms.subjects().filter((s) => s.kind === 'ServiceAccount')
+      : perms.serviceAccountsIn(scope);
+  const held = new Set(perms.capabilitiesOf(subject));
+  const result = { count: 0, shown: [] as string[] };
+  for (const sa of sas) {
+    if (subject.kind === 'ServiceAccount' && subjectKey(sa) === subjectKey(subject)) continue;
+    const more = perms.capabilitiesOf(sa).filter((c) => !covered(held, c));
+    if (more.length === 0) continue;
+    if (++result.count <= REACHABLE_SHOWN)
+      result.shown.push(`${subjectKey(subject)} -> ${subjectKey(sa)}: ${more.join(', ')}`);
+  }
+  cache.set(key, result);
+  return result;
+}
 
 export const anonymousBindingCheck: CheckDefinition = {
   id: 'rbac/anonymous-binding',

@@ -1,5 +1,14 @@
 import { Severity } from '@vigil/contracts';
-import { arr, kindOf, nameOf, namespaceOf, obj, str, type Json } from '../model/k8s-object.js';
+import {
+  arr,
+  kindOf,
+  nameOf,
+  namespaceOf,
+  obj,
+  str,
+  type Json,
+  type LoadedObject,
+} from '../model/k8s-object.js';
 import { effectiveSecurity, isWorkloadKind, type ContainerView, type Workload } from '../model/workload.js';
 import { type AuditContext, type CheckDefinition, type CheckOutcome } from './check.model.js';
 
@@ -505,12 +514,15 @@ export const automountTokenCheck: CheckDefinition = {
   remediation:
     'Set automountServiceAccountToken: false on the pod (or its ServiceAccount) unless it calls the API.',
   concerns: (kind) => workloadKinds(kind) || kind === 'ServiceAccount',
-  run: (ctx) =>
-    ctx.workloads.map((w) => {
+  run: (ctx) => {
+    const accounts = new Map<string, LoadedObject>();
+    for (const s of ctx.ofKind('ServiceAccount')) {
+      const key = `${namespaceOf(s)}/${nameOf(s)}`;
+      if (!accounts.has(key)) accounts.set(key, s);
+    }
+    return ctx.workloads.map((w) => {
       const saName = str(w.podSpec['serviceAccountName']) || str(w.podSpec['serviceAccount']) || 'default';
-      const sa = ctx
-        .ofKind('ServiceAccount')
-        .find((s) => nameOf(s) === saName && namespaceOf(s) === w.namespace);
+      const sa = accounts.get(`${w.namespace}/${saName}`);
       const podValue = w.podSpec['automountServiceAccountToken'];
       const saValue = sa?.raw['automountServiceAccountToken'];
       // Kubernetes: the pod's field wins; the ServiceAccount's applies when the pod sets none; unset means mounted.
@@ -535,7 +547,8 @@ export const automountTokenCheck: CheckDefinition = {
         cde: ctx.isCdeWorkload(w),
         evidence: [['serviceAccount', saName]] as [string, string][],
       };
-    }),
+    });
+  },
 };
 
 /** The tag of an image reference ("" when none); a ":port" in the registry host is not a tag. */

@@ -380,7 +380,43 @@ function analyse(ctx: AuditContext): EffectivePermissions {
       aggregated: false,
     };
 
+  // Bindings by the user names and groups their subjects stand for, so a subject's grants touch only its own
+  // bindings (a cluster of thousands of bindings asks this for every service account).
+  const bindingsByIdentity = new Map<string, ResolvedBinding[]>();
+  for (const b of resolvedBindings) {
+    const keys = new Set(
+      b.subjects.map((s) =>
+        s.kind === 'Group'
+          ? `group:${s.name}`
+          : s.kind === 'User'
+            ? `user:${s.name}`
+            : `user:system:serviceaccount:${s.namespace ?? ''}:${s.name}`,
+      ),
+    );
+    for (const k of keys) bindingsByIdentity.set(k, [...(bindingsByIdentity.get(k) ?? []), b]);
+  }
+  function bindingsFor(id: { user?: string; groups: string[] }): ResolvedBinding[] {
+    const found = new Set<ResolvedBinding>();
+    if (id.user !== undefined) for (const b of bindingsByIdentity.get(`user:${id.user}`) ?? []) found.add(b);
+    for (const g of id.groups) for (const b of bindingsByIdentity.get(`group:${g}`) ?? []) found.add(b);
+    // Keep the input's binding order, so chains and evidence read the same as before the index.
+    return resolvedBindings.filter((b) => found.has(b));
+  }
+
+  const grantsMemo = new Map<string, Grant[]>();
+  const capabilityMemo = new Map<string, Map<string, Grant[]>>();
+  const capabilityNames = new Map<string, string[]>();
+
   function grantsOf(subject: RbacSubject): Grant[] {
+    const key = subjectKey(subject);
+    const memo = grantsMemo.get(key);
+    if (memo) return memo;
+    const computed = computeGrants(subject);
+    grantsMemo.set(key, computed);
+    return computed;
+  }
+
+  function computeGrants(subject: RbacSubject): Grant[] {
     const id = identityOf(subject);
     const out: Grant[] = [];
     if (id.groups.includes('system:masters')) {
@@ -397,7 +433,7 @@ function analyse(ctx: AuditContext): EffectivePermissions {
         }),
       );
     }
-    for (const b of resolvedBindings) {
+    for (const b of bindingsFor(id)) {
       const bound = b.subjects.find((s) => appliesTo(s, id));
       if (!bound) continue;
       const implicit =
@@ -431,6 +467,15 @@ function analyse(ctx: AuditContext): EffectivePermissions {
   }
 
   function capabilityGrants(subject: RbacSubject): Map<string, Grant[]> {
+    const key = subjectKey(subject);
+    const memo = capabilityMemo.get(key);
+    if (memo) return memo;
+    const computed = computeCapabilityGrants(subject);
+    capabilityMemo.set(key, computed);
+    return computed;
+  }
+
+  function computeCapabilityGrants(subject: RbacSubject): Map<string, Grant[]> {
     const raw = new Map<string, Grant[]>();
     for (const g of grantsOf(subject))
       for (const cap of capabilitiesOfRule(g.rule, g.scope)) raw.set(cap, [...(raw.get(cap) ?? []), g]);
@@ -467,7 +512,12 @@ function analyse(ctx: AuditContext): EffectivePermissions {
       const subject: RbacSubject = { kind: 'ServiceAccount', name, namespace };
       return { subject, capabilities: [...capabilityGrants(subject).keys()], grants: grantsOf(subject) };
     },
-    capabilitiesOf: (subject) => [...capabilityGrants(subject).keys()],
+    capabilitiesOf: (subject) => {
+      const key = subjectKey(subject);
+      let names = capabilityNames.get(key);
+      if (!names) capabilityNames.set(key, (names = [...capabilityGrants(subject).keys()]));
+      return names;
+    },
     capabilityGrants,
     bindingCapabilities,
     grantsOf,

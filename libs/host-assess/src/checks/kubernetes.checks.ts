@@ -9,7 +9,18 @@ const NO_KUBELET =
 const NO_PROXY =
   'kube-proxy does not run on this host (not a worker, or kube-proxy runs as a pod / is replaced by the CNI)';
 
-type Condition =
+/** The Kubernetes components whose processes the checks read. */
+export type ComponentName =
+  'kubelet' | 'kube-proxy' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'etcd';
+
+export function notRunning(name: ComponentName): string {
+  if (name === 'kubelet') return NO_KUBELET;
+  if (name === 'kube-proxy') return NO_PROXY;
+  // A worker, or a managed control plane (EKS, GKE, AKS) whose components run outside the node.
+  return `no ${name} process on this node: not a control-plane node, or the control plane is managed outside it`;
+}
+
+export type Condition =
   | {
       flag: string;
       configKey?: string;
@@ -18,13 +29,13 @@ type Condition =
     }
   | { flag: string; configKey?: string; mustBeSet: boolean };
 
-interface SettingCheckSpec {
+export interface SettingCheckSpec {
   id: string;
   /** Absent for vigil's own additions (protectKernelDefaults left the benchmark after CIS 1.8). */
   cis?: string;
   scored: boolean;
   title: string;
-  component: 'kubelet' | 'kube-proxy';
+  component: ComponentName;
   conditions: Condition[];
   combine: 'and' | 'or';
   severity: Severity;
@@ -35,7 +46,7 @@ interface SettingCheckSpec {
 /** Config-file values the kubelet's defaulting replaces: a zero duration in the file means "use the default". */
 const KUBELET_ZERO_DEFAULTS: Record<string, string> = { streamingConnectionIdleTimeout: '4h0m0s' };
 
-function settingCheck(spec: SettingCheckSpec): HostCheck {
+export function settingCheck(spec: SettingCheckSpec): HostCheck {
   return {
     id: spec.id,
     version: 1,
@@ -46,16 +57,9 @@ function settingCheck(spec: SettingCheckSpec): HostCheck {
     pciRequirements: pciIds(spec.pci, spec.id),
     remediation: spec.remediation,
     defaultLocation: `${spec.component} ${spec.conditions[0]?.flag ?? ''}`.trim(),
-    notApplicable: (facts) =>
-      spec.component === 'kubelet'
-        ? facts.kubelet
-          ? undefined
-          : NO_KUBELET
-        : facts.kubeProxy
-          ? undefined
-          : NO_PROXY,
+    notApplicable: (facts) => (facts.componentNamed(spec.component) ? undefined : notRunning(spec.component)),
     evaluate: (facts) => {
-      const component = (spec.component === 'kubelet' ? facts.kubelet : facts.kubeProxy) as Component;
+      const component = facts.componentNamed(spec.component) as Component;
       if (component.config?.kind === 'error')
         return errorOutcome(component.config.path, component.config.message);
       const items = spec.conditions.map((c) => evaluateCondition(component, c));

@@ -183,6 +183,8 @@ function normalize(v: JsonObject, ctx: NormalizeContext): NormalizeOutcome {
       telemetry: `Falco internal event "${rule || str(v['output']) || 'unnamed'}"`,
       node: str(v['hostname']) ?? str(f['evt.hostname']),
       drops: drops.length > 0 ? drops.reduce((a, b) => a + b, 0) : null,
+      time: str(v['time']),
+      kind: /syscall event drop/i.test(rule) ? 'drop-alert' : /metrics/i.test(rule) ? 'metrics' : 'other',
     };
   }
   const tags = strings(v['tags']);

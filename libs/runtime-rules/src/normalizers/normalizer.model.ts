@@ -31,6 +31,11 @@ export interface RuntimePolicyConfig {
    * are always allowed: `runtime/unexpected-egress` is about traffic leaving the cluster network.
    */
   egressAllowList: readonly string[];
+  /**
+   * A node whose sensor sends heartbeats (Falco metrics snapshots) and then nothing for longer than this is a
+   * sensor-health finding (10.7.2).
+   */
+  sensorSilenceMs: number;
 }
 
 export interface NormalizeContext {
@@ -42,7 +47,15 @@ export interface NormalizeContext {
 export type NormalizeOutcome =
   | { event: RuntimeEvent }
   /** The sensor's own health/telemetry records (Falco metrics snapshots, heartbeats): never a detection. */
-  | { telemetry: string; node: string | null; drops: number | null };
+  | {
+      telemetry: string;
+      node: string | null;
+      drops: number | null;
+      /** RFC 3339 as the sensor wrote it; null when the record has none. */
+      time: string | null;
+      /** `drop-alert`: Falco's "syscall event drop" alert, a drop even when it carries no count. */
+      kind: 'metrics' | 'drop-alert' | 'other';
+    };
 
 export interface RuntimeNormalizer {
   /** Stable kebab-case id; never changes once published. */

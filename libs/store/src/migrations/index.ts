@@ -4,7 +4,13 @@
 import { ReportingStore1764752400000 } from './1764752400000-reporting-store.js';
 import { SnapshotScanId1764763200000 } from './1764763200000-snapshot-scan-id.js';
 import { AdvisoryDb1764813600000 } from './1764813600000-advisory-db.js';
+import { ApiTokens1764914400000 } from './1764914400000-api-tokens.js';
 
-export const MIGRATIONS = [ReportingStore1764752400000, SnapshotScanId1764763200000, AdvisoryDb1764813600000];
+export const MIGRATIONS = [
+  ReportingStore1764752400000,
+  SnapshotScanId1764763200000,
+  AdvisoryDb1764813600000,
+  ApiTokens1764914400000,
+];
 
 export const MIGRATIONS_TABLE = 'schema_migrations';

@@ -17,7 +17,16 @@ import {
   scanRequestTopic,
   toReportJson,
   type Finding,
+  type ScanCompleted,
   type ScanReport,
+} from '@vigil/contracts';
+import {
+  CheckStatus,
+  HostCheckResultSchema,
+  HostPackageScanSchema,
+  ScannerKind,
+  type HostCheckResult,
+  type HostPackageScan,
 } from '@vigil/contracts';
 import { findingCounts, reportFromContent, toSarif } from '@vigil/report';
 import type { Pipeline } from '../pipeline.js';
@@ -125,6 +134,7 @@ export async function scanCommand(i: ScanCommandInput): Promise<number> {
     blobs: completed.blobs,
     packages,
     inventory,
+    ...(await hostReportParts(completed, blob)),
   });
   // This scan's own version: with other scans running at once, the latest may be someone else's.
   const mine = (await i.pipeline.store.listSnapshots(i.cluster)).find((s) => s.scanId === scanId);
@@ -158,6 +168,7 @@ export async function scanCommand(i: ScanCommandInput): Promise<number> {
       lines.push(`${packages.length} packages`);
     }
     if (inventory.length > 0) lines.push(inventorySummary(inventory));
+    lines.push(...hostCheckLines(report.checks, report.packageScan));
     if (findings.length > 0)
       lines.push(
         '',
@@ -177,6 +188,58 @@ export async function scanCommand(i: ScanCommandInput): Promise<number> {
   }
   for (const w of outcome.warnings) i.out.warn(w);
   return outcome.exitCode;
+}
+
+// ---- vigil scan host: every check result and the package scan, from the host-assessor's blobs ----
+
+/** The host-assessor stores every check result (not-applicable and errored ones too) and its package scan. */
+const HOST_CHECKS_ROLE = 'host-checks';
+const HOST_PACKAGE_SCAN_ROLE = 'host-package-scan';
+
+async function hostReportParts(
+  completed: ScanCompleted,
+  blob: (role: string) => Promise<{ content: Uint8Array } | undefined>,
+): Promise<{ checks: HostCheckResult[]; packageScan?: HostPackageScan }> {
+  if (completed.scanner !== ScannerKind.HOST) return { checks: [] };
+  const read = async (role: string) => {
+    const stored = await blob(role);
+    return stored ? (JSON.parse(new TextDecoder().decode(stored.content)) as JsonValue) : undefined;
+  };
+  const checks = ((await read(HOST_CHECKS_ROLE)) as JsonValue[] | undefined) ?? [];
+  const packageScan = await read(HOST_PACKAGE_SCAN_ROLE);
+  return {
+    checks: checks.map((c) => fromJson(HostCheckResultSchema, c)),
+    ...(packageScan !== undefined ? { packageScan: fromJson(HostPackageScanSchema, packageScan) } : {}),
+  };
+}
+
+/** Table output of a host scan: the verdict counts, whether packages were matched, every errored check. */
+function hostCheckLines(
+  checks: readonly HostCheckResult[],
+  packageScan: HostPackageScan | undefined,
+): string[] {
+  if (checks.length === 0) return [];
+  const count = (s: CheckStatus) => checks.filter((c) => c.status === s).length;
+  const lines = [
+    `${checks.length} checks: ${count(CheckStatus.PASS)} pass, ${count(CheckStatus.FAIL)} fail, ` +
+      `${count(CheckStatus.NOT_APPLICABLE)} not applicable, ${count(CheckStatus.ERROR)} error`,
+  ];
+  if (packageScan && !packageScan.tested) lines.push(`host packages: not tested — ${packageScan.reason}`);
+  else if (packageScan)
+    lines.push(
+      `host packages: ${packageScan.vulnerablePackages} of ${packageScan.packages} vulnerable ` +
+        `(${packageScan.databases.join(', ')}; ${packageScan.advisoryRecords} advisory records)`,
+    );
+  const errored = checks.filter((c) => c.status === CheckStatus.ERROR);
+  if (errored.length > 0)
+    lines.push(
+      '',
+      table(
+        ['error', 'inspected', 'reason'],
+        errored.map((c) => [c.id, c.field, c.reason]),
+      ),
+    );
+  return lines;
 }
 
 function inventorySummary(items: ScanReport['inventory']): string {

@@ -6,7 +6,7 @@ import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2"
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { Asset, Evidence, TimeWindow, UnitRef } from "./common_pb.js";
+import type { Asset, Evidence, Scope, TimeWindow, UnitRef } from "./common_pb.js";
 import { file_vigil_v1_common } from "./common_pb.js";
 import { file_vigil_v1_options } from "./options_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file vigil/v1/finding.proto.
  */
 export const file_vigil_v1_finding: GenFile = /*@__PURE__*/
-  fileDesc("ChZ2aWdpbC92MS9maW5kaW5nLnByb3RvEgh2aWdpbC52MSJGCgRDdnNzEg8KB3ZlcnNpb24YASABKAkSDgoGdmVjdG9yGAIgASgJEg0KBXNjb3JlGAMgASgBEg4KBnNvdXJjZRgEIAEoCSKNAQoHUGFja2FnZRIRCgllY29zeXN0ZW0YASABKAkSDAoEbmFtZRgCIAEoCRIPCgd2ZXJzaW9uGAMgASgJEgwKBHB1cmwYBCABKAkSEwoLc291cmNlX25hbWUYBSABKAkSFgoOc291cmNlX3ZlcnNpb24YBiABKAkSFQoNZml4ZWRfdmVyc2lvbhgHIAEoCSItCgtSZW1lZGlhdGlvbhIPCgdzdW1tYXJ5GAEgASgJEg0KBXBhdGNoGAIgASgJIq0BCglEZXRlY3Rpb24SJwoKbWF0Y2hfdHlwZRgBIAEoDjITLnZpZ2lsLnYxLk1hdGNoVHlwZRIfCgR1bml0GAIgASgLMhEudmlnaWwudjEuVW5pdFJlZhIOCgZyZWNvcmQYAyABKAkSFQoNbWF0Y2hlZF9yYW5nZRgEIAEoCRINCgVmaWVsZBgFIAEoCRIQCghleHBlY3RlZBgGIAEoCRIOCgZhY3R1YWwYByABKAki6QQKB0ZpbmRpbmcSCgoCaWQYASABKAkSJwoGc291cmNlGAIgASgOMhcudmlnaWwudjEuRmluZGluZ1NvdXJjZRIPCgdydWxlX2lkGAMgASgJEg8KB2FsaWFzZXMYBCADKAkSDQoFdGl0bGUYBSABKAkSEwoLZGVzY3JpcHRpb24YBiABKAkSJAoIc2V2ZXJpdHkYByABKA4yEi52aWdpbC52MS5TZXZlcml0eRIcCgRjdnNzGAggASgLMg4udmlnaWwudjEuQ3ZzcxIYChBwY2lfcmVxdWlyZW1lbnRzGAkgAygJEh4KBWFzc2V0GAogASgLMg8udmlnaWwudjEuQXNzZXQSIgoHcGFja2FnZRgLIAEoCzIRLnZpZ2lsLnYxLlBhY2thZ2USEQoJbG9jYXRpb25zGAwgAygJEioKC3JlbWVkaWF0aW9uGA0gASgLMhUudmlnaWwudjEuUmVtZWRpYXRpb24SJAoIZXZpZGVuY2UYDiADKAsyEi52aWdpbC52MS5FdmlkZW5jZRIuCgpmaXJzdF9zZWVuGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglsYXN0X3NlZW4YECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKCWRldGVjdGlvbhgRIAEoCzITLnZpZ2lsLnYxLkRldGVjdGlvbhIkCgZ3aW5kb3cYEiABKAsyFC52aWdpbC52MS5UaW1lV2luZG93EhsKE3JlbGF0ZWRfZmluZGluZ19pZHMYEyADKAkSEgoKcmVmZXJlbmNlcxgUIAMoCSJGCg9GaW5kaW5nUmVwb3J0ZWQSDwoHc2Nhbl9pZBgBIAEoCRIiCgdmaW5kaW5nGAIgASgLMhEudmlnaWwudjEuRmluZGluZyq+AQoNRmluZGluZ1NvdXJjZRIeChpGSU5ESU5HX1NPVVJDRV9VTlNQRUNJRklFRBAAEhgKFEZJTkRJTkdfU09VUkNFX0lNQUdFEAESGQoVRklORElOR19TT1VSQ0VfQ09ORklHEAISGgoWRklORElOR19TT1VSQ0VfUlVOVElNRRADEhcKE0ZJTkRJTkdfU09VUkNFX0hPU1QQBBIdChlGSU5ESU5HX1NPVVJDRV9DT1JSRUxBVEVEEAUaBOjgGAEqkQEKCFNldmVyaXR5EhgKFFNFVkVSSVRZX1VOU1BFQ0lGSUVEEAASFQoRU0VWRVJJVFlfQ1JJVElDQUwQARIRCg1TRVZFUklUWV9ISUdIEAISEwoPU0VWRVJJVFlfTUVESVVNEAMSEAoMU0VWRVJJVFlfTE9XEAQSFAoQU0VWRVJJVFlfVU5LTk9XThAFGgTo4BgCKsYBCglNYXRjaFR5cGUSGgoWTUFUQ0hfVFlQRV9VTlNQRUNJRklFRBAAEhUKEU1BVENIX1RZUEVfRElSRUNUEAESHQoZTUFUQ0hfVFlQRV9TT1VSQ0VfUEFDS0FHRRACEhIKDk1BVENIX1RZUEVfQ1BFEAMSFAoQTUFUQ0hfVFlQRV9DSEVDSxAEEhsKF01BVENIX1RZUEVfUlVOVElNRV9SVUxFEAUSGgoWTUFUQ0hfVFlQRV9DT1JSRUxBVElPThAGGgTo4BgBYgZwcm90bzM", [file_google_protobuf_timestamp, file_vigil_v1_common, file_vigil_v1_options]);
+  fileDesc("ChZ2aWdpbC92MS9maW5kaW5nLnByb3RvEgh2aWdpbC52MSJGCgRDdnNzEg8KB3ZlcnNpb24YASABKAkSDgoGdmVjdG9yGAIgASgJEg0KBXNjb3JlGAMgASgBEg4KBnNvdXJjZRgEIAEoCSKNAQoHUGFja2FnZRIRCgllY29zeXN0ZW0YASABKAkSDAoEbmFtZRgCIAEoCRIPCgd2ZXJzaW9uGAMgASgJEgwKBHB1cmwYBCABKAkSEwoLc291cmNlX25hbWUYBSABKAkSFgoOc291cmNlX3ZlcnNpb24YBiABKAkSFQoNZml4ZWRfdmVyc2lvbhgHIAEoCSItCgtSZW1lZGlhdGlvbhIPCgdzdW1tYXJ5GAEgASgJEg0KBXBhdGNoGAIgASgJIq0BCglEZXRlY3Rpb24SJwoKbWF0Y2hfdHlwZRgBIAEoDjITLnZpZ2lsLnYxLk1hdGNoVHlwZRIfCgR1bml0GAIgASgLMhEudmlnaWwudjEuVW5pdFJlZhIOCgZyZWNvcmQYAyABKAkSFQoNbWF0Y2hlZF9yYW5nZRgEIAEoCRINCgVmaWVsZBgFIAEoCRIQCghleHBlY3RlZBgGIAEoCRIOCgZhY3R1YWwYByABKAki6QQKB0ZpbmRpbmcSCgoCaWQYASABKAkSJwoGc291cmNlGAIgASgOMhcudmlnaWwudjEuRmluZGluZ1NvdXJjZRIPCgdydWxlX2lkGAMgASgJEg8KB2FsaWFzZXMYBCADKAkSDQoFdGl0bGUYBSABKAkSEwoLZGVzY3JpcHRpb24YBiABKAkSJAoIc2V2ZXJpdHkYByABKA4yEi52aWdpbC52MS5TZXZlcml0eRIcCgRjdnNzGAggASgLMg4udmlnaWwudjEuQ3ZzcxIYChBwY2lfcmVxdWlyZW1lbnRzGAkgAygJEh4KBWFzc2V0GAogASgLMg8udmlnaWwudjEuQXNzZXQSIgoHcGFja2FnZRgLIAEoCzIRLnZpZ2lsLnYxLlBhY2thZ2USEQoJbG9jYXRpb25zGAwgAygJEioKC3JlbWVkaWF0aW9uGA0gASgLMhUudmlnaWwudjEuUmVtZWRpYXRpb24SJAoIZXZpZGVuY2UYDiADKAsyEi52aWdpbC52MS5FdmlkZW5jZRIuCgpmaXJzdF9zZWVuGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglsYXN0X3NlZW4YECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiYKCWRldGVjdGlvbhgRIAEoCzITLnZpZ2lsLnYxLkRldGVjdGlvbhIkCgZ3aW5kb3cYEiABKAsyFC52aWdpbC52MS5UaW1lV2luZG93EhsKE3JlbGF0ZWRfZmluZGluZ19pZHMYEyADKAkSEgoKcmVmZXJlbmNlcxgUIAMoCSJGCg9GaW5kaW5nUmVwb3J0ZWQSDwoHc2Nhbl9pZBgBIAEoCRIiCgdmaW5kaW5nGAIgASgLMhEudmlnaWwudjEuRmluZGluZyLbAQoPRGV0ZWN0aW9uQ2xvc2VkEhIKCmZpbmRpbmdfaWQYASABKAkSHgoFc2NvcGUYAiABKAsyDy52aWdpbC52MS5TY29wZRIuCgZyZWFzb24YAyABKA4yHi52aWdpbC52MS5EZXRlY3Rpb25DbG9zZVJlYXNvbhItCgljbG9zZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCWNsb3NlZF9ieRgFIAEoCRIMCgRub3RlGAYgASgJEhQKDGV4Y2VwdGlvbl9pZBgHIAEoCSq+AQoNRmluZGluZ1NvdXJjZRIeChpGSU5ESU5HX1NPVVJDRV9VTlNQRUNJRklFRBAAEhgKFEZJTkRJTkdfU09VUkNFX0lNQUdFEAESGQoVRklORElOR19TT1VSQ0VfQ09ORklHEAISGgoWRklORElOR19TT1VSQ0VfUlVOVElNRRADEhcKE0ZJTkRJTkdfU09VUkNFX0hPU1QQBBIdChlGSU5ESU5HX1NPVVJDRV9DT1JSRUxBVEVEEAUaBOjgGAEqkQEKCFNldmVyaXR5EhgKFFNFVkVSSVRZX1VOU1BFQ0lGSUVEEAASFQoRU0VWRVJJVFlfQ1JJVElDQUwQARIRCg1TRVZFUklUWV9ISUdIEAISEwoPU0VWRVJJVFlfTUVESVVNEAMSEAoMU0VWRVJJVFlfTE9XEAQSFAoQU0VWRVJJVFlfVU5LTk9XThAFGgTo4BgCKsYBCglNYXRjaFR5cGUSGgoWTUFUQ0hfVFlQRV9VTlNQRUNJRklFRBAAEhUKEU1BVENIX1RZUEVfRElSRUNUEAESHQoZTUFUQ0hfVFlQRV9TT1VSQ0VfUEFDS0FHRRACEhIKDk1BVENIX1RZUEVfQ1BFEAMSFAoQTUFUQ0hfVFlQRV9DSEVDSxAEEhsKF01BVENIX1RZUEVfUlVOVElNRV9SVUxFEAUSGgoWTUFUQ0hfVFlQRV9DT1JSRUxBVElPThAGGgTo4BgBKrQBChREZXRlY3Rpb25DbG9zZVJlYXNvbhImCiJERVRFQ1RJT05fQ0xPU0VfUkVBU09OX1VOU1BFQ0lGSUVEEAASJwojREVURUNUSU9OX0NMT1NFX1JFQVNPTl9BQ0tOT1dMRURHRUQQARIjCh9ERVRFQ1RJT05fQ0xPU0VfUkVBU09OX0VYQ0VQVEVEEAISIAocREVURUNUSU9OX0NMT1NFX1JFQVNPTl9RVUlFVBADGgTo4BgBYgZwcm90bzM", [file_google_protobuf_timestamp, file_vigil_v1_common, file_vigil_v1_options]);
 
 /**
  * @generated from message vigil.v1.Cvss
@@ -340,6 +340,62 @@ export const FindingReportedSchema: GenMessage<FindingReported> = /*@__PURE__*/
   messageDesc(file_vigil_v1_finding, 5);
 
 /**
+ * A runtime detection's window closed. Occurrences up to closed_at are closed; a later occurrence of the same
+ * finding id opens a new window. Published on findings.runtime, keyed by the finding id.
+ *
+ * @generated from message vigil.v1.DetectionClosed
+ */
+export type DetectionClosed = Message<"vigil.v1.DetectionClosed"> & {
+  /**
+   * @generated from field: string finding_id = 1;
+   */
+  findingId: string;
+
+  /**
+   * @generated from field: vigil.v1.Scope scope = 2;
+   */
+  scope?: Scope | undefined;
+
+  /**
+   * @generated from field: vigil.v1.DetectionCloseReason reason = 3;
+   */
+  reason: DetectionCloseReason;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp closed_at = 4;
+   */
+  closedAt?: Timestamp | undefined;
+
+  /**
+   * Who closed it: a user, a service account or the service that derived it.
+   *
+   * @generated from field: string closed_by = 5;
+   */
+  closedBy: string;
+
+  /**
+   * Why, in the closer's words.
+   *
+   * @generated from field: string note = 6;
+   */
+  note: string;
+
+  /**
+   * For reason excepted: the ExceptionRecorded that covers the detection.
+   *
+   * @generated from field: string exception_id = 7;
+   */
+  exceptionId: string;
+};
+
+/**
+ * Describes the message vigil.v1.DetectionClosed.
+ * Use `create(DetectionClosedSchema)` to create a new message.
+ */
+export const DetectionClosedSchema: GenMessage<DetectionClosed> = /*@__PURE__*/
+  messageDesc(file_vigil_v1_finding, 6);
+
+/**
  * @generated from enum vigil.v1.FindingSource
  */
 export enum FindingSource {
@@ -480,4 +536,44 @@ export enum MatchType {
  */
 export const MatchTypeSchema: GenEnum<MatchType> = /*@__PURE__*/
   enumDesc(file_vigil_v1_finding, 2);
+
+/**
+ * Why a runtime detection's window closed.
+ *
+ * @generated from enum vigil.v1.DetectionCloseReason
+ */
+export enum DetectionCloseReason {
+  /**
+   * @generated from enum value: DETECTION_CLOSE_REASON_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Someone looked at it and said so (vigil ack, POST /v1/detections/{id}/ack).
+   *
+   * @generated from enum value: DETECTION_CLOSE_REASON_ACKNOWLEDGED = 1;
+   */
+  ACKNOWLEDGED = 1,
+
+  /**
+   * A risk acceptance covers it; exception_id names the acceptance.
+   *
+   * @generated from enum value: DETECTION_CLOSE_REASON_EXCEPTED = 2;
+   */
+  EXCEPTED = 2,
+
+  /**
+   * No occurrence for the configured quiet period. The reporting fold derives this one from the log's own times;
+   * a producer may also publish it to record the close explicitly.
+   *
+   * @generated from enum value: DETECTION_CLOSE_REASON_QUIET = 3;
+   */
+  QUIET = 3,
+}
+
+/**
+ * Describes the enum vigil.v1.DetectionCloseReason.
+ */
+export const DetectionCloseReasonSchema: GenEnum<DetectionCloseReason> = /*@__PURE__*/
+  enumDesc(file_vigil_v1_finding, 3);
 

@@ -23,7 +23,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file vigil/v1/report.proto.
  */
 export const file_vigil_v1_report: GenFile = /*@__PURE__*/
-  fileDesc("ChV2aWdpbC92MS9yZXBvcnQucHJvdG8SCHZpZ2lsLnYxIu0ECgpTY2FuUmVwb3J0EhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEg8KB3NjYW5faWQYAiABKAkSJgoHc2Nhbm5lchgDIAEoDjIVLnZpZ2lsLnYxLlNjYW5uZXJLaW5kEh4KBXNjb3BlGAQgASgLMg8udmlnaWwudjEuU2NvcGUSIAoGdGFyZ2V0GAUgASgLMhAudmlnaWwudjEuVGFyZ2V0EiQKBnN0YXR1cxgGIAEoDjIULnZpZ2lsLnYxLlNjYW5TdGF0dXMSDQoFZXJyb3IYByABKAkSLgoKc3RhcnRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMY29tcGxldGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIgCgV1bml0cxgKIAMoCzIRLnZpZ2lsLnYxLlVuaXRSZWYSHwoGYXNzZXRzGAsgAygLMg8udmlnaWwudjEuQXNzZXQSIwoIZmluZGluZ3MYDCADKAsyES52aWdpbC52MS5GaW5kaW5nEigKB3Bhc3NpbmcYDSADKAsyFy52aWdpbC52MS5QYXNzaW5nUmVzdWx0EicKBmNvdW50cxgOIAEoCzIXLnZpZ2lsLnYxLkZpbmRpbmdDb3VudHMSIAoFYmxvYnMYDyADKAsyES52aWdpbC52MS5CbG9iUmVmEiwKCHBhY2thZ2VzGBAgAygLMhoudmlnaWwudjEuSW5zdGFsbGVkUGFja2FnZRIqCglpbnZlbnRvcnkYESADKAsyFy52aWdpbC52MS5JbnZlbnRvcnlJdGVtIpQBChBJbnN0YWxsZWRQYWNrYWdlEiIKB3BhY2thZ2UYASABKAsyES52aWdpbC52MS5QYWNrYWdlEhEKCWxvY2F0aW9ucxgCIAMoCRINCgVsYXllchgDIAEoDRIVCg1sYXllcl9kaWZmX2lkGAQgASgJEiMKCGZvdW5kX2J5GAUgASgLMhEudmlnaWwudjEuVW5pdFJlZiKlAgoPSG9zdENoZWNrUmVzdWx0EgoKAmlkGAEgASgJEg8KB3ZlcnNpb24YAiABKA0SDQoFdGl0bGUYAyABKAkSJQoGc3RhdHVzGAQgASgOMhUudmlnaWwudjEuQ2hlY2tTdGF0dXMSJAoIc2V2ZXJpdHkYBSABKA4yEi52aWdpbC52MS5TZXZlcml0eRIYChBwY2lfcmVxdWlyZW1lbnRzGAYgAygJEg0KBWZpZWxkGAcgASgJEhAKCGV4cGVjdGVkGAggASgJEg4KBmFjdHVhbBgJIAEoCRIOCgZyZWFzb24YCiABKAkSKgoLcmVtZWRpYXRpb24YCyABKAsyFS52aWdpbC52MS5SZW1lZGlhdGlvbhISCgpmaW5kaW5nX2lkGAwgASgJImQKEEhvc3RDaGVja1N1bW1hcnkSDAoEcGFzcxgBIAEoDRIMCgRmYWlsGAIgASgNEhYKDm5vdF9hcHBsaWNhYmxlGAMgASgNEg0KBWVycm9yGAQgASgNEg0KBXRvdGFsGAUgASgNIuYCCgpIb3N0UmVwb3J0EhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEg8KB3NjYW5faWQYAiABKAkSHgoFc2NvcGUYAyABKAsyDy52aWdpbC52MS5TY29wZRIgCgZ0YXJnZXQYBCABKAsyEC52aWdpbC52MS5UYXJnZXQSJAoGc3RhdHVzGAUgASgOMhQudmlnaWwudjEuU2NhblN0YXR1cxINCgVlcnJvchgGIAEoCRIuCgpzdGFydGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxjb21wbGV0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEikKBmNoZWNrcxgJIAMoCzIZLnZpZ2lsLnYxLkhvc3RDaGVja1Jlc3VsdBIrCgdzdW1tYXJ5GAogASgLMhoudmlnaWwudjEuSG9zdENoZWNrU3VtbWFyeSLDAwoQQ29tcGxpYW5jZVJlcG9ydBIWCg5zY2hlbWFfdmVyc2lvbhgBIAEoDRIeCgVzY29wZRgCIAEoCzIPLnZpZ2lsLnYxLlNjb3BlEhkKEWZyYW1ld29ya192ZXJzaW9uGAMgASgJEhgKEHNuYXBzaG90X3ZlcnNpb24YBCABKA0SFAoMY29udGVudF9oYXNoGAUgASgJEhUKDXByZXZpb3VzX2hhc2gYBiABKAkSKwoMbG9nX3Bvc2l0aW9uGAcgAygLMhUudmlnaWwudjEuTG9nUG9zaXRpb24SMAoMZ2VuZXJhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCgxyZXF1aXJlbWVudHMYCSADKAsyGy52aWdpbC52MS5SZXF1aXJlbWVudFJlc3VsdBItCgdzdW1tYXJ5GAogASgLMhwudmlnaWwudjEuUmVxdWlyZW1lbnRTdW1tYXJ5EiMKCGZpbmRpbmdzGAsgAygLMhEudmlnaWwudjEuRmluZGluZxIvCg5maW5kaW5nX2NvdW50cxgMIAEoCzIXLnZpZ2lsLnYxLkZpbmRpbmdDb3VudHMiiwIKD1NuYXBzaG90U3VtbWFyeRIPCgd2ZXJzaW9uGAEgASgNEhkKEWZyYW1ld29ya192ZXJzaW9uGAIgASgJEhQKDGNvbnRlbnRfaGFzaBgDIAEoCRIVCg1wcmV2aW91c19oYXNoGAQgASgJEi4KCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KB3N1bW1hcnkYBiABKAsyHC52aWdpbC52MS5SZXF1aXJlbWVudFN1bW1hcnkSLwoOZmluZGluZ19jb3VudHMYByABKAsyFy52aWdpbC52MS5GaW5kaW5nQ291bnRzEg8KB3NjYW5faWQYCCABKAkidAoMU25hcHNob3RMaXN0EhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEh4KBXNjb3BlGAIgASgLMg8udmlnaWwudjEuU2NvcGUSLAoJc25hcHNob3RzGAMgAygLMhkudmlnaWwudjEuU25hcHNob3RTdW1tYXJ5IngKDUZpbmRpbmdDaGFuZ2USEgoKZmluZGluZ19pZBgBIAEoCRIOCgZmaWVsZHMYAiADKAkSIQoGYmVmb3JlGAMgASgLMhEudmlnaWwudjEuRmluZGluZxIgCgVhZnRlchgEIAEoCzIRLnZpZ2lsLnYxLkZpbmRpbmcigQEKDkZpbmRpbmdDaGFuZ2VzEiAKBWFkZGVkGAEgAygLMhEudmlnaWwudjEuRmluZGluZxIjCghyZXNvbHZlZBgCIAMoCzIRLnZpZ2lsLnYxLkZpbmRpbmcSKAoHY2hhbmdlZBgDIAMoCzIXLnZpZ2lsLnYxLkZpbmRpbmdDaGFuZ2UicwoRUmVxdWlyZW1lbnRDaGFuZ2USCgoCaWQYASABKAkSKQoEZnJvbRgCIAEoDjIbLnZpZ2lsLnYxLlJlcXVpcmVtZW50U3RhdHVzEicKAnRvGAMgASgOMhsudmlnaWwudjEuUmVxdWlyZW1lbnRTdGF0dXMivwEKDFNuYXBzaG90RGlmZhIWCg5zY2hlbWFfdmVyc2lvbhgBIAEoDRIeCgVzY29wZRgCIAEoCzIPLnZpZ2lsLnYxLlNjb3BlEgwKBGZyb20YAyABKA0SCgoCdG8YBCABKA0SKgoIZmluZGluZ3MYBSABKAsyGC52aWdpbC52MS5GaW5kaW5nQ2hhbmdlcxIxCgxyZXF1aXJlbWVudHMYBiADKAsyGy52aWdpbC52MS5SZXF1aXJlbWVudENoYW5nZSqYAQoLQ2hlY2tTdGF0dXMSHAoYQ0hFQ0tfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFQoRQ0hFQ0tfU1RBVFVTX1BBU1MQARIVChFDSEVDS19TVEFUVVNfRkFJTBACEh8KG0NIRUNLX1NUQVRVU19OT1RfQVBQTElDQUJMRRADEhYKEkNIRUNLX1NUQVRVU19FUlJPUhAEGgTo4BgBYgZwcm90bzM", [file_google_protobuf_timestamp, file_vigil_v1_common, file_vigil_v1_compliance, file_vigil_v1_finding, file_vigil_v1_inventory, file_vigil_v1_options, file_vigil_v1_scan]);
+  fileDesc("ChV2aWdpbC92MS9yZXBvcnQucHJvdG8SCHZpZ2lsLnYxIskFCgpTY2FuUmVwb3J0EhYKDnNjaGVtYV92ZXJzaW9uGAEgASgNEg8KB3NjYW5faWQYAiABKAkSJgoHc2Nhbm5lchgDIAEoDjIVLnZpZ2lsLnYxLlNjYW5uZXJLaW5kEh4KBXNjb3BlGAQgASgLMg8udmlnaWwudjEuU2NvcGUSIAoGdGFyZ2V0GAUgASgLMhAudmlnaWwudjEuVGFyZ2V0EiQKBnN0YXR1cxgGIAEoDjIULnZpZ2lsLnYxLlNjYW5TdGF0dXMSDQoFZXJyb3IYByABKAkSLgoKc3RhcnRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMY29tcGxldGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIgCgV1bml0cxgKIAMoCzIRLnZpZ2lsLnYxLlVuaXRSZWYSHwoGYXNzZXRzGAsgAygLMg8udmlnaWwudjEuQXNzZXQSIwoIZmluZGluZ3MYDCADKAsyES52aWdpbC52MS5GaW5kaW5nEigKB3Bhc3NpbmcYDSADKAsyFy52aWdpbC52MS5QYXNzaW5nUmVzdWx0EicKBmNvdW50cxgOIAEoCzIXLnZpZ2lsLnYxLkZpbmRpbmdDb3VudHMSIAoFYmxvYnMYDyADKAsyES52aWdpbC52MS5CbG9iUmVmEiwKCHBhY2thZ2VzGBAgAygLMhoudmlnaWwudjEuSW5zdGFsbGVkUGFja2FnZRIqCglpbnZlbnRvcnkYESADKAsyFy52aWdpbC52MS5JbnZlbnRvcnlJdGVtEikKBmNoZWNrcxgSIAMoCzIZLnZpZ2lsLnYxLkhvc3RDaGVja1Jlc3VsdBIvCgxwYWNrYWdlX3NjYW4YEyABKAsyGS52aWdpbC52MS5Ib3N0UGFja2FnZVNjYW4ihgIKD0hvc3RQYWNrYWdlU2NhbhIOCgZ0ZXN0ZWQYASABKAgSDgoGcmVhc29uGAIgASgJEhEKCWRhdGFiYXNlcxgDIAMoCRIOCgZkaXN0cm8YBCABKAkSEAoIcGFja2FnZXMYBSABKA0SGwoTdnVsbmVyYWJsZV9wYWNrYWdlcxgGIAEoDRIQCghmaW5kaW5ncxgHIAEoDRIZChFhZHZpc29yeV9kYl9idWlsZBgIIAEoCRIYChBhZHZpc29yeV9yZWNvcmRzGAkgASgEEjoKFmFkdmlzb3J5X2RiX3VwZGF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIpQBChBJbnN0YWxsZWRQYWNrYWdlEiIKB3BhY2thZ2UYASABKAsyES52aWdpbC52MS5QYWNrYWdlEhEKCWxvY2F0aW9ucxgCIAMoCRINCgVsYXllchgDIAEoDRIVCg1sYXllcl9kaWZmX2lkGAQgASgJEiMKCGZvdW5kX2J5GAUgASgLMhEudmlnaWwudjEuVW5pdFJlZiKeAwoPSG9zdENoZWNrUmVzdWx0EgoKAmlkGAEgASgJEg8KB3ZlcnNpb24YAiABKA0SDQoFdGl0bGUYAyABKAkSJQoGc3RhdHVzGAQgASgOMhUudmlnaWwudjEuQ2hlY2tTdGF0dXMSJAoIc2V2ZXJpdHkYBSABKA4yEi52aWdpbC52MS5TZXZlcml0eRIYChBwY2lfcmVxdWlyZW1lbnRzGAYgAygJEg0KBWZpZWxkGAcgASgJEhAKCGV4cGVjdGVkGAggASgJEg4KBmFjdHVhbBgJIAEoCRIOCgZyZWFzb24YCiABKAkSKgoLcmVtZWRpYXRpb24YCyABKAsyFS52aWdpbC52MS5SZW1lZGlhdGlvbhISCgpmaW5kaW5nX2lkGAwgASgJEgsKA2NpcxgNIAEoCRI5CghldmlkZW5jZRgOIAMoCzInLnZpZ2lsLnYxLkhvc3RDaGVja1Jlc3VsdC5FdmlkZW5jZUVudHJ5Gi8KDUV2aWRlbmNlRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJkChBIb3N0Q2hlY2tTdW1tYXJ5EgwKBHBhc3MYASABKA0SDAoEZmFpbBgCIAEoDRIWCg5ub3RfYXBwbGljYWJsZRgDIAEoDRINCgVlcnJvchgEIAEoDRINCgV0b3RhbBgFIAEoDSLmAgoKSG9zdFJlcG9ydBIWCg5zY2hlbWFfdmVyc2lvbhgBIAEoDRIPCgdzY2FuX2lkGAIgASgJEh4KBXNjb3BlGAMgASgLMg8udmlnaWwudjEuU2NvcGUSIAoGdGFyZ2V0GAQgASgLMhAudmlnaWwudjEuVGFyZ2V0EiQKBnN0YXR1cxgFIAEoDjIULnZpZ2lsLnYxLlNjYW5TdGF0dXMSDQoFZXJyb3IYBiABKAkSLgoKc3RhcnRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMY29tcGxldGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgZjaGVja3MYCSADKAsyGS52aWdpbC52MS5Ib3N0Q2hlY2tSZXN1bHQSKwoHc3VtbWFyeRgKIAEoCzIaLnZpZ2lsLnYxLkhvc3RDaGVja1N1bW1hcnkiwwMKEENvbXBsaWFuY2VSZXBvcnQSFgoOc2NoZW1hX3ZlcnNpb24YASABKA0SHgoFc2NvcGUYAiABKAsyDy52aWdpbC52MS5TY29wZRIZChFmcmFtZXdvcmtfdmVyc2lvbhgDIAEoCRIYChBzbmFwc2hvdF92ZXJzaW9uGAQgASgNEhQKDGNvbnRlbnRfaGFzaBgFIAEoCRIVCg1wcmV2aW91c19oYXNoGAYgASgJEisKDGxvZ19wb3NpdGlvbhgHIAMoCzIVLnZpZ2lsLnYxLkxvZ1Bvc2l0aW9uEjAKDGdlbmVyYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoMcmVxdWlyZW1lbnRzGAkgAygLMhsudmlnaWwudjEuUmVxdWlyZW1lbnRSZXN1bHQSLQoHc3VtbWFyeRgKIAEoCzIcLnZpZ2lsLnYxLlJlcXVpcmVtZW50U3VtbWFyeRIjCghmaW5kaW5ncxgLIAMoCzIRLnZpZ2lsLnYxLkZpbmRpbmcSLwoOZmluZGluZ19jb3VudHMYDCABKAsyFy52aWdpbC52MS5GaW5kaW5nQ291bnRzIosCCg9TbmFwc2hvdFN1bW1hcnkSDwoHdmVyc2lvbhgBIAEoDRIZChFmcmFtZXdvcmtfdmVyc2lvbhgCIAEoCRIUCgxjb250ZW50X2hhc2gYAyABKAkSFQoNcHJldmlvdXNfaGFzaBgEIAEoCRIuCgpjcmVhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgdzdW1tYXJ5GAYgASgLMhwudmlnaWwudjEuUmVxdWlyZW1lbnRTdW1tYXJ5Ei8KDmZpbmRpbmdfY291bnRzGAcgASgLMhcudmlnaWwudjEuRmluZGluZ0NvdW50cxIPCgdzY2FuX2lkGAggASgJInQKDFNuYXBzaG90TGlzdBIWCg5zY2hlbWFfdmVyc2lvbhgBIAEoDRIeCgVzY29wZRgCIAEoCzIPLnZpZ2lsLnYxLlNjb3BlEiwKCXNuYXBzaG90cxgDIAMoCzIZLnZpZ2lsLnYxLlNuYXBzaG90U3VtbWFyeSJ4Cg1GaW5kaW5nQ2hhbmdlEhIKCmZpbmRpbmdfaWQYASABKAkSDgoGZmllbGRzGAIgAygJEiEKBmJlZm9yZRgDIAEoCzIRLnZpZ2lsLnYxLkZpbmRpbmcSIAoFYWZ0ZXIYBCABKAsyES52aWdpbC52MS5GaW5kaW5nIoEBCg5GaW5kaW5nQ2hhbmdlcxIgCgVhZGRlZBgBIAMoCzIRLnZpZ2lsLnYxLkZpbmRpbmcSIwoIcmVzb2x2ZWQYAiADKAsyES52aWdpbC52MS5GaW5kaW5nEigKB2NoYW5nZWQYAyADKAsyFy52aWdpbC52MS5GaW5kaW5nQ2hhbmdlInMKEVJlcXVpcmVtZW50Q2hhbmdlEgoKAmlkGAEgASgJEikKBGZyb20YAiABKA4yGy52aWdpbC52MS5SZXF1aXJlbWVudFN0YXR1cxInCgJ0bxgDIAEoDjIbLnZpZ2lsLnYxLlJlcXVpcmVtZW50U3RhdHVzIr8BCgxTbmFwc2hvdERpZmYSFgoOc2NoZW1hX3ZlcnNpb24YASABKA0SHgoFc2NvcGUYAiABKAsyDy52aWdpbC52MS5TY29wZRIMCgRmcm9tGAMgASgNEgoKAnRvGAQgASgNEioKCGZpbmRpbmdzGAUgASgLMhgudmlnaWwudjEuRmluZGluZ0NoYW5nZXMSMQoMcmVxdWlyZW1lbnRzGAYgAygLMhsudmlnaWwudjEuUmVxdWlyZW1lbnRDaGFuZ2UqmAEKC0NoZWNrU3RhdHVzEhwKGENIRUNLX1NUQVRVU19VTlNQRUNJRklFRBAAEhUKEUNIRUNLX1NUQVRVU19QQVNTEAESFQoRQ0hFQ0tfU1RBVFVTX0ZBSUwQAhIfChtDSEVDS19TVEFUVVNfTk9UX0FQUExJQ0FCTEUQAxIWChJDSEVDS19TVEFUVVNfRVJST1IQBBoE6OAYAWIGcHJvdG8z", [file_google_protobuf_timestamp, file_vigil_v1_common, file_vigil_v1_compliance, file_vigil_v1_finding, file_vigil_v1_inventory, file_vigil_v1_options, file_vigil_v1_scan]);
 
 /**
  * One scan's own result: `vigil scan image|k8s|runtime`.
@@ -119,6 +119,20 @@ export type ScanReport = Message<"vigil.v1.ScanReport"> & {
    * @generated from field: repeated vigil.v1.InventoryItem inventory = 17;
    */
   inventory: InventoryItem[];
+
+  /**
+   * Host assessments: every check's result (pass, fail, not applicable, error), with what it inspected.
+   *
+   * @generated from field: repeated vigil.v1.HostCheckResult checks = 18;
+   */
+  checks: HostCheckResult[];
+
+  /**
+   * Host assessments: whether the node's OS packages were matched against advisory data, and against what.
+   *
+   * @generated from field: vigil.v1.HostPackageScan package_scan = 19;
+   */
+  packageScan?: HostPackageScan | undefined;
 };
 
 /**
@@ -127,6 +141,78 @@ export type ScanReport = Message<"vigil.v1.ScanReport"> & {
  */
 export const ScanReportSchema: GenMessage<ScanReport> = /*@__PURE__*/
   messageDesc(file_vigil_v1_report, 0);
+
+/**
+ * The host's own OS packages checked for vulnerabilities. When `tested` is false nothing was matched (no advisory
+ * database, an empty one, no package database on the node) and `reason` says why: the absence of package findings
+ * then means nothing. When tested, the checks list carries the package check's pass or fail.
+ *
+ * @generated from message vigil.v1.HostPackageScan
+ */
+export type HostPackageScan = Message<"vigil.v1.HostPackageScan"> & {
+  /**
+   * @generated from field: bool tested = 1;
+   */
+  tested: boolean;
+
+  /**
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+
+  /**
+   * The package databases read (/var/lib/dpkg/status, /lib/apk/db/installed, ...).
+   *
+   * @generated from field: repeated string databases = 3;
+   */
+  databases: string[];
+
+  /**
+   * "debian 12.11", as os-release names the distribution.
+   *
+   * @generated from field: string distro = 4;
+   */
+  distro: string;
+
+  /**
+   * @generated from field: uint32 packages = 5;
+   */
+  packages: number;
+
+  /**
+   * @generated from field: uint32 vulnerable_packages = 6;
+   */
+  vulnerablePackages: number;
+
+  /**
+   * @generated from field: uint32 findings = 7;
+   */
+  findings: number;
+
+  /**
+   * The advisory data matched against: its build (changes with every import), record count and last update.
+   *
+   * @generated from field: string advisory_db_build = 8;
+   */
+  advisoryDbBuild: string;
+
+  /**
+   * @generated from field: uint64 advisory_records = 9;
+   */
+  advisoryRecords: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp advisory_db_updated_at = 10;
+   */
+  advisoryDbUpdatedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message vigil.v1.HostPackageScan.
+ * Use `create(HostPackageScanSchema)` to create a new message.
+ */
+export const HostPackageScanSchema: GenMessage<HostPackageScan> = /*@__PURE__*/
+  messageDesc(file_vigil_v1_report, 1);
 
 /**
  * A package as a scan found it: the contracts' Package plus where it is in the image or tree.
@@ -171,7 +257,7 @@ export type InstalledPackage = Message<"vigil.v1.InstalledPackage"> & {
  * Use `create(InstalledPackageSchema)` to create a new message.
  */
 export const InstalledPackageSchema: GenMessage<InstalledPackage> = /*@__PURE__*/
-  messageDesc(file_vigil_v1_report, 1);
+  messageDesc(file_vigil_v1_report, 2);
 
 /**
  * @generated from message vigil.v1.HostCheckResult
@@ -242,6 +328,20 @@ export type HostCheckResult = Message<"vigil.v1.HostCheckResult"> & {
    * @generated from field: string finding_id = 12;
    */
   findingId: string;
+
+  /**
+   * The CIS Kubernetes Benchmark id ("4.2.1") of a benchmark check; empty for vigil's own checks.
+   *
+   * @generated from field: string cis = 13;
+   */
+  cis: string;
+
+  /**
+   * What else an auditor needs to re-perform the check (files read, counts); key → value.
+   *
+   * @generated from field: map<string, string> evidence = 14;
+   */
+  evidence: { [key: string]: string };
 };
 
 /**
@@ -249,7 +349,7 @@ export type HostCheckResult = Message<"vigil.v1.HostCheckResult"> & {
  * Use `create(HostCheckResultSchema)` to create a new message.
  */
 export const HostCheckResultSchema: GenMessage<HostCheckResult> = /*@__PURE__*/
-  messageDesc(file_vigil_v1_report, 2);
+  messageDesc(file_vigil_v1_report, 3);
 
 /**
  * @generated from message vigil.v1.HostCheckSummary
@@ -286,7 +386,7 @@ export type HostCheckSummary = Message<"vigil.v1.HostCheckSummary"> & {
  * Use `create(HostCheckSummarySchema)` to create a new message.
  */
 export const HostCheckSummarySchema: GenMessage<HostCheckSummary> = /*@__PURE__*/
-  messageDesc(file_vigil_v1_report, 3);
+  messageDesc(file_vigil_v1_report, 4);
 
 /**
  * `vigil scan host`: every check run against one node's root filesystem.
@@ -350,7 +450,7 @@ export type HostReport = Message<"vigil.v1.HostReport"> & {
  * Use `create(HostReportSchema)` to create a new message.
  */
 export const HostReportSchema: GenMessage<HostReport> = /*@__PURE__*/
-  messageDesc(file_vigil_v1_report, 4);
+  messageDesc(file_vigil_v1_report, 5);
 
 /**
  * `vigil report`: the scope's snapshot. Its binary encoding is the snapshot content that content_hash covers.
@@ -426,7 +526,7 @@ export type ComplianceReport = Message<"vigil.v1.ComplianceReport"> & {
  * Use `create(ComplianceReportSchema)` to create a new message.
  */
 export const ComplianceReportSchema: GenMessage<ComplianceReport> = /*@__PURE__*/
-  messageDesc(file_vigil_v1_report, 5);
+  messageDesc(file_vigil_v1_report, 6);
 
 /**
  * @generated from message vigil.v1.SnapshotSummary
@@ -478,7 +578,7 @@ export type SnapshotSummary = Message<"vigil.v1.SnapshotSummary"> & {
  * Use `create(SnapshotSummarySchema)` to create a new message.
  */
 export const SnapshotSummarySchema: GenMessage<SnapshotSummary> = /*@__PURE__*/
-  messageDesc(file_vigil_v1_report, 6);
+  messageDesc(file_vigil_v1_report, 7);
 
 /**
  * @generated from message vigil.v1.SnapshotList
@@ -505,7 +605,7 @@ export type SnapshotList = Message<"vigil.v1.SnapshotList"> & {
  * Use `create(SnapshotListSchema)` to create a new message.
  */
 export const SnapshotListSchema: GenMessage<SnapshotList> = /*@__PURE__*/
-  messageDesc(file_vigil_v1_report, 7);
+  messageDesc(file_vigil_v1_report, 8);
 
 /**
  * @generated from message vigil.v1.FindingChange
@@ -539,7 +639,7 @@ export type FindingChange = Message<"vigil.v1.FindingChange"> & {
  * Use `create(FindingChangeSchema)` to create a new message.
  */
 export const FindingChangeSchema: GenMessage<FindingChange> = /*@__PURE__*/
-  messageDesc(file_vigil_v1_report, 8);
+  messageDesc(file_vigil_v1_report, 9);
 
 /**
  * @generated from message vigil.v1.FindingChanges
@@ -566,7 +666,7 @@ export type FindingChanges = Message<"vigil.v1.FindingChanges"> & {
  * Use `create(FindingChangesSchema)` to create a new message.
  */
 export const FindingChangesSchema: GenMessage<FindingChanges> = /*@__PURE__*/
-  messageDesc(file_vigil_v1_report, 9);
+  messageDesc(file_vigil_v1_report, 10);
 
 /**
  * @generated from message vigil.v1.RequirementChange
@@ -593,7 +693,7 @@ export type RequirementChange = Message<"vigil.v1.RequirementChange"> & {
  * Use `create(RequirementChangeSchema)` to create a new message.
  */
 export const RequirementChangeSchema: GenMessage<RequirementChange> = /*@__PURE__*/
-  messageDesc(file_vigil_v1_report, 10);
+  messageDesc(file_vigil_v1_report, 11);
 
 /**
  * What changed between two snapshot versions of a scope.
@@ -637,7 +737,7 @@ export type SnapshotDiff = Message<"vigil.v1.SnapshotDiff"> & {
  * Use `create(SnapshotDiffSchema)` to create a new message.
  */
 export const SnapshotDiffSchema: GenMessage<SnapshotDiff> = /*@__PURE__*/
-  messageDesc(file_vigil_v1_report, 11);
+  messageDesc(file_vigil_v1_report, 12);
 
 /**
  * @generated from enum vigil.v1.CheckStatus

@@ -1,0 +1,26 @@
+import { ERROR_CODES, apiError } from './api-errors.js';
+
+// Opaque cursors: base64url of the position's JSON. Callers must not build them; a bad one is their input error.
+export function encodeCursor(position: unknown): string {
+  return Buffer.from(JSON.stringify(position), 'utf8').toString('base64url');
+}
+
+export function decodeCursor<T>(cursor: string, check: (v: unknown) => v is T): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    value = undefined;
+  }
+  if (!check(value))
+    throw apiError(ERROR_CODES.badInput, `after: "${cursor.slice(0, 40)}" is not a cursor this API gave out`);
+  return value;
+}
+
+/** first, clamped to the page limit; a non-positive one is the caller's mistake. */
+export function pageSize(first: number | undefined, max: number): number {
+  if (first === undefined || first === null) return Math.min(50, max);
+  if (!Number.isInteger(first) || first < 1)
+    throw apiError(ERROR_CODES.badInput, `first: ${first} is not a page size (1 to ${max})`);
+  return Math.min(first, max);
+}

@@ -1,0 +1,308 @@
+import { constants } from 'node:fs';
+import { chmod, link, mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import {
+  buildEvidenceBundle,
+  eventsWithin,
+  generateSigningKeyPem,
+  parsePublicKey,
+  parseSigningKey,
+  publicKeyPem,
+  reportFromContent,
+  sbomRefsOf,
+  verifyEvidenceBundle,
+  ZipFormatError,
+  type EvidenceEvent,
+  type EvidenceSbom,
+  type SigningKey,
+} from '@vigil/report';
+import type { ComplianceReport } from '@vigil/contracts';
+import type { ReportingReader } from '@vigil/store';
+import type { Output } from '../output.js';
+import { VIGIL_VERSION } from '../pipeline.js';
+import { UsageError } from '../usage-error.js';
+
+// `vigil evidence export|key|verify`. The signing key is the deployment's: generated once into the data dir (mode
+// 0600) or read from a path (a mounted Kubernetes Secret). Its public key leaves through `vigil evidence key`, so a
+// verifier holds a key that did not come with the bundle it checks.
+
+export const SIGNING_KEY_FILE = 'evidence-signing-key.pem';
+
+/** What export reads of the reporting store. */
+export type EvidenceStore = Pick<
+  ReportingReader,
+  'getSnapshot' | 'latestSnapshot' | 'eventsForScope' | 'getBlob'
+>;
+
+export interface SigningKeySource {
+  /** The deployment's data dir: the key lives in it unless keyPath is given. */
+  dataDir: string;
+  /** A PEM file given by path (--signing-key): read as is, never created. */
+  keyPath?: string | undefined;
+}
+
+/**
+ * The deployment's signing key: the file at keyPath, or the data dir's own, created on first use. A data dir key
+ * readable by anyone but its owner is refused: it signs what auditors rely on.
+ */
+export async function loadSigningKey(
+  src: SigningKeySource,
+): Promise<SigningKey & { path: string; created: boolean }> {
+  if (src.keyPath !== undefined) {
+    if (!src.keyPath.trim()) throw new UsageError('vigil evidence: --signing-key is empty');
+    const path = resolve(src.keyPath);
+    const pem = await readFile(path).catch((err: NodeJS.ErrnoException) => {
+      throw new UsageError(`vigil evidence: signing key ${path}: ${fsReason(err)}`);
+    });
+    return { ...parseKey(pem, path), path, created: false };
+  }
+  const dir = resolve(src.dataDir);
+  const path = join(dir, SIGNING_KEY_FILE);
+  let created = false;
+  try {
+    await mkdir(dir, { recursive: true });
+    // Written whole to a private temporary file, then linked into place: link fails if the key exists, so two
+    // processes starting at once never both install a key (and sign with different ones), and no reader ever
+    // sees a half-written file.
+    const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    try {
+      await handle.writeFile(generateSigningKeyPem());
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      await chmod(tmp, 0o600); // the umask may have taken bits the mode asked for; never added any
+      await link(tmp, path);
+      created = true;
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+      throw new UsageError(
+        `vigil evidence: cannot create the signing key ${path}: ${fsReason(err as NodeJS.ErrnoException)}`,
+      );
+  }
+  const info = await stat(path);
+  if ((info.mode & 0o077) !== 0)
+    throw new UsageError(
+      `vigil evidence: signing key ${path} is readable by others (mode ${(info.mode & 0o777).toString(8)}); chmod 600 it, and consider it exposed`,
+    );
+  const pem = await readFile(path);
+  return { ...parseKey(pem, path), path, created };
+}
+
+function parseKey(pem: Buffer, path: string): SigningKey {
+  try {
+    return parseSigningKey(pem, `signing key ${path}`);
+  } catch (err) {
+    throw new UsageError(`vigil evidence: ${(err as Error).message}`);
+  }
+}
+
+export interface EvidenceExportInput {
+  store: EvidenceStore;
+  cluster: string;
+  /** `--snapshot N`; the latest when undefined. */
+  version?: number | undefined;
+  /** `-o FILE`. */
+  output: string;
+  signingKey: SigningKey;
+  now: Date;
+  out: Output;
+}
+
+/** `vigil evidence export [--snapshot N] -o bundle.zip`. */
+export async function evidenceExport(i: EvidenceExportInput): Promise<number> {
+  if (!i.output.trim())
+    throw new UsageError('vigil evidence export: -o/--output names the bundle file to write');
+  const stored =
+    i.version !== undefined
+      ? await i.store.getSnapshot(i.cluster, i.version)
+      : await i.store.latestSnapshot(i.cluster);
+  if (!stored) {
+    throw new UsageError(
+      i.version !== undefined
+        ? `vigil evidence export: scope ${i.cluster} has no snapshot version ${i.version}`
+        : `vigil evidence export: scope ${i.cluster} has no snapshot yet; run a scan first`,
+    );
+  }
+  const report = reportFromContent(stored.content, stored.contentHash);
+  const versions: ComplianceReport[] = [report];
+  for (let v = 1; v < stored.version; v++) {
+    const s = await i.store.getSnapshot(i.cluster, v);
+    if (!s)
+      throw new Error(
+        `vigil evidence export: scope ${i.cluster} lacks snapshot version ${v} (the chain needs every version)`,
+      );
+    versions.push(reportFromContent(s.content, s.contentHash));
+  }
+  const previous = versions.find((r) => r.snapshotVersion === stored.version - 1);
+
+  // Paged, keeping only what the snapshot folded: a scope's log may run far past an old snapshot.
+  const events: EvidenceEvent[] = [];
+  for (let offset = 0; ;) {
+    const page = await i.store.eventsForScope(i.cluster, { offset, limit: 5000 });
+    if (page.length === 0) break;
+    events.push(...eventsWithin(page, report));
+    offset += page.length;
+  }
+  const sboms: EvidenceSbom[] = [];
+  for (const ref of sbomRefsOf(events)) {
+    const blob = await i.store.getBlob(ref.digest);
+    if (!blob)
+      throw new Error(
+        `vigil evidence export: the SBOM ${ref.digest} of scan ${ref.scanId} (${ref.targetKey}) is not in the blob store`,
+      );
+    sboms.push({ ...ref, content: blob.content });
+  }
+
+  const bundle = buildEvidenceBundle({
+    report,
+    content: stored.content,
+    previous,
+    versions,
+    events,
+    sboms,
+    signingKey: i.signingKey,
+    createdAt: i.now,
+    producer: `vigil ${VIGIL_VERSION}`,
+  });
+  const path = resolve(i.output);
+  await writeAtomically(path, bundle.zip);
+  i.out.result(
+    [
+      `wrote ${path}: snapshot ${stored.version} of ${i.cluster} (${stored.contentHash})`,
+      `  ${bundle.manifest.files.length} files, ${bundle.manifest.events} events, ${bundle.manifest.sboms.length} SBOM(s)`,
+      `  signed by key ${i.signingKey.fingerprint}`,
+    ].join('\n'),
+  );
+  return 0;
+}
+
+export interface EvidenceKeyInput {
+  signingKey: SigningKey & { path: string; created: boolean };
+  /** `-o FILE`; stdout when undefined. */
+  output?: string | undefined;
+  out: Output;
+}
+
+/** `vigil evidence key [-o vigil.pub]`: the public key (SPKI PEM); its fingerprint on stderr. */
+export async function evidenceKey(i: EvidenceKeyInput): Promise<number> {
+  const pem = publicKeyPem(i.signingKey.publicKey);
+  if (i.signingKey.created) i.out.warn(`created the deployment's evidence signing key ${i.signingKey.path}`);
+  if (i.output !== undefined) {
+    if (!i.output.trim()) throw new UsageError('vigil evidence key: -o/--output is empty');
+    const path = resolve(i.output);
+    await writeAtomically(path, Buffer.from(pem));
+    i.out.result(`wrote ${path}\nfingerprint ${i.signingKey.fingerprint}`);
+  } else {
+    i.out.result(pem.trimEnd());
+    i.out.warn(`fingerprint ${i.signingKey.fingerprint}`);
+  }
+  return 0;
+}
+
+export interface EvidenceVerifyInput {
+  bundlePath: string;
+  /** `--key vigil.pub`. */
+  keyPath: string | undefined;
+  format: 'table' | 'json';
+  out: Output;
+}
+
+/** `vigil evidence verify bundle.zip --key vigil.pub`: 0 verified, 1 verification failed (each problem named). */
+export async function evidenceVerify(i: EvidenceVerifyInput): Promise<number> {
+  if (!i.bundlePath)
+    throw new UsageError(
+      'vigil evidence verify: give the bundle file (vigil evidence verify bundle.zip --key vigil.pub)',
+    );
+  if (!i.keyPath)
+    throw new UsageError(
+      "vigil evidence verify: --key names the deployment's public key file (from vigil evidence key); a key taken from the bundle would prove nothing",
+    );
+  const bundlePath = resolve(i.bundlePath);
+  const keyPath = resolve(i.keyPath);
+  const zip = await readFile(bundlePath).catch((err: NodeJS.ErrnoException) => {
+    throw new UsageError(`vigil evidence verify: ${bundlePath}: ${fsReason(err)}`);
+  });
+  const keyText = await readFile(keyPath).catch((err: NodeJS.ErrnoException) => {
+    throw new UsageError(`vigil evidence verify: --key ${keyPath}: ${fsReason(err)}`);
+  });
+  let key;
+  try {
+    key = parsePublicKey(keyText, `--key ${keyPath}`);
+  } catch (err) {
+    throw new UsageError(`vigil evidence verify: ${(err as Error).message}`);
+  }
+  let result;
+  try {
+    result = verifyEvidenceBundle(zip, key);
+  } catch (err) {
+    if (err instanceof ZipFormatError)
+      throw new UsageError(`vigil evidence verify: ${bundlePath}: ${err.message}`);
+    throw err;
+  }
+  const m = result.manifest;
+  if (i.format === 'json') {
+    i.out.result(
+      JSON.stringify(
+        {
+          bundle: bundlePath,
+          ok: result.ok,
+          keyFingerprint: result.keyFingerprint,
+          ...(m
+            ? {
+                scope: m.scope,
+                snapshot: { version: m.snapshot.version, contentHash: m.snapshot.contentHash },
+                files: m.files.length,
+              }
+            : {}),
+          problems: result.problems,
+        },
+        null,
+        2,
+      ),
+    );
+  } else if (result.ok && m) {
+    i.out.result(
+      `verified ${bundlePath}: snapshot ${m.snapshot.version} of ${m.scope.cluster} (${m.snapshot.contentHash}), ${m.files.length} files, ${m.events} events, signed by ${result.keyFingerprint}`,
+    );
+  } else {
+    i.out.result(
+      [
+        `NOT verified ${bundlePath} with key ${result.keyFingerprint}: ${result.problems.length} problem(s)`,
+        ...result.problems.map((p) => `  ${p.file ?? '(bundle)'}: ${p.problem}`),
+      ].join('\n'),
+    );
+  }
+  return result.ok ? 0 : 1;
+}
+
+async function writeAtomically(path: string, data: Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true }).catch(() => undefined);
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    await writeFile(tmp, data, { mode: 0o644 });
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw new UsageError(`vigil evidence: cannot write ${path}: ${fsReason(err as NodeJS.ErrnoException)}`);
+  }
+}
+
+function fsReason(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'ENOENT':
+      return 'no such file or directory';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a directory';
+    default:
+      return err.message;
+  }
+}
