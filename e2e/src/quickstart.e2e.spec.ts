@@ -361,6 +361,30 @@ describe('quick start on the embedded default', () => {
     );
   });
 
+  test('vigil report --format csv|sarif|html: the requirements, the findings, the auditor page with the key', async () => {
+    const csv = await runVigil(['report', '--data-dir', dataDir, '--format', 'csv']);
+    assert.equal(csv.code, 0, explain(['report', '--format', 'csv'], csv));
+    const rows = csv.stdout.trim().split('\r\n'); // RFC 4180 lines end in CRLF
+    assert.equal(
+      rows[0],
+      'requirement,title,status,reason,open_findings,excepted_findings,exceptions,evidence',
+    );
+    assert.ok(
+      rows.some((r) => r.startsWith('6.3.1,') && r.includes(',not_in_place,')),
+      'CSV has 6.3.1 not in place',
+    );
+    const { json: sarif } = await vigilJson(['report', '--data-dir', dataDir, '--format', 'sarif']);
+    assert.equal((sarif.runs[0].results as Json[]).length, (latest.findings as Json[]).length);
+    const key = await runVigil(['evidence', 'key', '--data-dir', dataDir]);
+    assert.equal(key.code, 0, explain(['evidence', 'key'], key));
+    const fingerprint = /sha256:[0-9a-f]{64}/.exec(key.stderr)?.[0];
+    assert.ok(fingerprint, `vigil evidence key names its fingerprint: ${key.stderr}`);
+    const html = await runVigil(['report', '--data-dir', dataDir, '--format', 'html']);
+    assert.equal(html.code, 0, explain(['report', '--format', 'html'], html));
+    assert.match(html.stdout, /^<!doctype html>/i);
+    assert.ok(html.stdout.includes(fingerprint), 'the page prints the key fingerprint');
+  });
+
   test('vigil report --format table is for people', async () => {
     const r = await runVigil(['report', '--data-dir', dataDir, '--format', 'table']);
     assert.equal(r.code, 0, explain(['report'], r));

@@ -81,3 +81,4 @@ export {
   type Timestamp,
   TimestampSchema,
 } from '@bufbuild/protobuf/wkt';
+export { canonicalImageRef, type CanonicalImageRef } from './image-ref.js';

@@ -1,4 +1,4 @@
-import { type Asset, AssetKind } from '@vigil/contracts';
+import { type Asset, AssetKind, canonicalImageRef } from '@vigil/contracts';
 
 // Every key carries the cluster first: one correlator may see several scopes, and a workload named the same in two
 // clusters is two workloads.
@@ -26,19 +26,9 @@ export const scanKey = (scanner: number, cluster: string, targetKey: string): st
  */
 export function normalizeImageRef(ref: string): string {
   if (!ref) return '';
-  const at = ref.indexOf('@');
-  const digestPart = at >= 0 ? ref.slice(at) : '';
-  let name = at >= 0 ? ref.slice(0, at) : ref;
-  const slash = name.indexOf('/');
-  const first = slash >= 0 ? name.slice(0, slash) : '';
-  const hasRegistry = slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost');
-  if (!hasRegistry) name = `docker.io/${slash >= 0 ? name : `library/${name}`}`;
-  else if (first === 'docker.io' && name.split('/').length === 2)
-    name = `docker.io/library/${name.slice(10)}`;
-  const lastSlash = name.lastIndexOf('/');
-  const hasTag = name.lastIndexOf(':') > lastSlash;
-  if (!hasTag && !digestPart) name = `${name}:latest`;
-  return `${name}${digestPart}`;
+  const c = canonicalImageRef(ref);
+  // A reference the rules refuse still joins with itself.
+  return typeof c === 'string' ? ref : c.ref;
 }
 
 /** The workload a finding's asset belongs to, when it names one (runtime findings on bare pods do not). */

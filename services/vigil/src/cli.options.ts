@@ -28,9 +28,10 @@ export const cliOptions = defineOptions({
     description: 'Scope of the scan or report: the cluster name',
   }),
   format: opt.enum({
-    values: ['table', 'json', 'sarif', 'cyclonedx'],
+    values: ['table', 'json', 'sarif', 'cyclonedx', 'csv', 'html'],
     default: 'table',
-    description: 'Output format (sarif: scans; cyclonedx: image, rootfs and fs scans)',
+    description:
+      'Output format (sarif: scans and reports; cyclonedx: image, rootfs and fs scans; csv and html: reports)',
   }),
   severity: opt.list({
     values: SEVERITY_WORDS,

@@ -55,7 +55,8 @@ Command flags:
           --cde-label key=value (default pci-scope=cde); host --root PATH (default /) --node NAME
   ingest: <falco|tetragon|k8s-audit> <file|->; --format table|json
   explain: network <workload> --manifests PATH... [--cde-label key=value]; --format table|json
-  report: --snapshot N, --list, --diff FROM..TO
+  report: --snapshot N, --list, --diff FROM..TO; --format table|json|sarif|csv|html (csv: the requirements;
+          html: the auditor's page of the evidence bundle)
   evidence: export --snapshot N -o FILE; key -o FILE; verify FILE --key PUB (exit 1: verification failed);
           --signing-key FILE (default: the data dir's own key, made once)
   db:     import <zip|dir>...; update [--ecosystem NAME]... [--url BASE]
@@ -137,6 +138,9 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
         target.options = { ...target.options, 'cde-label': config.cdeLabel };
       }
       const imageScan = kind === 'image' || kind === 'rootfs' || kind === 'fs';
+      const format = config.format;
+      if (format === 'csv' || format === 'html')
+        throw new UsageError(`vigil scan ${kind}: --format ${format} is for vigil report`);
       if (config.format === 'cyclonedx' && !imageScan)
         throw new UsageError(`vigil scan ${kind}: --format cyclonedx is for image, rootfs and fs scans`);
       if (config.platform) {
@@ -149,7 +153,7 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
           pipeline,
           target,
           cluster: config.cluster,
-          format: config.format,
+          format,
           severity: config.severity ?? [],
           ignoreUnfixed: config.ignoreUnfixed,
           timeoutMs: config.timeout,
@@ -221,7 +225,10 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
         reportCommand({
           store: pipeline.store,
           cluster: config.cluster,
-          format: tableOrJson(config.format, 'vigil report'),
+          format: reportFormat(config.format),
+          toolVersion: VIGIL_VERSION,
+          keyFingerprint: async () =>
+            (await loadSigningKey({ dataDir: config.dataDir, keyPath: config.signingKey })).fingerprint,
           version,
           list: extra.list === true,
           diff: typeof extra.diff === 'string' ? extra.diff : undefined,
@@ -325,6 +332,12 @@ async function open(config: Config, out: Output, migrate = true): Promise<Deploy
     logger: eventLogLogger(createLogger('event-log')),
     progress: out.progress,
   });
+}
+
+function reportFormat(format: string): 'table' | 'json' | 'sarif' | 'csv' | 'html' {
+  if (format === 'cyclonedx')
+    throw new UsageError('vigil report: --format cyclonedx is for image, rootfs and fs scans');
+  return format as 'table' | 'json' | 'sarif' | 'csv' | 'html';
 }
 
 function tableOrJson(format: string, command: string): 'table' | 'json' {

@@ -19,7 +19,7 @@ import type { EventLog } from '@vigil/event-log';
 import { EVENT_LOG, SERVICE_IDENTITY, type ServiceIdentity } from '@vigil/nest-kit';
 import { ERROR_CODES, apiError } from './api-errors.js';
 import type { ApiContext } from './auth.js';
-import { canonicalImageRef } from './image-ref.js';
+import { canonicalImageRef } from '@vigil/contracts';
 import { CreatedSnapshot, RequestedScan, ScanKindWord, ScanRequestInput } from './models.js';
 import { PermissionGuard, Requires } from './permission.guard.js';
 import { seesScope } from './permissions.js';

@@ -5,7 +5,16 @@ import {
   toReportJson,
   type ComplianceReport,
 } from '@vigil/contracts';
-import { diffSnapshots, renderComplianceTable, snapshotList, reportFromContent } from '@vigil/report';
+import {
+  diffSnapshots,
+  renderComplianceTable,
+  renderEvidenceHtml,
+  reportFromContent,
+  requirementsCsv,
+  snapshotList,
+  toSarif,
+  versionHistory,
+} from '@vigil/report';
 import type { ReportingStore } from '@vigil/store';
 import { table, type Output } from '../output.js';
 import { UsageError } from '../usage-error.js';
@@ -14,7 +23,11 @@ import { policyOutcome, type PolicyInput } from './findings-view.js';
 export interface ReportCommandInput {
   store: ReportingStore;
   cluster: string;
-  format: 'table' | 'json';
+  /** sarif, csv and html are for one snapshot (not --list or --diff). */
+  format: ReportFormat;
+  /** The deployment's evidence key fingerprint, printed in the HTML report (see vigil evidence key). */
+  keyFingerprint?: () => Promise<string>;
+  toolVersion?: string;
   /** `--version N`: that snapshot instead of the latest. */
   version?: number | undefined;
   /** `--list`: every snapshot of the scope. */
@@ -25,8 +38,14 @@ export interface ReportCommandInput {
   out: Output;
 }
 
+export type ReportFormat = 'table' | 'json' | 'sarif' | 'csv' | 'html';
+
 /** `vigil report`: the scope's latest snapshot (or one version, the list, or a diff of two). */
 export async function reportCommand(i: ReportCommandInput): Promise<number> {
+  if ((i.list || i.diff) && i.format !== 'table' && i.format !== 'json')
+    throw new UsageError(
+      `vigil report: --format ${i.format} is for one snapshot; --list and --diff are table or json`,
+    );
   if (i.list) return listSnapshots(i);
   if (i.diff) return diff(i, i.diff);
   const stored =
@@ -45,6 +64,10 @@ export async function reportCommand(i: ReportCommandInput): Promise<number> {
   report.contentHash = stored.contentHash;
   if (i.format === 'json')
     i.out.result(JSON.stringify(toReportJson(ComplianceReportSchema, report), null, 2));
+  else if (i.format === 'sarif')
+    i.out.result(JSON.stringify(toSarif(report.findings, { toolVersion: i.toolVersion ?? '' }), null, 2));
+  else if (i.format === 'csv') i.out.result(requirementsCsv(report));
+  else if (i.format === 'html') i.out.result(await htmlReport(i, report));
   else i.out.result(renderComplianceTable(report));
   const outcome = policyOutcome(report.findings, i.policy, true);
   for (const w of outcome.warnings) i.out.warn(w);
@@ -121,4 +144,26 @@ async function diff(i: ReportCommandInput, spec: string): Promise<number> {
     i.out.result(lines.join('\n'));
   }
   return 0;
+}
+
+// The auditor-readable page of the evidence bundle, for one snapshot: its history is every version up to it.
+async function htmlReport(i: ReportCommandInput, report: ComplianceReport): Promise<string> {
+  const history = [];
+  let previous: ComplianceReport | undefined;
+  for (const info of await i.store.listSnapshots(i.cluster)) {
+    if (info.version > report.snapshotVersion) break;
+    const s = await i.store.getSnapshot(i.cluster, info.version);
+    if (!s) continue;
+    const r = { ...reportFromContent(s.content, s.contentHash), contentHash: s.contentHash };
+    history.push(versionHistory(r));
+    if (info.version === report.snapshotVersion - 1) previous = r;
+  }
+  return renderEvidenceHtml({
+    report,
+    ...(previous ? { diff: diffSnapshots(previous, report) } : {}),
+    history,
+    keyFingerprint: i.keyFingerprint ? await i.keyFingerprint() : '',
+    bundleCreatedAt: new Date(),
+    producer: `vigil ${i.toolVersion ?? ''}`.trim(),
+  });
 }

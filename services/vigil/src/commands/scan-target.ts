@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { create } from '@vigil/contracts';
+import { canonicalImageRef, create, type CanonicalImageRef } from '@vigil/contracts';
 import {
   ImageTargetSchema,
   ManifestTargetSchema,
@@ -205,47 +205,11 @@ function nodeName(rootPath: string): string {
   return rootPath === '/' ? hostname() : '';
 }
 
-export interface ImageRef {
-  /** As given, made explicit: registry/repository:tag[@digest]. */
-  ref: string;
-  digest: string;
-  /** repository:tag — the target key. */
-  key: string;
-}
+export type ImageRef = CanonicalImageRef;
 
-/**
- * Docker's reference rules: no registry means docker.io, a single-name repository there means library/, no tag
- * means latest. A reference with only a digest keys on the digest.
- */
+/** The image reference made explicit (see canonicalImageRef); a malformed one is a usage error naming it. */
 export function normalizeImageRef(input: string): ImageRef {
-  const text = input.trim();
-  if (!/^[a-z0-9][a-z0-9._\-/:@]*$/i.test(text))
-    throw new UsageError(`vigil scan image: "${input}" is not an image reference`);
-  let rest = text;
-  let digest = '';
-  const at = rest.indexOf('@');
-  if (at >= 0) {
-    digest = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-    if (!/^sha256:[a-f0-9]{64}$/.test(digest))
-      throw new UsageError(`vigil scan image: "${input}" has a malformed digest`);
-  }
-  const slash = rest.indexOf('/');
-  const first = slash >= 0 ? rest.slice(0, slash) : '';
-  const hasRegistry = slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost');
-  let registry = hasRegistry ? first : 'docker.io';
-  let path = hasRegistry ? rest.slice(slash + 1) : rest;
-  if (registry === 'index.docker.io') registry = 'docker.io';
-  let tag = '';
-  const colon = path.lastIndexOf(':');
-  if (colon >= 0) {
-    tag = path.slice(colon + 1);
-    path = path.slice(0, colon);
-  }
-  if (!path) throw new UsageError(`vigil scan image: "${input}" names no repository`);
-  if (registry === 'docker.io' && !path.includes('/')) path = `library/${path}`;
-  if (!tag && !digest) tag = 'latest';
-  const repo = `${registry}/${path.toLowerCase()}`;
-  const key = tag ? `${repo}:${tag}` : `${repo}@${digest}`;
-  return { ref: digest ? `${key.split('@')[0]}@${digest}` : key, digest, key };
+  const ref = canonicalImageRef(input);
+  if (typeof ref === 'string') throw new UsageError(`vigil scan image: ${ref}`);
+  return ref;
 }

@@ -1,6 +1,7 @@
-// The image reference rules of `vigil scan image` (services/vigil scan-target.ts), so that a scan asked for over
-// the API has the same target key as one asked for on the command line and resolves the same findings. Both
-// should move to one shared function; see the report of the GraphQL change.
+// Docker's reference rules, in one place: a scan asked for on the command line, over the API or joined by the
+// correlator names an image the same way, so their target keys agree and one resolves the other. No registry
+// means docker.io, a single-name repository there means library/, no tag means latest; a reference with only a
+// digest keys on the digest.
 export interface CanonicalImageRef {
   ref: string;
   digest: string;
