@@ -25,6 +25,8 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** The child is killed (SIGKILL) after this long and the result says so; default 180 s. */
   timeoutMs?: number;
+  /** Written to the child's stdin, which is then closed; without it stdin is not connected. */
+  input?: Uint8Array;
 }
 
 // Variables of the developer's shell that would point the CLI elsewhere than the data dir the test gave it.
@@ -49,8 +51,9 @@ export function runVigil(args: readonly string[], options: RunOptions = {}): Pro
   const child = spawn(process.execPath, [VIGIL_BIN, ...args], {
     cwd: repoRoot(),
     env: cliEnv(options.env),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
+  if (options.input) child.stdin?.end(options.input);
   return collect(child, started, options.timeoutMs ?? 180_000, args);
 }
 

@@ -91,9 +91,10 @@ export function resolveFindings(scope: ScopeState, options: ResolutionOptions = 
   for (const [key, g] of groups)
     if (g.latestOk?.completed) latestLists.set(key, new Set(g.latestOk.completed.findingIds));
 
+  const runtimeNow = runtimeAsOf(scope);
   const open: OpenFinding[] = [];
   for (const record of scope.findings.values()) {
-    const keeping = openingReports(scope, record, groups, latestLists, options);
+    const keeping = openingReports(scope, record, groups, latestLists, options, runtimeNow);
     if (keeping.length === 0) continue;
     open.push({
       finding: displayed(scope, record, keeping),
@@ -111,15 +112,16 @@ function openingReports(
   groups: Map<string, TargetGroup>,
   latestLists: Map<string, Set<string>>,
   options: ResolutionOptions,
+  runtimeNow: TimestampLike | undefined,
 ): FindingReport[] {
   const reports = [...record.reports.values()];
   if (reports.some((r) => r.finding.source === FindingSource.RUNTIME)) {
     const stillOpen = options.runtimeOpen
-      ? options.runtimeOpen(record, scope.asOf)
+      ? options.runtimeOpen(record, runtimeNow)
       : runtimeWindowOf(
           record,
           scope.runtimeClosures?.get(record.id),
-          scope.asOf,
+          runtimeNow,
           options.runtimeQuietPeriodMs,
         ).open;
     return stillOpen ? reports : [];
@@ -195,4 +197,17 @@ function compareReports(scope: ScopeState, a: FindingReport, b: FindingReport): 
     return sa ? 1 : -1;
   }
   return compareNanos(toNanos(a.occurredAt), toNanos(b.occurredAt)) || compareStrings(a.eventId, b.eventId);
+}
+
+// "Quiet" is measured on the sensors' own clock: the latest runtime occurrence the scope has seen (or the scope's
+// time when it has none). Replaying last month's Falco file keeps its detections open within that file's
+// timeline; on a live system the sensors move the clock on; a sensor that stops is its own finding
+// (runtime/sensor-silent), not a reason to close every detection it reported.
+function runtimeAsOf(scope: ScopeState): TimestampLike | undefined {
+  let latest: TimestampLike | undefined;
+  for (const record of scope.findings.values())
+    for (const r of record.reports.values())
+      if (r.finding.source === FindingSource.RUNTIME)
+        latest = laterOf(latest, r.finding.lastSeen ?? r.occurredAt);
+  return latest ?? scope.asOf;
 }

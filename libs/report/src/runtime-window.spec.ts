@@ -76,17 +76,29 @@ const shell = runtimeAlert('falco:Terminal shell in container', 'node-a', ['10.2
 const drop = runtimeAlert('runtime/sensor-events-dropped', 'node-b', ['10.7.2']);
 
 describe('runtime detection window', () => {
-  it('stays open until the quiet period has passed since the last occurrence, measured on log time', () => {
+  it("stays open until the quiet period has passed since the last occurrence, measured on the sensors' clock", () => {
     const e = new Events();
     const reported = e.reported('runtime-http:prod:falco', seen(shell, 1, 10), 11);
     const sevenDays = DEFAULT_RUNTIME_QUIET_PERIOD_MS / MINUTE;
-    // The scope's as-of time is the latest event folded: here an unrelated scan start.
-    const justBefore = e.started('other', ScannerKind.CONFIG, 'live', 10 + sevenDays - 1);
-    assert.deepEqual(openIds([reported, justBefore]), [shell.id]);
-    const onTheDot = e.started('other-2', ScannerKind.CONFIG, 'live', 10 + sevenDays);
-    assert.deepEqual(openIds([reported, justBefore, onTheDot]), []);
+    // The runtime clock is the latest runtime occurrence of the scope: here another node's detection.
+    const justBefore = e.reported(
+      'runtime-http:prod:falco',
+      seen(drop, 12, 10 + sevenDays - 1),
+      10 + sevenDays,
+    );
+    assert.deepEqual(openIds([reported, justBefore]).sort(), [shell.id, drop.id].sort());
+    const onTheDot = e.reported(
+      'runtime-http:prod:falco',
+      seen(drop, 12, 10 + sevenDays),
+      10 + sevenDays + 1,
+    );
+    assert.deepEqual(openIds([reported, justBefore, onTheDot]), [drop.id]);
+    // Scans of other scanners do not move it: replaying an old sensor file keeps its detections open within
+    // that file's timeline, and a sensor that falls silent is a finding of its own, not a reason to close.
+    const laterScan = e.started('other', ScannerKind.CONFIG, 'live', 10 + 3 * sevenDays);
+    assert.deepEqual(openIds([reported, laterScan]), [shell.id]);
     const w = runtimeWindowOf(
-      [...scopeOf([reported, onTheDot]).findings.values()][0]!,
+      [...scopeOf([reported]).findings.values()][0]!,
       undefined,
       timestampFromDate(at(10 + sevenDays)),
     );
@@ -100,10 +112,10 @@ describe('runtime detection window', () => {
     const e = new Events();
     const events = [
       e.reported('runtime-http:prod:falco', seen(shell, 1, 10), 11),
-      e.started('other', ScannerKind.CONFIG, 'live', 45),
+      e.reported('runtime-http:prod:falco', seen(drop, 44, 45), 46),
     ];
-    assert.deepEqual(openIds(events, 30 * MINUTE), []);
-    assert.deepEqual(openIds(events, 40 * MINUTE), [shell.id]);
+    assert.deepEqual(openIds(events, 30 * MINUTE), [drop.id]);
+    assert.deepEqual(openIds(events, 40 * MINUTE).sort(), [shell.id, drop.id].sort());
   });
 
   it('closes on acknowledgement and reopens when the detection is seen again after it', () => {

@@ -209,3 +209,38 @@ test('a large inventory is split into events under 512 KiB, in order', () => {
     items.map((i) => (i.item.value as { name: string }).name),
   );
 });
+
+test('a document that cannot be read fails the scan (so it resolves nothing) while the rest is still reported', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'config-auditor-'));
+  try {
+    await writeFile(join(dir, 'pod.yaml'), PRIVILEGED_POD);
+    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    for (let n = 0; n < 9; n++)
+      bomb.push(
+        `${String.fromCharCode(98 + n)}: &${String.fromCharCode(98 + n)} [${Array(9)
+          .fill(`*${String.fromCharCode(97 + n)}`)
+          .join(',')}]`,
+      );
+    await writeFile(join(dir, 'bomb.yaml'), `${bomb.join('\n')}\n`);
+    const result = await configAuditorEngine().scan(manifestsRequest(dir));
+    assert.equal(result.status, ScanStatus.FAILED);
+    assert.match(result.error, /1 input\(s\) not audited, so this scan resolves nothing: .*bomb\.yaml/);
+    const ruleIds = (result.events ?? [])
+      .filter((e) => e.payload.case === 'findingReported')
+      .map((e) => (e.payload.value as { finding: { ruleId: string } }).finding.ruleId);
+    assert.ok(ruleIds.includes('k8s/privileged'), 'the readable pod is still audited');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('an input with no Kubernetes object in it fails the scan instead of resolving everything', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'config-auditor-'));
+  try {
+    const result = await configAuditorEngine().scan(manifestsRequest(dir));
+    assert.equal(result.status, ScanStatus.FAILED);
+    assert.equal(result.error, `no Kubernetes objects in ${dir}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -81,10 +81,9 @@ export function configAuditorEngine(deps: ConfigAuditorDeps = {}): ScanEngine {
             },
           }),
         );
-        // A kind the server does not serve was not audited; say so next to documents that were not.
-        for (const s of audit.skipped)
-          audit.errors.push({ file: `live:${id.context}/${s.kind}`, message: s.reason });
-        return completed(request, audit, deps);
+        // A kind the server does not serve has nothing to audit: a note, not a gap.
+        const notes = audit.skipped.map((k) => `live:${id.context}/${k.kind}: ${k.reason}`);
+        return completed(request, audit, deps, notes);
       }
       if (ref?.case !== 'manifests' || !ref.value.source)
         return {
@@ -112,6 +111,7 @@ async function completed(
   request: ScanRequested,
   audit: AuditResult,
   deps: ConfigAuditorDeps,
+  notes: string[] = [],
 ): Promise<ScanResult> {
   const scanId = request.scanId;
   const targetKey = request.target?.key ?? '';
@@ -130,17 +130,24 @@ async function completed(
       }),
     );
   }
+  const notAudited = audit.errors.map(
+    (e) =>
+      `${e.file}${e.document === undefined ? '' : ` document ${e.document}`}${e.line ? ` line ${e.line}` : ''}: ${e.message}`,
+  );
+  // What could not be read was not checked, so this scan must not resolve what an earlier one found in it: the
+  // rest is audited and reported, and the scan is FAILED (a failed scan resolves nothing). The same for an input
+  // with nothing in it: a wrong path must not make every finding of the target go away.
+  const nothing = notAudited.length === 0 && audit.assets.length === 0 && audit.inventory.length === 0;
+  const error = [
+    ...(notAudited.length
+      ? [`${notAudited.length} input(s) not audited, so this scan resolves nothing: ${notAudited.join('; ')}`]
+      : []),
+    ...(nothing ? [`no Kubernetes objects in ${request.target?.key || 'the input'}`] : []),
+    ...notes,
+  ].join('; ');
   return {
-    status: ScanStatus.OK,
-    // Documents that could not be parsed do not fail the scan (the rest was audited), but they must be seen.
-    error: audit.errors.length
-      ? `${audit.errors.length} input(s) not audited: ${audit.errors
-          .map(
-            (e) =>
-              `${e.file}${e.document === undefined ? '' : ` document ${e.document}`}${e.line ? ` line ${e.line}` : ''}: ${e.message}`,
-          )
-          .join('; ')}`
-      : '',
+    status: notAudited.length > 0 || nothing ? ScanStatus.FAILED : ScanStatus.OK,
+    error,
     events: [
       ...audit.findings.map((finding) => ({
         payload: {

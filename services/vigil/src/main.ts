@@ -195,13 +195,14 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
       }
     }
     case 'explain': {
+      // `--manifests A B` leaves B as an argument: paths after the workload are manifests too.
       const [what, pod, ...more] = args;
-      if (what !== 'network' || !pod || more.length > 0)
+      if (what !== 'network' || !pod)
         throw new UsageError('vigil explain: use vigil explain network <namespace/name> --manifests PATH...');
       const cde = config.cdeLabel?.split('=');
       return explainCommand(
         {
-          manifests: Array.isArray(extra.manifests) ? extra.manifests.map(String) : [],
+          manifests: [...(Array.isArray(extra.manifests) ? extra.manifests.map(String) : []), ...more],
           pod,
           format: tableOrJson(config.format, 'vigil explain'),
           ...(cde ? { cdeLabel: { key: cde[0]!, value: cde.slice(1).join('=') } } : {}),

@@ -71,7 +71,10 @@ describe('scan targets', () => {
 
   it('reads --kubeconfig and --context as a live audit, and refuses mixing it with manifests', () => {
     const kc = join(dir, 'kubeconfig');
-    writeFileSync(kc, 'apiVersion: v1\nkind: Config\n');
+    writeFileSync(
+      kc,
+      'apiVersion: v1\nkind: Config\ncurrent-context: kind-pay\ncontexts:\n  - name: kind-pay\n    context: { cluster: kind, user: admin }\n',
+    );
     const t = scanTarget('k8s', [], { kubeconfig: kc, context: 'kind-pay' });
     assert.equal(t.target.key, 'live');
     assert.equal(t.target.ref.case, 'liveCluster');
@@ -84,6 +87,18 @@ describe('scan targets', () => {
       () => scanTarget('k8s', [], { kubeconfig: join(dir, 'none') }),
       /--kubeconfig .* does not exist/,
     );
+    // A kubeconfig the auditor could not use is a usage error before anything is requested or stored.
+    assert.throws(
+      () => scanTarget('k8s', [], { kubeconfig: kc, context: 'nope' }),
+      /has no context "nope" \(contexts: kind-pay\)/,
+    );
+    const text = join(dir, 'notes.txt');
+    writeFileSync(text, 'just some words\n');
+    assert.throws(() => scanTarget('k8s', [], { kubeconfig: text }), /is not a kubeconfig/);
+    const broken = join(dir, 'broken.yaml');
+    writeFileSync(broken, 'contexts: [\n');
+    assert.throws(() => scanTarget('k8s', [], { kubeconfig: broken }), /is not YAML/);
+    assert.throws(() => scanTarget('k8s', [], { kubeconfig: dir }), /is not a file/);
   });
 
   it('refuses missing paths and unknown kinds with a usage error', () => {

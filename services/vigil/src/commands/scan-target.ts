@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { canonicalImageRef, create, type CanonicalImageRef } from '@vigil/contracts';
 import {
   ImageTargetSchema,
@@ -128,6 +129,7 @@ function configTarget(
     }
     if (flags.context !== undefined && !flags.context.trim())
       throw new UsageError('vigil scan k8s: --context is empty');
+    if (flags.kubeconfig !== undefined) checkKubeconfig(resolve(flags.kubeconfig), flags.context);
     const value = create(LiveClusterTargetSchema, {
       context: flags.context ?? '',
       kubeconfig: flags.kubeconfig ? resolve(flags.kubeconfig) : '',
@@ -212,4 +214,33 @@ export function normalizeImageRef(input: string): ImageRef {
   const ref = canonicalImageRef(input);
   if (typeof ref === 'string') throw new UsageError(`vigil scan image: ${ref}`);
   return ref;
+}
+
+/**
+ * A kubeconfig the auditor could not use is the user's mistake, found before anything is requested or stored:
+ * not YAML, not a kubeconfig, no such context, or no current context to fall back on.
+ */
+function checkKubeconfig(path: string, context: string | undefined): void {
+  const what = `vigil scan k8s: --kubeconfig ${path}`;
+  if (!statSync(path).isFile()) throw new UsageError(`${what} is not a file`);
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(path, 'utf8'), { maxAliasCount: 50 });
+  } catch (err) {
+    throw new UsageError(`${what} is not YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const config =
+    doc && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>) : {};
+  const contexts = Array.isArray(config['contexts'])
+    ? (config['contexts'] as unknown[]).map((c) => String((c as { name?: unknown })?.name ?? ''))
+    : [];
+  if (config['kind'] !== 'Config' && contexts.length === 0)
+    throw new UsageError(`${what} is not a kubeconfig (no kind: Config, no contexts)`);
+  const wanted = context ?? (typeof config['current-context'] === 'string' ? config['current-context'] : '');
+  if (!wanted)
+    throw new UsageError(
+      `${what} sets no current-context; name one with --context (contexts: ${contexts.join(', ') || 'none'})`,
+    );
+  if (!contexts.includes(wanted))
+    throw new UsageError(`${what} has no context "${wanted}" (contexts: ${contexts.join(', ') || 'none'})`);
 }
