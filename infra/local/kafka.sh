@@ -161,9 +161,15 @@ format_storage() {
   [[ -f "$data_dir/meta.properties" ]] && return 0
   local id
   # A cluster id is 16 random bytes in URL-safe base64 without padding (what `StorageTool random-uuid` prints);
-  # made here to spare a JVM start.
-  id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
-  [[ ${#id} -eq 22 ]] || die "could not make a cluster id from /dev/urandom"
+  # made here to spare a JVM start. Like Kafka's own, it never starts with "-": the tool's argument parser would
+  # take such an id for an option (one start in 64 failed that way).
+  local tries=0
+  id="-"
+  while [[ "$id" == -* && $tries -lt 100 ]]; do
+    id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+    tries=$((tries + 1))
+  done
+  [[ ${#id} -eq 22 && "$id" != -* ]] || die "could not make a cluster id from /dev/urandom"
   log "formatting KRaft storage in $data_dir (cluster id $id)"
   "$java_bin" -Dlog4j2.configurationFile="$log4j" -cp "$lib/*" kafka.tools.StorageTool format \
     -t "$id" -c "$props" --ignore-formatted >>"$logfile" 2>&1 || die "formatting KRaft storage failed; see $logfile"

@@ -325,3 +325,38 @@ spec: { rules: [{ host: shop.example, http: { paths: [{ path: /, pathType: Prefi
     { hosts: ['shop.example'], secretName: 'web-tls' },
   ]);
 });
+
+test('a NetworkPolicy the API server would refuse is a finding naming what is wrong, not silently ignored', () => {
+  const r = audit(`apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: bad, namespace: shop }
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+    - to:
+        - ipBlock: { cidr: 10.0.0.0/33 }
+        - ipBlock: { cidr: 10.0.0.0/8, except: [999.1.1.1/8, 192.168.0.0/16] }
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: good, namespace: shop }
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+    - to:
+        - ipBlock: { cidr: 10.0.0.0/8, except: [10.1.0.0/16] }
+`);
+  const outcomes = r.outcomes.filter((o) => o.checkId === 'net/invalid-networkpolicy');
+  assert.deepEqual(
+    outcomes.map((o) => [o.resource, o.pass]),
+    [
+      ['NetworkPolicy/shop/bad', false],
+      ['NetworkPolicy/shop/good', true],
+    ],
+  );
+  assert.match(outcomes[0]!.actual, /ipBlock\.cidr "10\.0\.0\.0\/33" is not a CIDR/);
+  assert.match(outcomes[0]!.actual, /except\[0\] "999\.1\.1\.1\/8" is not a CIDR/);
+  assert.match(outcomes[0]!.actual, /except\[1\] 192\.168\.0\.0\/16 is not inside 10\.0\.0\.0\/8/);
+});

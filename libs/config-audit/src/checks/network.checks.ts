@@ -327,7 +327,33 @@ export const policySelectsNoPodsCheck: CheckDefinition = {
   },
 };
 
+export const invalidPolicyCheck: CheckDefinition = {
+  id: 'net/invalid-networkpolicy',
+  version: 1,
+  title: 'NetworkPolicy has parts the API server would reject',
+  severity: Severity.MEDIUM,
+  pci: { key: 'k8s.netpol_no_default_deny_ingress', use: 'secondary' },
+  remediation:
+    'Fix the named peers and ports (a CIDR such as 10.0.0.0/16, except blocks inside it, an ipBlock alone in its peer); until then the API server refuses the policy and the segmentation it describes does not exist.',
+  concerns: (kind) => kind === 'NetworkPolicy',
+  // A manifest the API server refuses is isolation that is not there: say so rather than analyse a policy that
+  // cannot exist.
+  run: (ctx) =>
+    analyzeNetwork(ctx).policies.map((pv): CheckOutcome => ({
+      pass: pv.problems.length === 0,
+      subject: pv.object,
+      field: 'spec',
+      expected: 'a policy the API server accepts',
+      actual: pv.problems.length ? pv.problems.join('; ') : 'valid',
+      message: pv.problems.length
+        ? `NetworkPolicy ${pv.name} would be refused by the API server: ${pv.problems.join('; ')}`
+        : 'valid',
+      cde: ctx.isCdeNamespace(pv.namespace),
+    })),
+};
+
 export const NETWORK_CHECKS: readonly CheckDefinition[] = [
+  invalidPolicyCheck,
   noIngressPolicyCheck,
   noEgressPolicyCheck,
   permissivePolicyCheck,

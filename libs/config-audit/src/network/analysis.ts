@@ -11,7 +11,7 @@ import {
   type LoadedObject,
 } from '../model/k8s-object.js';
 import { type Workload } from '../model/workload.js';
-import { isEveryAddress, parseCidr } from './cidr.js';
+import { cidrContains, isEveryAddress, parseCidr } from './cidr.js';
 import { compileSelector, LabelIndex, renderSelector, selectsEverything } from './selector.js';
 
 export type Direction = 'ingress' | 'egress';
@@ -208,6 +208,13 @@ function analyze(ctx: AuditContext): NetworkAnalysis {
         return undefined;
       }
       const except = arr(ip['except']).map(String);
+      // The API server refuses an except that is not a CIDR inside the block.
+      for (const [i, e] of except.entries()) {
+        const inner = parseCidr(e);
+        if (!inner) problems.push(`${where}: ipBlock.except[${i}] "${e}" is not a CIDR`);
+        else if (!cidrContains(parsed, inner))
+          problems.push(`${where}: ipBlock.except[${i}] ${e} is not inside ${cidr}`);
+      }
       return { type: 'ipBlock', cidr, except, everyAddress: isEveryAddress(parsed) };
     }
     if (nsSel === undefined && podSel === undefined) {

@@ -154,3 +154,12 @@ describe('readEvents', () => {
     });
   });
 });
+
+it('names binary input as binary data instead of echoing it back', () => {
+  const bytes = new Uint8Array(512);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 37) % 256;
+  assert.throws(
+    () => readEvents(bytes, { name: 'bin.dat' }),
+    (err: Error) => /binary data \(\d+ bytes\)/.test(err.message) && !err.message.includes('\uFFFD'),
+  );
+});

@@ -70,6 +70,9 @@ interface Unwrapped {
 
 function snippet(text: string): string {
   const t = text.trim();
+  // Control bytes and undecodable bytes are binary data, not a line a person should read back.
+  const odd = [...t.slice(0, 200)].filter((c) => c === '\uFFFD' || (c < ' ' && c !== '\t')).length;
+  if (odd > 0 && odd * 10 >= Math.min(t.length, 200)) return `binary data (${Buffer.byteLength(t)} bytes)`;
   return JSON.stringify(t.length > 60 ? `${t.slice(0, 57)}...` : t);
 }
 
