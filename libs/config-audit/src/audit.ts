@@ -51,6 +51,12 @@ export interface AuditManifestsInput {
   limits?: LoaderLimits;
   /** Restrict to these check ids (all when absent). */
   checks?: readonly string[];
+  /**
+   * Keep every check's verdict in `outcomes` (default true: the corpus runner and the tests read them). A service
+   * that only publishes findings, passing results and inventory leaves them out: a large cluster has hundreds of
+   * thousands.
+   */
+  keepOutcomes?: boolean;
 }
 
 /** One check's verdict with what it was about: the internal form the corpus runner and the findings come from. */
@@ -103,13 +109,14 @@ export function auditObjects(
     nanos: (now.getTime() % 1000) * 1_000_000,
   };
 
+  const keep = input.keepOutcomes ?? true;
   const outcomes: AuditedOutcome[] = [];
   const findings = new Map<string, Finding>();
   const passing: PassingResult[] = [];
   const assets = new Map<string, Asset>();
   for (const check of checks) {
     for (const outcome of check.run(ctx)) {
-      outcomes.push({ ...outcome, checkId: check.id, resource: resourceKey(outcome.subject) });
+      if (keep) outcomes.push({ ...outcome, checkId: check.id, resource: resourceKey(outcome.subject) });
       // One Asset per resource, shared by its outcomes: a big cluster has hundreds of thousands of outcomes.
       const src = outcome.subject.source;
       // Unnamed objects share a resource key; the place they were read from tells them apart.
@@ -159,11 +166,19 @@ export function auditObjects(
  * infers primary ids from the listed ones and would take supporting ids for tested ones, failing requirements the
  * check does not test. Those ids travel in the evidence instead ("pci-supporting-requirements").
  */
+// One id list per mapping key and use, shared by every outcome of it (a big cluster has hundreds of thousands).
+const pciIdsMemo = new Map<string, { listed: string[]; supporting: string[] }>();
 function pciIds(use: PciUse): { listed: string[]; supporting: string[] } {
+  const memoKey = `${use.key}\n${use.use}`;
+  const hit = pciIdsMemo.get(memoKey);
+  if (hit) return hit;
   const r = requirementsFor(use.key);
-  return use.use === 'all'
-    ? { listed: [...r.primary, ...r.secondary], supporting: [] }
-    : { listed: [], supporting: [...r.secondary] };
+  const ids =
+    use.use === 'all'
+      ? { listed: [...r.primary, ...r.secondary], supporting: [] }
+      : { listed: [], supporting: [...r.secondary] };
+  pciIdsMemo.set(memoKey, ids);
+  return ids;
 }
 
 function assetOf(o: LoadedObject, cluster: string): Asset {

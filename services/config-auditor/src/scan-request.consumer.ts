@@ -61,6 +61,7 @@ export function configAuditorEngine(deps: ConfigAuditorDeps = {}): ScanEngine {
             ...(live.kubeconfig ? { kubeconfig: live.kubeconfig } : { inCluster: deps.inCluster === true }),
             ...(live.context ? { context: live.context } : {}),
             ...(cdeLabel ? { cdeLabel } : {}),
+            keepOutcomes: false,
             ...(deps.clock ? { clock: deps.clock } : {}),
             ...(deps.requestTimeoutMs ? { timeoutMs: deps.requestTimeoutMs } : {}),
           });
@@ -97,6 +98,7 @@ export function configAuditorEngine(deps: ConfigAuditorDeps = {}): ScanEngine {
           paths,
           cluster: request.scope?.cluster ?? '',
           ...(cdeLabel ? { cdeLabel } : {}),
+          keepOutcomes: false,
           ...(deps.clock ? { clock: deps.clock } : {}),
         });
       } catch (err) {

@@ -347,6 +347,37 @@ const REACHABLE_SHOWN = 10;
 // The same subject creates pods in the same scope through many bindings: work out once which service accounts
 // (and so which rights) that reaches.
 const reachCache = new WeakMap<EffectivePermissions, Map<string, { count: number; shown: string[] }>>();
+// The service accounts of a scope grouped by what they hold, in their order: thousands of accounts share a few
+// sets of rights (most hold none), so a subject is compared with each set once.
+const accountSets = new WeakMap<EffectivePermissions, Map<string, AccountSet[]>>();
+interface AccountSet {
+  caps: string[];
+  accounts: RbacSubject[];
+}
+
+function accountSetsIn(perms: EffectivePermissions, scope: string): AccountSet[] {
+  let byScope = accountSets.get(perms);
+  if (!byScope) accountSets.set(perms, (byScope = new Map()));
+  const hit = byScope.get(scope);
+  if (hit) return hit;
+  const sas =
+    scope === '*'
+      ? perms.subjects().filter((s) => s.kind === 'ServiceAccount')
+      : perms.serviceAccountsIn(scope);
+  const sets = new Map<string, AccountSet>();
+  for (const sa of sas) {
+    const caps = perms.capabilitiesOf(sa);
+    if (caps.length === 0) continue;
+    const signature = caps.join('\n');
+    let set = sets.get(signature);
+    if (!set) sets.set(signature, (set = { caps, accounts: [] }));
+    set.accounts.push(sa);
+  }
+  const list = [...sets.values()];
+  byScope.set(scope, list);
+  return list;
+}
+
 function reachableAccounts(
   perms: EffectivePermissions,
   subject: RbacSubject,
@@ -357,18 +388,17 @@ function reachableAccounts(
   const key = `${subjectKey(subject)}\n${scope}`;
   const hit = cache.get(key);
   if (hit) return hit;
-  const sas =
-    scope === '*'
-      ? perms.subjects().filter((s) => s.kind === 'ServiceAccount')
-      : perms.serviceAccountsIn(scope);
   const held = new Set(perms.capabilitiesOf(subject));
+  const self = subject.kind === 'ServiceAccount' ? subjectKey(subject) : undefined;
   const result = { count: 0, shown: [] as string[] };
-  for (const sa of sas) {
-    if (subject.kind === 'ServiceAccount' && subjectKey(sa) === subjectKey(subject)) continue;
-    const more = perms.capabilitiesOf(sa).filter((c) => !covered(held, c));
+  for (const set of accountSetsIn(perms, scope)) {
+    const more = set.caps.filter((c) => !covered(held, c));
     if (more.length === 0) continue;
-    if (++result.count <= REACHABLE_SHOWN)
-      result.shown.push(`${subjectKey(subject)} -> ${subjectKey(sa)}: ${more.join(', ')}`);
+    for (const sa of set.accounts) {
+      if (self !== undefined && subjectKey(sa) === self) continue;
+      if (++result.count <= REACHABLE_SHOWN)
+        result.shown.push(`${subjectKey(subject)} -> ${subjectKey(sa)}: ${more.join(', ')}`);
+    }
   }
   cache.set(key, result);
   return result;
