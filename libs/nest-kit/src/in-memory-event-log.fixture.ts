@@ -1,6 +1,7 @@
-// A fake of the EventLog port for the kit's unit tests: records what is published, delivers to subscribers in
-// publish order, and can be switched "unreachable". The real adapters are covered by libs/event-log's contract
-// suite and by the services' integration tests against Kafka.
+// A fake of the EventLog port for unit tests (the kit's, and services' through `@vigil/nest-kit/testing`): records
+// what is published, delivers to subscribers in publish order, and can be switched "unreachable", made slow
+// (publish waits on a gate) or failing. The real adapters are covered by libs/event-log's contract suite and by
+// the services' integration tests against Kafka.
 import type {
   BatchHandler,
   ConsumedRecord,
@@ -14,6 +15,11 @@ import type {
 
 export class InMemoryEventLog implements EventLog {
   reachable = true;
+  /** Set: publish rejects with this message (and ping answers false). */
+  failWith: string | undefined;
+  /** Set: publish waits for this promise before it records (a slow log). */
+  gate: Promise<void> | undefined;
+  publishCalls = 0;
   readonly published: LogRecord[] = [];
   readonly topics = new Map<string, number>();
   /** What happened, in order: "ensureTopics", "subscribe <group>", "stop <group>", "close". */
@@ -27,7 +33,10 @@ export class InMemoryEventLog implements EventLog {
   }
 
   async publish(records: LogRecord[]): Promise<void> {
+    this.publishCalls++;
+    if (this.gate) await this.gate;
     if (!this.reachable) throw new Error('fake log is down');
+    if (this.failWith) throw new Error(this.failWith);
     for (const r of records) {
       this.published.push(r);
       const consumed: ConsumedRecord = {
@@ -65,7 +74,7 @@ export class InMemoryEventLog implements EventLog {
   }
 
   async ping(): Promise<boolean> {
-    return this.reachable;
+    return this.reachable && this.failWith === undefined;
   }
 
   async close(): Promise<void> {

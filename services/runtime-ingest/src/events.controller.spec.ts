@@ -16,7 +16,7 @@ import { composeServiceModules } from '@vigil/nest-kit';
 import { setLogLevel } from '@vigil/telemetry';
 import { corpusPath } from '@vigil/testing';
 import { RuntimeIngestModule, type RuntimeEventsHttpOptions } from './index.js';
-import { RecordingEventLog } from './recording-event-log.fixture.js';
+import { InMemoryEventLog } from '@vigil/nest-kit/testing';
 
 setLogLevel('silent');
 const TOKEN = 'spec-token-0123456789abcdef';
@@ -24,12 +24,12 @@ const clock = () => new Date('2026-12-01T00:00:00Z');
 
 interface Running {
   base: string;
-  log: RecordingEventLog;
+  log: InMemoryEventLog;
   app: INestApplication;
 }
 
 async function start(http: Partial<RuntimeEventsHttpOptions> = {}): Promise<Running> {
-  const log = new RecordingEventLog();
+  const log = new InMemoryEventLog();
   const root = composeServiceModules(
     { identity: { service: 'runtime-ingest', version: '0.0.0', instance: 'spec-1' }, eventLog: log },
     [
@@ -81,7 +81,7 @@ const corpus = (...p: string[]) => readFileSync(corpusPath('runtime', ...p), 'ut
 const shellAlert = corpus('falco-alerts', 'docs-terminal-shell-critical', 'alerts.jsonl');
 
 function publishedFindings(
-  log: RecordingEventLog,
+  log: InMemoryEventLog,
 ): { topic: string; eventId: string; reported: FindingReported }[] {
   return log.published.map((r) => {
     const env = decodeEnvelope(r.value);

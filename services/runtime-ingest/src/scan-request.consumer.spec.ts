@@ -27,7 +27,7 @@ import { createScanRequestHandler } from '@vigil/nest-kit';
 import { setLogLevel } from '@vigil/telemetry';
 import { corpusPath } from '@vigil/testing';
 import { RUNTIME_INGEST_GROUP, runtimeIngestEngine } from './index.js';
-import { RecordingEventLog } from './recording-event-log.fixture.js';
+import { InMemoryEventLog } from '@vigil/nest-kit/testing';
 
 setLogLevel('silent');
 const clock = () => new Date('2026-12-01T00:00:00Z');
@@ -100,7 +100,7 @@ test('lines that are not events are counted in the completion, and the events ar
 
 test('a Tetragon export scanned through the kit handler publishes findings on findings.runtime, then the completion; a redelivery republishes the same ids', async () => {
   const file = corpusPath('runtime', 'tetragon', 'lifecycle-secret-read-and-reverse-shell', 'events.jsonl');
-  const log = new RecordingEventLog();
+  const log = new InMemoryEventLog();
   const handler = createScanRequestHandler({
     engine: runtimeIngestEngine({ clock }),
     eventLog: log,
