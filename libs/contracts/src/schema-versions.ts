@@ -31,6 +31,9 @@ export const EVENT_SCHEMA_VERSIONS = {
   snapshotPublished: 1,
   deadLettered: 1,
   detectionClosed: 1,
+  snapshotRequested: 1,
+  requirementAttested: 1,
+  attestationRevoked: 1,
 } as const satisfies Record<PayloadCase, number>;
 
 /** Rewrites a report's proto3 JSON (proto enum names, not plain words) from version N to N+1. */

@@ -122,8 +122,11 @@ export function topicFor(envelope: EventEnvelope): TopicName {
       return TOPICS.inventory;
     case 'exceptionRecorded':
     case 'exceptionRevoked':
+    case 'requirementAttested':
+    case 'attestationRevoked':
       return TOPICS.exceptions;
     case 'snapshotPublished':
+    case 'snapshotRequested':
       return TOPICS.snapshots;
     case 'deadLettered':
       return TOPICS.deadLetter;

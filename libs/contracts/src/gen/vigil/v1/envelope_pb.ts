@@ -8,7 +8,7 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Producer, Scope } from "./common_pb.js";
 import { file_vigil_v1_common } from "./common_pb.js";
-import type { ExceptionRecorded, ExceptionRevoked } from "./exception_pb.js";
+import type { AttestationRevoked, ExceptionRecorded, ExceptionRevoked, RequirementAttested } from "./exception_pb.js";
 import { file_vigil_v1_exception } from "./exception_pb.js";
 import type { DetectionClosed, FindingReported } from "./finding_pb.js";
 import { file_vigil_v1_finding } from "./finding_pb.js";
@@ -16,7 +16,7 @@ import type { InventoryObserved } from "./inventory_pb.js";
 import { file_vigil_v1_inventory } from "./inventory_pb.js";
 import type { ScanCompleted, ScanRequested, ScanStarted } from "./scan_pb.js";
 import { file_vigil_v1_scan } from "./scan_pb.js";
-import type { SnapshotPublished } from "./snapshot_pb.js";
+import type { SnapshotPublished, SnapshotRequested } from "./snapshot_pb.js";
 import { file_vigil_v1_snapshot } from "./snapshot_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -24,7 +24,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file vigil/v1/envelope.proto.
  */
 export const file_vigil_v1_envelope: GenFile = /*@__PURE__*/
-  fileDesc("Chd2aWdpbC92MS9lbnZlbG9wZS5wcm90bxIIdmlnaWwudjEiggYKDUV2ZW50RW52ZWxvcGUSEAoIZXZlbnRfaWQYASABKAkSEgoKZXZlbnRfdHlwZRgCIAEoCRIWCg5zY2hlbWFfdmVyc2lvbhgDIAEoDRIvCgtvY2N1cnJlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJAoIcHJvZHVjZXIYBSABKAsyEi52aWdpbC52MS5Qcm9kdWNlchIeCgVzY29wZRgGIAEoCzIPLnZpZ2lsLnYxLlNjb3BlEhMKC3N1YmplY3Rfa2V5GAcgASgJEjEKDnNjYW5fcmVxdWVzdGVkGAogASgLMhcudmlnaWwudjEuU2NhblJlcXVlc3RlZEgAEi0KDHNjYW5fc3RhcnRlZBgLIAEoCzIVLnZpZ2lsLnYxLlNjYW5TdGFydGVkSAASMQoOc2Nhbl9jb21wbGV0ZWQYDCABKAsyFy52aWdpbC52MS5TY2FuQ29tcGxldGVkSAASNQoQZmluZGluZ19yZXBvcnRlZBgNIAEoCzIZLnZpZ2lsLnYxLkZpbmRpbmdSZXBvcnRlZEgAEjkKEmludmVudG9yeV9vYnNlcnZlZBgOIAEoCzIbLnZpZ2lsLnYxLkludmVudG9yeU9ic2VydmVkSAASOQoSZXhjZXB0aW9uX3JlY29yZGVkGA8gASgLMhsudmlnaWwudjEuRXhjZXB0aW9uUmVjb3JkZWRIABI3ChFleGNlcHRpb25fcmV2b2tlZBgQIAEoCzIaLnZpZ2lsLnYxLkV4Y2VwdGlvblJldm9rZWRIABI5ChJzbmFwc2hvdF9wdWJsaXNoZWQYESABKAsyGy52aWdpbC52MS5TbmFwc2hvdFB1Ymxpc2hlZEgAEi8KDWRlYWRfbGV0dGVyZWQYEiABKAsyFi52aWdpbC52MS5EZWFkTGV0dGVyZWRIABI1ChBkZXRlY3Rpb25fY2xvc2VkGBMgASgLMhkudmlnaWwudjEuRGV0ZWN0aW9uQ2xvc2VkSABCCQoHcGF5bG9hZCKuAgoMRGVhZExldHRlcmVkEg0KBXRvcGljGAEgASgJEhEKCXBhcnRpdGlvbhgCIAEoBRISCgZvZmZzZXQYAyABKANCAjABEgsKA2tleRgEIAEoDBINCgV2YWx1ZRgFIAEoDBI0CgdoZWFkZXJzGAYgAygLMiMudmlnaWwudjEuRGVhZExldHRlcmVkLkhlYWRlcnNFbnRyeRIWCg5jb25zdW1lcl9ncm91cBgHIAEoCRIQCghhdHRlbXB0cxgIIAEoDRINCgVlcnJvchgJIAEoCRItCglmYWlsZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGi4KDEhlYWRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBYgZwcm90bzM", [file_google_protobuf_timestamp, file_vigil_v1_common, file_vigil_v1_exception, file_vigil_v1_finding, file_vigil_v1_inventory, file_vigil_v1_scan, file_vigil_v1_snapshot]);
+  fileDesc("Chd2aWdpbC92MS9lbnZlbG9wZS5wcm90bxIIdmlnaWwudjEiuQcKDUV2ZW50RW52ZWxvcGUSEAoIZXZlbnRfaWQYASABKAkSEgoKZXZlbnRfdHlwZRgCIAEoCRIWCg5zY2hlbWFfdmVyc2lvbhgDIAEoDRIvCgtvY2N1cnJlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJAoIcHJvZHVjZXIYBSABKAsyEi52aWdpbC52MS5Qcm9kdWNlchIeCgVzY29wZRgGIAEoCzIPLnZpZ2lsLnYxLlNjb3BlEhMKC3N1YmplY3Rfa2V5GAcgASgJEjEKDnNjYW5fcmVxdWVzdGVkGAogASgLMhcudmlnaWwudjEuU2NhblJlcXVlc3RlZEgAEi0KDHNjYW5fc3RhcnRlZBgLIAEoCzIVLnZpZ2lsLnYxLlNjYW5TdGFydGVkSAASMQoOc2Nhbl9jb21wbGV0ZWQYDCABKAsyFy52aWdpbC52MS5TY2FuQ29tcGxldGVkSAASNQoQZmluZGluZ19yZXBvcnRlZBgNIAEoCzIZLnZpZ2lsLnYxLkZpbmRpbmdSZXBvcnRlZEgAEjkKEmludmVudG9yeV9vYnNlcnZlZBgOIAEoCzIbLnZpZ2lsLnYxLkludmVudG9yeU9ic2VydmVkSAASOQoSZXhjZXB0aW9uX3JlY29yZGVkGA8gASgLMhsudmlnaWwudjEuRXhjZXB0aW9uUmVjb3JkZWRIABI3ChFleGNlcHRpb25fcmV2b2tlZBgQIAEoCzIaLnZpZ2lsLnYxLkV4Y2VwdGlvblJldm9rZWRIABI5ChJzbmFwc2hvdF9wdWJsaXNoZWQYESABKAsyGy52aWdpbC52MS5TbmFwc2hvdFB1Ymxpc2hlZEgAEi8KDWRlYWRfbGV0dGVyZWQYEiABKAsyFi52aWdpbC52MS5EZWFkTGV0dGVyZWRIABI1ChBkZXRlY3Rpb25fY2xvc2VkGBMgASgLMhkudmlnaWwudjEuRGV0ZWN0aW9uQ2xvc2VkSAASOQoSc25hcHNob3RfcmVxdWVzdGVkGBQgASgLMhsudmlnaWwudjEuU25hcHNob3RSZXF1ZXN0ZWRIABI9ChRyZXF1aXJlbWVudF9hdHRlc3RlZBgVIAEoCzIdLnZpZ2lsLnYxLlJlcXVpcmVtZW50QXR0ZXN0ZWRIABI7ChNhdHRlc3RhdGlvbl9yZXZva2VkGBYgASgLMhwudmlnaWwudjEuQXR0ZXN0YXRpb25SZXZva2VkSABCCQoHcGF5bG9hZCKuAgoMRGVhZExldHRlcmVkEg0KBXRvcGljGAEgASgJEhEKCXBhcnRpdGlvbhgCIAEoBRISCgZvZmZzZXQYAyABKANCAjABEgsKA2tleRgEIAEoDBINCgV2YWx1ZRgFIAEoDBI0CgdoZWFkZXJzGAYgAygLMiMudmlnaWwudjEuRGVhZExldHRlcmVkLkhlYWRlcnNFbnRyeRIWCg5jb25zdW1lcl9ncm91cBgHIAEoCRIQCghhdHRlbXB0cxgIIAEoDRINCgVlcnJvchgJIAEoCRItCglmYWlsZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGi4KDEhlYWRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBYgZwcm90bzM", [file_google_protobuf_timestamp, file_vigil_v1_common, file_vigil_v1_exception, file_vigil_v1_finding, file_vigil_v1_inventory, file_vigil_v1_scan, file_vigil_v1_snapshot]);
 
 /**
  * The one message on every topic. W3C trace context travels in Kafka headers, not here.
@@ -138,6 +138,24 @@ export type EventEnvelope = Message<"vigil.v1.EventEnvelope"> & {
      */
     value: DetectionClosed;
     case: "detectionClosed";
+  } | {
+    /**
+     * @generated from field: vigil.v1.SnapshotRequested snapshot_requested = 20;
+     */
+    value: SnapshotRequested;
+    case: "snapshotRequested";
+  } | {
+    /**
+     * @generated from field: vigil.v1.RequirementAttested requirement_attested = 21;
+     */
+    value: RequirementAttested;
+    case: "requirementAttested";
+  } | {
+    /**
+     * @generated from field: vigil.v1.AttestationRevoked attestation_revoked = 22;
+     */
+    value: AttestationRevoked;
+    case: "attestationRevoked";
   } | { case: undefined; value?: undefined };
 };
 

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file vigil/v1/exception.proto.
  */
 export const file_vigil_v1_exception: GenFile = /*@__PURE__*/
-  fileDesc("Chh2aWdpbC92MS9leGNlcHRpb24ucHJvdG8SCHZpZ2lsLnYxIpwBCg9GaW5kaW5nU2VsZWN0b3ISEwoLZmluZGluZ19pZHMYASADKAkSEAoIcnVsZV9pZHMYAiADKAkSKAoHc291cmNlcxgDIAMoDjIXLnZpZ2lsLnYxLkZpbmRpbmdTb3VyY2USHgoFYXNzZXQYBCABKAsyDy52aWdpbC52MS5Bc3NldBIYChBpbWFnZV9yZXBvc2l0b3J5GAUgASgJIkkKCEFwcHJvdmVyEgwKBG5hbWUYASABKAkSLwoLYXBwcm92ZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIqQCChFFeGNlcHRpb25SZWNvcmRlZBIUCgxleGNlcHRpb25faWQYASABKAkSHgoFc2NvcGUYAiABKAsyDy52aWdpbC52MS5TY29wZRIrCghzZWxlY3RvchgDIAEoCzIZLnZpZ2lsLnYxLkZpbmRpbmdTZWxlY3RvchINCgVvd25lchgEIAEoCRIVCg1qdXN0aWZpY2F0aW9uGAUgASgJEiUKCWFwcHJvdmVycxgGIAMoCzISLnZpZ2lsLnYxLkFwcHJvdmVyEi4KCmV4cGlyZXNfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDWV4cGlyZV9vbl9maXgYCCABKAgSGAoQcGNpX3JlcXVpcmVtZW50cxgJIAMoCSJsChBFeGNlcHRpb25SZXZva2VkEhQKDGV4Y2VwdGlvbl9pZBgBIAEoCRIeCgVzY29wZRgCIAEoCzIPLnZpZ2lsLnYxLlNjb3BlEhIKCnJldm9rZWRfYnkYAyABKAkSDgoGcmVhc29uGAQgASgJYgZwcm90bzM", [file_google_protobuf_timestamp, file_vigil_v1_common, file_vigil_v1_finding]);
+  fileDesc("Chh2aWdpbC92MS9leGNlcHRpb24ucHJvdG8SCHZpZ2lsLnYxIr0BCg9GaW5kaW5nU2VsZWN0b3ISEwoLZmluZGluZ19pZHMYASADKAkSEAoIcnVsZV9pZHMYAiADKAkSKAoHc291cmNlcxgDIAMoDjIXLnZpZ2lsLnYxLkZpbmRpbmdTb3VyY2USHgoFYXNzZXQYBCABKAsyDy52aWdpbC52MS5Bc3NldBIYChBpbWFnZV9yZXBvc2l0b3J5GAUgASgJEhAKCHBhY2thZ2VzGAYgAygJEg0KBXBhdGhzGAcgAygJIkkKCEFwcHJvdmVyEgwKBG5hbWUYASABKAkSLwoLYXBwcm92ZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIqQCChFFeGNlcHRpb25SZWNvcmRlZBIUCgxleGNlcHRpb25faWQYASABKAkSHgoFc2NvcGUYAiABKAsyDy52aWdpbC52MS5TY29wZRIrCghzZWxlY3RvchgDIAEoCzIZLnZpZ2lsLnYxLkZpbmRpbmdTZWxlY3RvchINCgVvd25lchgEIAEoCRIVCg1qdXN0aWZpY2F0aW9uGAUgASgJEiUKCWFwcHJvdmVycxgGIAMoCzISLnZpZ2lsLnYxLkFwcHJvdmVyEi4KCmV4cGlyZXNfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDWV4cGlyZV9vbl9maXgYCCABKAgSGAoQcGNpX3JlcXVpcmVtZW50cxgJIAMoCSJsChBFeGNlcHRpb25SZXZva2VkEhQKDGV4Y2VwdGlvbl9pZBgBIAEoCRIeCgVzY29wZRgCIAEoCzIPLnZpZ2lsLnYxLlNjb3BlEhIKCnJldm9rZWRfYnkYAyABKAkSDgoGcmVhc29uGAQgASgJIpwCChNSZXF1aXJlbWVudEF0dGVzdGVkEhYKDmF0dGVzdGF0aW9uX2lkGAEgASgJEh4KBXNjb3BlGAIgASgLMg8udmlnaWwudjEuU2NvcGUSFgoOcmVxdWlyZW1lbnRfaWQYAyABKAkSEwoLYXR0ZXN0ZWRfYnkYBCABKAkSEQoJc3RhdGVtZW50GAUgASgJEisKC2F0dGFjaG1lbnRzGAYgAygLMhYudmlnaWwudjEuQXR0ZXN0ZWRGaWxlEi8KC2F0dGVzdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt2YWxpZF91bnRpbBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiUgoMQXR0ZXN0ZWRGaWxlEgwKBG5hbWUYASABKAkSDgoGc2hhMjU2GAIgASgJEhAKBHNpemUYAyABKARCAjABEhIKCm1lZGlhX3R5cGUYBCABKAkicAoSQXR0ZXN0YXRpb25SZXZva2VkEhYKDmF0dGVzdGF0aW9uX2lkGAEgASgJEh4KBXNjb3BlGAIgASgLMg8udmlnaWwudjEuU2NvcGUSEgoKcmV2b2tlZF9ieRgDIAEoCRIOCgZyZWFzb24YBCABKAliBnByb3RvMw", [file_google_protobuf_timestamp, file_vigil_v1_common, file_vigil_v1_finding]);
 
 /**
  * Which findings a risk acceptance covers. Every non-empty criterion must match (AND); within a repeated field any
@@ -55,6 +55,20 @@ export type FindingSelector = Message<"vigil.v1.FindingSelector"> & {
    * @generated from field: string image_repository = 5;
    */
   imageRepository: string;
+
+  /**
+   * Package names (the Finding's package.name, or a purl without version); any may match.
+   *
+   * @generated from field: repeated string packages = 6;
+   */
+  packages: string[];
+
+  /**
+   * File paths a finding's locations must touch: an exact path, or a directory prefix ending in "/".
+   *
+   * @generated from field: repeated string paths = 7;
+   */
+  paths: string[];
 };
 
 /**
@@ -180,4 +194,133 @@ export type ExceptionRevoked = Message<"vigil.v1.ExceptionRevoked"> & {
  */
 export const ExceptionRevokedSchema: GenMessage<ExceptionRevoked> = /*@__PURE__*/
   messageDesc(file_vigil_v1_exception, 3);
+
+/**
+ * Manual evidence for a requirement that automated checks cannot fully cover, recorded by an auditor or admin.
+ * Published on exceptions (the low-volume, globally ordered topic), keyed by attestation id.
+ *
+ * @generated from message vigil.v1.RequirementAttested
+ */
+export type RequirementAttested = Message<"vigil.v1.RequirementAttested"> & {
+  /**
+   * @generated from field: string attestation_id = 1;
+   */
+  attestationId: string;
+
+  /**
+   * @generated from field: vigil.v1.Scope scope = 2;
+   */
+  scope?: Scope | undefined;
+
+  /**
+   * PCI DSS v4.0.1 requirement id, e.g. "12.10.1".
+   *
+   * @generated from field: string requirement_id = 3;
+   */
+  requirementId: string;
+
+  /**
+   * @generated from field: string attested_by = 4;
+   */
+  attestedBy: string;
+
+  /**
+   * What the evidence shows, in the attester's words.
+   *
+   * @generated from field: string statement = 5;
+   */
+  statement: string;
+
+  /**
+   * @generated from field: repeated vigil.v1.AttestedFile attachments = 6;
+   */
+  attachments: AttestedFile[];
+
+  /**
+   * @generated from field: google.protobuf.Timestamp attested_at = 7;
+   */
+  attestedAt?: Timestamp | undefined;
+
+  /**
+   * When the attestation must be renewed; unset means it holds until revoked.
+   *
+   * @generated from field: google.protobuf.Timestamp valid_until = 8;
+   */
+  validUntil?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message vigil.v1.RequirementAttested.
+ * Use `create(RequirementAttestedSchema)` to create a new message.
+ */
+export const RequirementAttestedSchema: GenMessage<RequirementAttested> = /*@__PURE__*/
+  messageDesc(file_vigil_v1_exception, 4);
+
+/**
+ * An attachment is kept by hash only: the file stays with the assessor's evidence, the log proves which one it was.
+ *
+ * @generated from message vigil.v1.AttestedFile
+ */
+export type AttestedFile = Message<"vigil.v1.AttestedFile"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * "sha256:<64 hex>".
+   *
+   * @generated from field: string sha256 = 2;
+   */
+  sha256: string;
+
+  /**
+   * @generated from field: uint64 size = 3 [jstype = JS_STRING];
+   */
+  size: string;
+
+  /**
+   * @generated from field: string media_type = 4;
+   */
+  mediaType: string;
+};
+
+/**
+ * Describes the message vigil.v1.AttestedFile.
+ * Use `create(AttestedFileSchema)` to create a new message.
+ */
+export const AttestedFileSchema: GenMessage<AttestedFile> = /*@__PURE__*/
+  messageDesc(file_vigil_v1_exception, 5);
+
+/**
+ * @generated from message vigil.v1.AttestationRevoked
+ */
+export type AttestationRevoked = Message<"vigil.v1.AttestationRevoked"> & {
+  /**
+   * @generated from field: string attestation_id = 1;
+   */
+  attestationId: string;
+
+  /**
+   * @generated from field: vigil.v1.Scope scope = 2;
+   */
+  scope?: Scope | undefined;
+
+  /**
+   * @generated from field: string revoked_by = 3;
+   */
+  revokedBy: string;
+
+  /**
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message vigil.v1.AttestationRevoked.
+ * Use `create(AttestationRevokedSchema)` to create a new message.
+ */
+export const AttestationRevokedSchema: GenMessage<AttestationRevoked> = /*@__PURE__*/
+  messageDesc(file_vigil_v1_exception, 6);
 

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file vigil/v1/snapshot.proto.
  */
 export const file_vigil_v1_snapshot: GenFile = /*@__PURE__*/
-  fileDesc("Chd2aWdpbC92MS9zbmFwc2hvdC5wcm90bxIIdmlnaWwudjEizgIKEVNuYXBzaG90UHVibGlzaGVkEh4KBXNjb3BlGAEgASgLMg8udmlnaWwudjEuU2NvcGUSGQoRZnJhbWV3b3JrX3ZlcnNpb24YAiABKAkSDwoHdmVyc2lvbhgDIAEoDRIUCgxjb250ZW50X2hhc2gYBCABKAkSFQoNcHJldmlvdXNfaGFzaBgFIAEoCRIrCgxsb2dfcG9zaXRpb24YBiADKAsyFS52aWdpbC52MS5Mb2dQb3NpdGlvbhItCgdzdW1tYXJ5GAcgASgLMhwudmlnaWwudjEuUmVxdWlyZW1lbnRTdW1tYXJ5Ei8KDmZpbmRpbmdfY291bnRzGAggASgLMhcudmlnaWwudjEuRmluZGluZ0NvdW50cxIiCgdjb250ZW50GAkgASgLMhEudmlnaWwudjEuQmxvYlJlZhIPCgdzY2FuX2lkGAogASgJYgZwcm90bzM", [file_vigil_v1_common, file_vigil_v1_compliance]);
+  fileDesc("Chd2aWdpbC92MS9zbmFwc2hvdC5wcm90bxIIdmlnaWwudjEizgIKEVNuYXBzaG90UHVibGlzaGVkEh4KBXNjb3BlGAEgASgLMg8udmlnaWwudjEuU2NvcGUSGQoRZnJhbWV3b3JrX3ZlcnNpb24YAiABKAkSDwoHdmVyc2lvbhgDIAEoDRIUCgxjb250ZW50X2hhc2gYBCABKAkSFQoNcHJldmlvdXNfaGFzaBgFIAEoCRIrCgxsb2dfcG9zaXRpb24YBiADKAsyFS52aWdpbC52MS5Mb2dQb3NpdGlvbhItCgdzdW1tYXJ5GAcgASgLMhwudmlnaWwudjEuUmVxdWlyZW1lbnRTdW1tYXJ5Ei8KDmZpbmRpbmdfY291bnRzGAggASgLMhcudmlnaWwudjEuRmluZGluZ0NvdW50cxIiCgdjb250ZW50GAkgASgLMhEudmlnaWwudjEuQmxvYlJlZhIPCgdzY2FuX2lkGAogASgJIm0KEVNuYXBzaG90UmVxdWVzdGVkEhIKCnJlcXVlc3RfaWQYASABKAkSHgoFc2NvcGUYAiABKAsyDy52aWdpbC52MS5TY29wZRIUCgxyZXF1ZXN0ZWRfYnkYAyABKAkSDgoGcmVhc29uGAQgASgJYgZwcm90bzM", [file_vigil_v1_common, file_vigil_v1_compliance]);
 
 /**
  * A new immutable compliance snapshot of a scope. Published on snapshots, keyed by scope.
@@ -93,4 +93,41 @@ export type SnapshotPublished = Message<"vigil.v1.SnapshotPublished"> & {
  */
 export const SnapshotPublishedSchema: GenMessage<SnapshotPublished> = /*@__PURE__*/
   messageDesc(file_vigil_v1_snapshot, 0);
+
+/**
+ * A request for a snapshot of a scope now (an API call, a schedule). Published on snapshots, keyed by scope. The
+ * reporting side builds the version when it folds this event, so a rebuild from the log makes the same version.
+ *
+ * @generated from message vigil.v1.SnapshotRequested
+ */
+export type SnapshotRequested = Message<"vigil.v1.SnapshotRequested"> & {
+  /**
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * @generated from field: vigil.v1.Scope scope = 2;
+   */
+  scope?: Scope | undefined;
+
+  /**
+   * @generated from field: string requested_by = 3;
+   */
+  requestedBy: string;
+
+  /**
+   * "api", "schedule", "cli"...
+   *
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message vigil.v1.SnapshotRequested.
+ * Use `create(SnapshotRequestedSchema)` to create a new message.
+ */
+export const SnapshotRequestedSchema: GenMessage<SnapshotRequested> = /*@__PURE__*/
+  messageDesc(file_vigil_v1_snapshot, 1);
 
