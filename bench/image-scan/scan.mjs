@@ -7,24 +7,34 @@
 //   node bench/image-scan/scan.mjs                  # ~500 MB image, 3 runs
 //   node bench/image-scan/scan.mjs --size-mb 100 --runs 5
 //   node bench/image-scan/scan.mjs --regenerate     # rebuild the cached image
+//   node bench/image-scan/scan.mjs --go-copies 6    # instead: an image of 6 copies of buf and its plugins (Go
+//                                                   # programs, ~97 MB a copy), for the peak RSS of Go-heavy images
+//   node bench/image-scan/scan.mjs --go-copies 6 --keep-whole   # the same, executables kept whole (as before the
+//                                                   # build-info-only change), for comparison
+//   node bench/image-scan/scan.mjs --jar-copies 3   # instead: an image of 3 copies of a set of this machine's jars
+//                                                   # (~160 MB a copy, half loose, half in a war), for Java-heavy images
+//   node bench/image-scan/scan.mjs --jar-copies 3 --keep-whole  # the same, jars kept whole (as before the
+//                                                   # metadata-only change)
 //
 // Each scan runs in its own child process, so its max RSS is the scan's alone:
-//   read   openImage + squashImage(isWanted, isWantedContent) + extractPackages + matchPackages, timed per phase
+//   read   openImage + squashImage(isWanted, isWantedContent, keptContentOf) + extractPackages + matchPackages, timed
+//          per phase; it also prints a digest of the packages found, to compare a --keep-whole run with
 //   full   openImage + scanImage (the same plus layer attribution, findings and image checks)
 // Both use a MemoryAdvisoryStore loaded with the corpus's OSV records (loaded before the clock starts).
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 const self = fileURLToPath(import.meta.url);
 const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
 
 function usage(problem) {
-  console.error(`bench/image-scan/scan: ${problem}\nusage: node bench/image-scan/scan.mjs [--size-mb N] [--runs N] [--regenerate]`);
+  console.error(`bench/image-scan/scan: ${problem}\nusage: node bench/image-scan/scan.mjs [--size-mb N | --go-copies N | --jar-copies N] [--runs N] [--regenerate] [--keep-whole]`);
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const opts = { sizeMb: 500, runs: 3, regenerate: false };
+  const opts = { sizeMb: 500, runs: 3, regenerate: false, goCopies: 0, jarCopies: 0, keepWhole: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = () => {
@@ -35,13 +45,17 @@ function parseArgs(argv) {
     if (a === '--size-mb') opts.sizeMb = num();
     else if (a === '--runs') opts.runs = num();
     else if (a === '--regenerate') opts.regenerate = true;
+    else if (a === '--go-copies') opts.goCopies = num();
+    else if (a === '--jar-copies') opts.jarCopies = num();
+    else if (a === '--keep-whole') opts.keepWhole = true;
     else usage(`unknown argument "${a}"`);
   }
+  if (opts.goCopies && opts.jarCopies) usage('--go-copies and --jar-copies are two different images; pick one');
   return opts;
 }
 
 // --- child: one scan, figures as JSON on stdout ---------------------------------------------------------------
-async function child(mode, archive) {
+async function child(mode, archive, keepWhole) {
   const lib = await import('@vigil/image-scan');
   const { corpusPath } = await import('@vigil/testing');
   const store = new lib.MemoryAdvisoryStore();
@@ -59,14 +73,26 @@ async function child(mode, archive) {
   lap('open');
   let result;
   if (mode === 'read') {
-    const squashed = await lib.squashImage(source, { wanted: lib.isWanted, wantedContent: lib.isWantedContent });
+    const wantedContent = keepWhole
+      ? (path, fileMode, bytes) => lib.isWantedContent(path, fileMode, bytes) !== false
+      : lib.isWantedContent;
+    // Until the package index exports it, the registry's keptContentOf is taken from the compiled file.
+    const keptContentOf =
+      lib.keptContentOf ?? (await import('../../libs/image-scan/dist/analyzers/registry.js')).keptContentOf;
+    const squashed = await lib.squashImage(source, {
+      wanted: lib.isWanted,
+      wantedContent,
+      ...(keepWhole ? {} : { keptContent: keptContentOf }),
+    });
     lap('squash');
     const { packages } = await lib.extractPackages(squashed.files);
     lap('extract');
     const matches = await lib.matchPackages(packages, store, { now: new Date() });
     lap('match');
     // A file reached through symlinks is listed under each path that reaches it; its bytes are held once.
-    const held = new Map(squashed.files.map((f) => [`${f.layer}:${f.realPath}`, f.size]));
+    // The bytes held, not the files' sizes: of a Go program only its build info is kept.
+    const held = new Map();
+    for (const f of squashed.files) held.set(`${f.layer}:${f.realPath}`, (await f.read()).length);
     const keptBytes = [...held.values()].reduce((s, n) => s + n, 0);
     result = {
       packages: packages.length,
@@ -76,6 +102,7 @@ async function child(mode, archive) {
       heldFiles: held.size,
       entries: squashed.entriesSeen,
       byType: countBy(packages.map((p) => p.foundBy.id)),
+      packagesDigest: packagesDigest(packages),
     };
   } else {
     const report = await lib.scanImage(source, { cluster: 'bench', advisories: store });
@@ -87,6 +114,12 @@ async function child(mode, archive) {
   process.stdout.write(
     JSON.stringify({ mode, totalMs, phases, ...result, baseRssKb, maxRssKb: process.resourceUsage().maxRSS }) + '\n',
   );
+}
+
+/** The packages found, every field, in a stable order: equal digests mean equal results. */
+function packagesDigest(packages) {
+  const lines = packages.map((p) => JSON.stringify(p)).sort();
+  return createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 16);
 }
 
 function countBy(list) {
@@ -107,8 +140,8 @@ function timeTar(layers) {
   return total;
 }
 
-function runChild(mode, archive) {
-  const r = spawnSync(process.execPath, [self, '--child', mode, archive], {
+function runChild(mode, archive, keepWhole) {
+  const r = spawnSync(process.execPath, [self, '--child', mode, archive, keepWhole ? 'whole' : 'part'], {
     stdio: ['ignore', 'pipe', 'inherit'],
     encoding: 'utf8',
     maxBuffer: 16 * 1024 * 1024,
@@ -126,8 +159,12 @@ const sec = (m) => `${(m / 1000).toFixed(2)} s`;
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  const { ensureImage } = await import('./generate.mjs');
-  const image = await ensureImage(opts.sizeMb, { regenerate: opts.regenerate });
+  const { ensureImage, ensureGoImage, ensureJarImage } = await import('./generate.mjs');
+  const image = opts.goCopies
+    ? await ensureGoImage(opts.goCopies, { regenerate: opts.regenerate })
+    : opts.jarCopies
+      ? await ensureJarImage(opts.jarCopies, { regenerate: opts.regenerate })
+      : await ensureImage(opts.sizeMb, { regenerate: opts.regenerate });
   console.log(`bench/image-scan/scan: ${image.archive}`);
   console.log(
     `  image: ${image.layers.length} gzip layers, ${mb(image.contentBytes)} of files, ` +
@@ -141,8 +178,9 @@ async function main() {
   const full = [];
   for (let i = 0; i < opts.runs; i++) {
     tar.push(timeTar(image.layers));
-    read.push(runChild('read', image.archive));
-    full.push(runChild('full', image.archive));
+    read.push(runChild('read', image.archive, opts.keepWhole));
+    // scanImage keeps what the registry says; --keep-whole applies to the read child only.
+    full.push(opts.keepWhole ? { totalMs: NaN, maxRssKb: 0, findings: NaN } : runChild('full', image.archive));
     console.log(
       `  run ${i + 1}: tar ${sec(tar[i])}, read ${sec(read[i].totalMs)} (${mb(read[i].maxRssKb * 1024)}), ` +
         `scanImage ${sec(full[i].totalMs)} (${mb(full[i].maxRssKb * 1024)}); ` +
@@ -166,6 +204,8 @@ async function main() {
     ['  extractPackages', sec(phase('extract')), '', ''],
     ['  matchPackages (corpus records)', sec(phase('match')), '', ''],
     ['full: openImage + scanImage', sec(fullMs), ratio(full.map((r) => r.totalMs)), 'target ≤ 1.50x'],
+    ['peak RSS of read (max of all runs)', mb(Math.max(...read.map((r) => r.maxRssKb)) * 1024), '', ''],
+    ['peak RSS of scanImage (max of all runs)', mb(Math.max(...full.map((r) => r.maxRssKb)) * 1024), '', ''],
     ['peak RSS of a scan (max of all runs)', mb(rss), '', `target < 512 MB: ${rss < 512 * 1024 * 1024 ? 'met' : 'MISSED'}`],
     ['  of which before the scan (node, library, store)', mb(median(read.map((r) => r.baseRssKb)) * 1024), '', ''],
   ];
@@ -178,6 +218,37 @@ async function main() {
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}); matches: ${last.matches}; findings (scanImage): ${full[full.length - 1].findings}`,
   );
+  if (opts.goCopies) {
+    // The reference: each program read whole by the analyzer, times its copies.
+    const lib = await import('@vigil/image-scan');
+    const { readFileSync } = await import('node:fs');
+    let expected = 0;
+    for (const p of image.programs) {
+      const bytes = new Uint8Array(readFileSync(p.path));
+      const { packages } = await lib.extractPackages([{ path: 'usr/local/bin/x', mode: 0o755, read: async () => bytes }]);
+      expected += packages.length * p.copies;
+    }
+    const found = last.byType['go-binary'] ?? 0;
+    console.log(
+      `  Go packages: ${found} found in the image, ${expected} expected (each program read whole, times its copies): ${found === expected ? 'same' : 'DIFFERENT'}`,
+    );
+  }
+  if (opts.jarCopies) {
+    // The reference: each loose jar and the war read whole by the analyzer, times the copies.
+    const lib = await import('@vigil/image-scan');
+    const { readFileSync } = await import('node:fs');
+    let expected = 0;
+    for (const path of [...image.jars, image.war.path]) {
+      const bytes = new Uint8Array(readFileSync(path));
+      const { packages } = await lib.extractPackages([{ path: 'opt/x.jar', read: async () => bytes }]);
+      expected += packages.length * image.copies;
+    }
+    const found = last.byType.java ?? 0;
+    console.log(
+      `  Java packages: ${found} found in the image, ${expected} expected (each jar and the war read whole, times the copies): ${found === expected ? 'same' : 'DIFFERENT'}`,
+    );
+  }
+  console.log(`  packages digest (read${opts.keepWhole ? ', kept whole' : ''}): ${last.packagesDigest}`);
   console.log(
     `  kept: ${last.keptFiles} wanted paths, ${last.heldFiles} distinct files, ${mb(last.keptBytes)} held; ` +
       `tar entries seen: ${last.entries}`,
@@ -185,7 +256,7 @@ async function main() {
 }
 
 if (process.argv[2] === '--child') {
-  await child(process.argv[3], process.argv[4]);
+  await child(process.argv[3], process.argv[4], process.argv[5] === 'whole');
 } else {
   await main();
 }

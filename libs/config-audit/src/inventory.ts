@@ -3,10 +3,12 @@ import {
   InventoryItemSchema,
   NamespaceSchema,
   NetworkIsolation,
+  PodSchema,
   ServiceAccountSchema,
   WorkloadSchema,
   create,
   type InventoryItem,
+  type Pod,
   type ServiceExposure,
 } from '@vigil/contracts';
 import { type AuditContext } from './checks/check.model.js';
@@ -55,7 +57,8 @@ export function buildInventory(ctx: AuditContext, analyses: InventoryAnalyses = 
     );
   }
 
-  const digests = runningImageDigests(ctx);
+  const topOf = ownerChainOf(ctx);
+  const digests = runningImageDigests(ctx, topOf);
   const serviceAccounts = new Map<
     string,
     { namespace: string; name: string; workloads: string[]; automount: boolean }
@@ -147,6 +150,7 @@ export function buildInventory(ctx: AuditContext, analyses: InventoryAnalyses = 
     );
   }
   for (const e of analyses.exposures ?? []) items.push(item('serviceExposure', e));
+  for (const pod of podPlacements(ctx, topOf)) items.push(item('pod', pod));
   return items;
 }
 
@@ -177,11 +181,13 @@ function digestOfRef(image: string): string | undefined {
   return m?.[1];
 }
 
+type TopOf = (o: LoadedObject) => LoadedObject;
+
 /**
- * Digests the kubelet resolved for running pods (status.containerStatuses[].imageID), attributed to the pod's
- * top-level workload through its owner chain: a Deployment's template names a tag, its pods know the digest.
+ * Follows controller owner references up to the top-level workload (Pod → ReplicaSet → Deployment), by uid, else by
+ * kind and name in the same namespace; stops at the first owner the read does not hold.
  */
-function runningImageDigests(ctx: AuditContext): Map<string, string> {
+function ownerChainOf(ctx: AuditContext): TopOf {
   const byUid = new Map<string, LoadedObject>();
   const byName = new Map<string, LoadedObject>();
   for (const o of ctx.objects) {
@@ -190,8 +196,9 @@ function runningImageDigests(ctx: AuditContext): Map<string, string> {
     if (uid) byUid.set(uid, o);
     byName.set(`${kindOf(o)}/${namespaceOf(o)}/${nameOf(o)}`, o);
   }
-  const topOf = (o: LoadedObject): LoadedObject => {
+  return (o) => {
     let cur = o;
+    // Bounded: a cycle of owner references (a broken cluster or a crafted dump) must not hang the audit.
     for (let depth = 0; depth < 8; depth++) {
       const ref = arr(metadataOf(cur)['ownerReferences'])
         .map((r) => obj(r) ?? {})
@@ -206,6 +213,43 @@ function runningImageDigests(ctx: AuditContext): Map<string, string> {
     }
     return cur;
   };
+}
+
+/**
+ * Where each pod of the read runs (spec.nodeName), attributed to its top-level workload: the correlator places a
+ * workload on the nodes its pods are on. Manifests carry no pods with a node, so they yield none.
+ */
+function podPlacements(ctx: AuditContext, topOf: TopOf): Pod[] {
+  const out: Pod[] = [];
+  for (const pod of ctx.ofKind('Pod')) {
+    const spec = obj(pod.raw['spec']) ?? {};
+    const status = obj(pod.raw['status']) ?? {};
+    const nodeName = str(spec['nodeName']) ?? '';
+    const phase = str(status['phase']) ?? '';
+    // A manifest's bare pod template is not a placement; a live pod always has a phase.
+    if (!nodeName && !phase) continue;
+    const top = topOf(pod);
+    out.push(
+      create(PodSchema, {
+        namespace: namespaceOf(pod),
+        name: nameOf(pod),
+        uid: str(metadataOf(pod)['uid']) ?? '',
+        workloadKind: kindOf(top),
+        workloadName: nameOf(top),
+        nodeName,
+        phase,
+      }),
+    );
+  }
+  const keyOf = (p: Pod) => `${p.namespace}/${p.name}`;
+  return out.sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
+}
+
+/**
+ * Digests the kubelet resolved for running pods (status.containerStatuses[].imageID), attributed to the pod's
+ * top-level workload through its owner chain: a Deployment's template names a tag, its pods know the digest.
+ */
+function runningImageDigests(ctx: AuditContext, topOf: TopOf): Map<string, string> {
   const out = new Map<string, string>();
   for (const pod of ctx.ofKind('Pod')) {
     const status = obj(pod.raw['status']) ?? {};

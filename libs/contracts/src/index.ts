@@ -7,6 +7,7 @@ export * from './gen/vigil/v1/inventory_pb.js';
 export * from './gen/vigil/v1/exception_pb.js';
 export * from './gen/vigil/v1/compliance_pb.js';
 export * from './gen/vigil/v1/snapshot_pb.js';
+export * from './gen/vigil/v1/sensor_pb.js';
 export * from './gen/vigil/v1/report_pb.js';
 export * from './gen/vigil/v1/envelope_pb.js';
 

@@ -34,6 +34,7 @@ export const EVENT_SCHEMA_VERSIONS = {
   snapshotRequested: 1,
   requirementAttested: 1,
   attestationRevoked: 1,
+  sensorSeen: 1,
 } as const satisfies Record<PayloadCase, number>;
 
 /** Rewrites a report's proto3 JSON (proto enum names, not plain words) from version N to N+1. */

@@ -10,7 +10,7 @@ function leaves(value: unknown): string[] {
 
 test('every topic name is declared once, with a partition count, in ALL_TOPICS', () => {
   const names = leaves(TOPICS);
-  assert.equal(names.length, 14);
+  assert.equal(names.length, 15);
   assert.equal(new Set(names).size, names.length);
   assert.deepEqual(ALL_TOPICS.map((t) => t.name).sort(), [...names].sort());
   for (const t of ALL_TOPICS) {
@@ -20,6 +20,8 @@ test('every topic name is declared once, with a partition count, in ALL_TOPICS',
   }
   assert.equal(TOPIC_PARTITIONS['scan.requests.image'], 6);
   assert.equal(TOPIC_PARTITIONS['snapshots'], 1);
+  // Keyed by node, like the findings about nodes.
+  assert.equal(TOPIC_PARTITIONS['sensors'], 6);
 });
 
 test('every scanner and finding source has its topic; unspecified has none', () => {

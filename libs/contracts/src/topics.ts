@@ -19,6 +19,7 @@ export const TOPICS = {
     correlated: 'findings.correlated',
   },
   inventory: 'inventory',
+  sensors: 'sensors',
   scans: 'scans',
   exceptions: 'exceptions',
   snapshots: 'snapshots',
@@ -29,6 +30,7 @@ export type TopicName =
   | (typeof TOPICS.scanRequests)[keyof typeof TOPICS.scanRequests]
   | (typeof TOPICS.findings)[keyof typeof TOPICS.findings]
   | typeof TOPICS.inventory
+  | typeof TOPICS.sensors
   | typeof TOPICS.scans
   | typeof TOPICS.exceptions
   | typeof TOPICS.snapshots
@@ -48,6 +50,7 @@ const PARTITIONS = {
   'findings.host': 6,
   'findings.correlated': 6,
   inventory: 6,
+  sensors: 6,
   scans: 3,
   exceptions: 1,
   snapshots: 1,
@@ -120,6 +123,8 @@ export function topicFor(envelope: EventEnvelope): TopicName {
       return TOPICS.findings.runtime;
     case 'inventoryObserved':
       return TOPICS.inventory;
+    case 'sensorSeen':
+      return TOPICS.sensors;
     case 'exceptionRecorded':
     case 'exceptionRevoked':
     case 'requirementAttested':

@@ -7,6 +7,7 @@ import {
   type InventoryObserved,
   type Namespace,
   type Node,
+  type Pod,
   ScanStatus,
   ScannerKind,
   type ScanCompleted,
@@ -20,6 +21,7 @@ import {
   namespaceKey,
   nodeKey,
   normalizeImageRef,
+  podKey,
   scanKey,
   serviceAccountKey,
   workloadKey,
@@ -95,6 +97,8 @@ export class AssetGraph {
   readonly serviceAccounts = new Map<string, Versioned<ServiceAccount>>();
   readonly exposures = new Map<string, Versioned<ServiceExposure>>();
   readonly nodes = new Map<string, Versioned<Node>>();
+  /** Pods of a live read by cluster/namespace/name: where the scheduler placed each workload's pods. */
+  readonly pods = new Map<string, Versioned<Pod>>();
   /** Image inventory by normalized reference: what digest a tag pointed at when it was scanned. */
   private readonly images = new Map<string, Versioned<Image>>();
   readonly findings = new Map<string, FindingRecord>();
@@ -108,6 +112,7 @@ export class AssetGraph {
   private readonly findingsByWorkload = new Map<string, Set<string>>();
   private readonly findingsByNode = new Map<string, Set<string>>();
   private readonly workloadsByNode = new Map<string, Set<string>>();
+  private readonly podsOfWorkload = new Map<string, Set<string>>();
   private readonly daemonSets = new Set<string>();
   private readonly findingsOfScan = new Map<string, Set<string>>();
   private readonly inventoryOfScan = new Map<string, Set<string>>();
@@ -117,6 +122,7 @@ export class AssetGraph {
 
   private readonly imageFindingsCache = new Map<string, FindingRecord[]>();
   private readonly imageCacheKeys = new Map<string, Set<string>>();
+  private readonly hostFindingsCache = new Map<string, FindingRecord[]>();
 
   /** Workloads whose correlations may have changed since the last `takeDirty`. */
   private dirty = new Set<string>();
@@ -287,7 +293,17 @@ export class AssetGraph {
     return out.sort((a, b) => (a.value.id < b.value.id ? -1 : 1));
   }
 
+  /**
+   * Open host findings on a node. Every workload on the node (and every DaemonSet, on all nodes) asks on each
+   * recompute, so the answer is kept until a host finding of the node or a host scan changes it.
+   */
   hostFindingsOf(node: string): FindingRecord[] {
+    let out = this.hostFindingsCache.get(node);
+    if (!out) this.hostFindingsCache.set(node, (out = this.lookupHostFindings(node)));
+    return out;
+  }
+
+  private lookupHostFindings(node: string): FindingRecord[] {
     const out: FindingRecord[] = [];
     for (const id of this.findingsByNode.get(node) ?? []) {
       const r = this.findings.get(id);
@@ -307,14 +323,29 @@ export class AssetGraph {
   }
 
   /**
-   * The nodes a workload's pods were seen on. The inventory carries no pod placement, so placement comes from
-   * open runtime detections (they name the node); a DaemonSet runs on every node the graph knows.
+   * The workload's pods that a current inventory places and that still run: a pod that finished, or that a later
+   * read of the cluster no longer lists (deleted, rescheduled under a new name), is placed nowhere.
+   */
+  podsOf(workload: string): Pod[] {
+    const out: Pod[] = [];
+    for (const key of this.podsOfWorkload.get(workload) ?? []) {
+      const p = this.current(this.pods, key);
+      if (p && p.phase !== 'Succeeded' && p.phase !== 'Failed') out.push(p);
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /**
+   * The nodes a workload's pods run on: where the inventory's pods are scheduled, and where open runtime
+   * detections saw them (a detection names its node, and a cluster read from manifests has no pods); a DaemonSet
+   * runs on every node the graph knows.
    */
   nodesOf(workload: string): string[] {
     const nodes = new Set<string>();
+    const cluster = this.clusterOf(workload);
+    for (const p of this.podsOf(workload)) if (p.nodeName) nodes.add(nodeKey(cluster, p.nodeName));
     for (const r of this.workloadFindingsOf(workload)) if (r.node) nodes.add(r.node);
     if (this.daemonSets.has(workload)) {
-      const cluster = this.clusterOf(workload);
       for (const n of this.nodes.keys()) if (n.startsWith(`${cluster}/`)) nodes.add(n);
       for (const n of this.findingsByNode.keys()) if (n.startsWith(`${cluster}/`)) nodes.add(n);
     }
@@ -336,6 +367,8 @@ export class AssetGraph {
   }
 
   private markImage(imageKey: string, onlyFinding?: string): void {
+    // Before the first recompute every workload is recomputed anyway: fanning out to each container is waste.
+    if (this.everythingDirty) return;
     for (const c of this.containersByImage.get(imageKey) ?? []) {
       const w = c.slice(0, c.lastIndexOf('#'));
       // One image finding changed: only the correlations of that finding in these workloads can change.
@@ -345,6 +378,7 @@ export class AssetGraph {
   }
 
   private markNode(node: string): void {
+    if (this.everythingDirty) return;
     for (const w of this.workloadsByNode.get(node) ?? []) this.dirty.add(w);
     for (const w of this.daemonSets) this.dirty.add(w);
   }
@@ -374,11 +408,20 @@ export class AssetGraph {
     const record: FindingRecord = { value: finding, cluster, stamp };
     if (asset) {
       if (finding.source !== FindingSource.IMAGE && finding.source !== FindingSource.HOST)
-        record.workload = workloadOfAsset(asset, cluster);
+        record.workload =
+          workloadOfAsset(asset, cluster) ??
+          // Kept under the Service or Ingress: the workloads it exposes read it through their exposures.
+          (finding.source === FindingSource.CONFIG &&
+          (asset.resourceKind === 'Service' || asset.resourceKind === 'Ingress') &&
+          asset.name
+            ? workloadKey(asset.cluster || cluster, asset.resourceKind, asset.namespace, asset.name)
+            : undefined);
       const node = asset.node || (asset.kind === AssetKind.NODE ? asset.name : '');
       if (node) record.node = nodeKey(cluster, node);
     }
     if (old) this.unindexFinding(old);
+    if (old?.node) this.hostFindingsCache.delete(old.node);
+    if (record.node) this.hostFindingsCache.delete(record.node);
     this.findings.set(finding.id, record);
     if (finding.source === FindingSource.IMAGE) {
       const keys = [old?.value.asset, asset].flatMap((a) => [
@@ -503,6 +546,28 @@ export class AssetGraph {
           }
           break;
         }
+        case 'pod': {
+          const pod = item.value;
+          if (!pod.name || !pod.workloadKind || !pod.workloadName)
+            throw new CorrelateInputError(
+              `event ${stamp.eventId}: inventory pod "${pod.namespace}/${pod.name}" names no pod or no workload`,
+            );
+          const key = podKey(cluster, pod.namespace, pod.name);
+          const old = this.pods.get(key)?.value;
+          if (!this.put(this.pods, key, pod, cluster, stamp)) break;
+          const wk = workloadKey(cluster, pod.workloadKind, pod.namespace, pod.workloadName);
+          if (old) {
+            const was = workloadKey(cluster, old.workloadKind, old.namespace, old.workloadName);
+            if (was !== wk) removeFrom(this.podsOfWorkload, was, key);
+            this.dirty.add(was);
+          }
+          addTo(this.podsOfWorkload, wk, key);
+          // Host findings on the node must reach the workload; a stale entry only costs a recompute.
+          if (pod.nodeName) addTo(this.workloadsByNode, nodeKey(cluster, pod.nodeName), wk);
+          this.dirty.add(wk);
+          if (stamp.scanId) addTo(this.inventoryOfScan, stamp.scanId, wk);
+          break;
+        }
         case 'node': {
           const key = nodeKey(cluster, item.value.name);
           if (this.put(this.nodes, key, item.value, cluster, stamp)) this.markNode(key);
@@ -520,6 +585,8 @@ export class AssetGraph {
     if (scan.status !== ScanStatus.OK) return;
     // Which image findings are open changes with an image scan's completion: of its findings' images.
     if (scan.scanner === ScannerKind.IMAGE) this.forgetImage();
+    // Any completion may resolve host findings (a host scan does; the graph does not assume only it can).
+    this.hostFindingsCache.clear();
     const key = scanKey(scan.scanner, cluster, scan.targetKey);
     this.scans.set(scan.scanId, { key, stamp, findingIds: new Set(scan.findingIds) });
     addTo(this.scansOfKey, key, scan.scanId);

@@ -1,6 +1,6 @@
 import { type EventEnvelope, type Finding, FindingSource, NetworkIsolation } from '@vigil/contracts';
 import { AssetGraph, type FindingRecord } from './asset-graph.js';
-import { namespaceKey, serviceAccountKey } from './keys.js';
+import { namespaceKey, serviceAccountKey, workloadKey } from './keys.js';
 import { type Priority, type PriorityContext, priorityOf } from './priority.js';
 import {
   CORRELATION_RULES,
@@ -33,11 +33,21 @@ const CAPABILITY_REACH = /^(read-secrets|exec-pods|namespace-admin):(.+)$/;
 export class Correlator {
   readonly graph = new AssetGraph();
   private readonly byWorkload = new Map<string, CorrelatedFinding[]>();
-  private readonly ids = new Map<string, string>();
+  /** Hashed correlated-finding ids per workload, pruned to the workload's current correlations on every recompute. */
+  private readonly ids = new Map<string, Map<string, string>>();
+  /**
+   * The vulnerabilities among an image's open findings, keyed by the graph's cached list for that image: the graph
+   * hands out the same array until the image's findings change, so hundreds of workloads on one image filter once.
+   */
+  private vulnerabilitiesByList = new WeakMap<readonly FindingRecord[], FindingRecord[]>();
+  /** Open host findings per node, for one recompute: every workload on a node asks for the same list. */
+  private hostMemo = new Map<string, FindingRecord[]>();
 
   constructor(private readonly rules: readonly CorrelationRule[] = CORRELATION_RULES) {}
 
   apply(envelope: EventEnvelope): boolean {
+    // Any event may change a node's host findings: the memo lives only between two events.
+    if (this.hostMemo.size) this.hostMemo = new Map();
     return this.graph.apply(envelope);
   }
 
@@ -47,6 +57,7 @@ export class Correlator {
    */
   update(): CorrelationDiff {
     const dirty = this.graph.takeDirty();
+    this.hostMemo = new Map();
     const keys = dirty.all
       ? [...new Set([...this.byWorkload.keys(), ...this.graph.workloadKeys()])]
       : [...dirty.workloads];
@@ -59,6 +70,7 @@ export class Correlator {
       diff.resolved.push(...part.resolved);
       if (after.length) this.byWorkload.set(key, after);
       else this.byWorkload.delete(key);
+      this.pruneIds(key, after);
     };
     for (const key of keys) {
       const ctx = this.contextOf(key, true);
@@ -70,21 +82,52 @@ export class Correlator {
     }
     if (!dirty.all)
       for (const [key, findings] of dirty.findings) {
-        const ctx = this.contextOf(key, true);
+        const ctx = this.contextOf(key, true, findings);
         const before = this.byWorkload.get(key) ?? [];
         if (!ctx) {
           merge(key, before, []);
           continue;
         }
-        // Only the correlations of the changed image findings are rebuilt; the rest of the workload's stay.
-        ctx.onlyVulnerabilities = findings;
+        // Only the correlations of the changed image findings are rebuilt and compared; the rest of the
+        // workload's stay as they are.
         const fresh = this.rules
           .filter((r) => r.perVulnerability && r.concerns(ctx))
           .flatMap((r) => r.run(ctx));
-        const kept = before.filter((c) => !c.vulnerabilityId || !findings.has(c.vulnerabilityId));
-        merge(key, before, [...kept, ...fresh]);
+        const touched = (c: CorrelatedFinding) =>
+          c.vulnerabilityId !== undefined && findings.has(c.vulnerabilityId);
+        const part = diffCorrelations(before.filter(touched), fresh);
+        diff.added.push(...part.added);
+        diff.changed.push(...part.changed);
+        diff.resolved.push(...part.resolved);
+        const after = before.filter((c) => !touched(c)).concat(fresh);
+        if (after.length) this.byWorkload.set(key, after);
+        else this.byWorkload.delete(key);
+        this.pruneIds(key, after);
       }
     return diff;
+  }
+
+  /** How many hashed ids the correlator keeps (bounded by the live correlations; for tests and the bench). */
+  get cachedIdCount(): number {
+    let n = 0;
+    for (const m of this.ids.values()) n += m.size;
+    return n;
+  }
+
+  /**
+   * Keeps only the ids of correlations that still exist: a resolved one that comes back is hashed again, which is
+   * cheap beside a cache that grows with every pod, image and node a long-running correlator ever saw.
+   */
+  private pruneIds(key: string, current: readonly CorrelatedFinding[]): void {
+    const ids = this.ids.get(key);
+    if (!ids) return;
+    if (!current.length) {
+      this.ids.delete(key);
+      return;
+    }
+    if (ids.size <= current.length) return;
+    const live = new Set(current.map((c) => c.id));
+    for (const [idKey, id] of ids) if (!live.has(id)) ids.delete(idKey);
   }
 
   /** Every current correlated finding, highest priority first, then by id. */
@@ -115,7 +158,11 @@ export class Correlator {
   }
 
   /** Everything the rules read about one workload, or undefined when the workload is not (or no longer) known. */
-  contextOf(key: string, skipUnused = false): WorkloadContext | undefined {
+  contextOf(
+    key: string,
+    skipUnused = false,
+    onlyVulnerabilities?: ReadonlySet<string>,
+  ): WorkloadContext | undefined {
     const g = this.graph;
     const workload = g.current(g.workloads, key);
     if (!workload) return undefined;
@@ -128,11 +175,23 @@ export class Correlator {
     );
     const all = g.workloadFindingsOf(key);
     const runtime = all.filter((r) => r.value.source === FindingSource.RUNTIME);
-    const config = all.filter((r) => r.value.source === FindingSource.CONFIG);
+    const exposures = g.exposuresOf(key);
+    // The config auditor reports an exposure on the Service or Ingress itself, not on the workload it selects.
+    const config = [
+      ...all.filter((r) => r.value.source === FindingSource.CONFIG),
+      ...exposures.flatMap((e) =>
+        g
+          .workloadFindingsOf(
+            workloadKey(cluster, e.type === 'Ingress' ? 'Ingress' : 'Service', e.namespace, e.name),
+          )
+          .filter((r) => r.value.source === FindingSource.CONFIG),
+      ),
+    ];
     const cdeReach = sa && sa.capabilities.length ? this.cdeReach(cluster, sa.capabilities) : [];
     // Every rule needs the CDE, a runtime detection or a reach into the CDE: without them the image findings are
     // not looked up at all (most workloads of a large cluster, on every event about their images).
     const needVulnerabilities = !skipUnused || cde || runtime.length > 0 || cdeReach.length > 0;
+    const placed = g.podsOf(key).map((p) => p.name);
     const containers: ContainerContext[] = g.containersOf(key).map(({ key: ck, container }) => {
       const inContainer = runtime.filter((r) => r.value.asset?.container === container.name);
       return {
@@ -140,10 +199,10 @@ export class Correlator {
         container,
         imageDigest: g.effectiveDigest(cluster, container),
         vulnerabilities: needVulnerabilities
-          ? g.imageFindingsOf(cluster, container).filter((r) => isVulnerability(r.value))
+          ? this.vulnerabilitiesOf(g.imageFindingsOf(cluster, container))
           : [],
         runtime: inContainer,
-        pods: podsOf(inContainer),
+        pods: podsOf(inContainer, placed),
       };
     });
     return {
@@ -153,8 +212,7 @@ export class Correlator {
       cde,
       ...(sa ? { serviceAccount: sa } : {}),
       cdeReach,
-      externalExposures: g
-        .exposuresOf(key)
+      externalExposures: exposures
         .filter((e) => e.external)
         .map(
           (e) =>
@@ -163,9 +221,34 @@ export class Correlator {
       egress: workload.egress ?? NetworkIsolation.UNSPECIFIED,
       config,
       containers,
-      nodes: g.nodesOf(key).map((node) => ({ node, host: g.hostFindingsOf(node) })),
-      ids: this.ids,
+      // The per-vulnerability rules an incremental update runs do not read the nodes.
+      nodes: onlyVulnerabilities
+        ? []
+        : g.nodesOf(key).map((node) => ({ node, host: this.hostFindingsOf(node) })),
+      ids: this.idsOf(key),
+      ...(onlyVulnerabilities ? { onlyVulnerabilities } : {}),
     };
+  }
+
+  private vulnerabilitiesOf(imageFindings: readonly FindingRecord[]): FindingRecord[] {
+    let out = this.vulnerabilitiesByList.get(imageFindings);
+    if (!out) {
+      out = imageFindings.filter((r) => isVulnerability(r.value));
+      this.vulnerabilitiesByList.set(imageFindings, out);
+    }
+    return out;
+  }
+
+  private hostFindingsOf(node: string): FindingRecord[] {
+    let out = this.hostMemo.get(node);
+    if (!out) this.hostMemo.set(node, (out = this.graph.hostFindingsOf(node)));
+    return out;
+  }
+
+  private idsOf(key: string): Map<string, string> {
+    let ids = this.ids.get(key);
+    if (!ids) this.ids.set(key, (ids = new Map()));
+    return ids;
   }
 
   /** The capabilities that reach a CDE namespace: read its Secrets, exec into its pods, or administer it. */
@@ -189,20 +272,31 @@ export class Correlator {
   }
 }
 
-function podsOf(runtime: FindingRecord[]): string[] {
-  const pods = new Set<string>();
+/** The pods a container runs in: those the inventory places, and those its runtime detections name. */
+function podsOf(runtime: FindingRecord[], placed: string[]): string[] {
+  const pods = new Set<string>(placed);
   for (const r of runtime)
     for (const e of r.value.evidence) if (e.key === 'pod' && e.value) pods.add(e.value);
   return [...pods].sort();
 }
 
 function sortByPriority<T extends { priority: Priority }>(list: T[], idOf: (x: T) => string): T[] {
-  return list.sort((a, b) => {
-    if (b.priority.score !== a.priority.score) return b.priority.score - a.priority.score;
+  // Scores are whole numbers 0-100: bucketed by score, only ids are compared, within much shorter runs.
+  const buckets = new Map<number, T[]>();
+  for (const x of list) {
+    const bucket = buckets.get(x.priority.score);
+    if (bucket) bucket.push(x);
+    else buckets.set(x.priority.score, [x]);
+  }
+  const byId = (a: T, b: T) => {
     const x = idOf(a);
     const y = idOf(b);
     return x < y ? -1 : x > y ? 1 : 0;
-  });
+  };
+  const out: T[] = [];
+  for (const score of [...buckets.keys()].sort((a, b) => b - a))
+    for (const x of buckets.get(score)!.sort(byId)) out.push(x);
+  return out;
 }
 
 const sameFactors = (a: Priority, b: Priority) =>

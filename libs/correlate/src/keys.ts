@@ -13,6 +13,9 @@ export const namespaceKey = (cluster: string, namespace: string): string => `${c
 export const serviceAccountKey = (cluster: string, namespace: string, name: string): string =>
   `${cluster}/${namespace}/${name}`;
 
+export const podKey = (cluster: string, namespace: string, name: string): string =>
+  `${cluster}/${namespace}/${name}`;
+
 export const nodeKey = (cluster: string, node: string): string => `${cluster}/${node}`;
 
 /** Resolution goes by (scanner, scope, target key): the same triple names the same target across scans. */

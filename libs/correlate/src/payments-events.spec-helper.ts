@@ -25,13 +25,14 @@ import {
   type ScanReport,
 } from '@vigil/image-scan';
 import { ingestEvents } from '@vigil/runtime-rules';
+import { assessHost, materializeFixture } from '@vigil/host-assess';
 
 export const CLUSTER = 'payments-prod';
 export const IMAGE_REF = 'registry.example.com/acme/payment-api:1.4.2';
 export const MANIFEST_KEY = 'examples/payments/k8s';
 
 /** One scan's events as a service publishes them: findings, inventory, then the completion. */
-function scanEvents(input: {
+export function scanEvents(input: {
   scanId: string;
   scanner: ScannerKind;
   targetKey: string;
@@ -91,9 +92,10 @@ export async function configAuditEvents(
   scanId: string,
   at: string,
   extraPaths: string[] = [],
+  manifests = join(root, MANIFEST_KEY),
 ): Promise<{ events: EventEnvelope[]; findings: Finding[] }> {
   const audit = await auditManifests({
-    paths: [join(root, MANIFEST_KEY), ...extraPaths],
+    paths: [manifests, ...extraPaths],
     cluster: CLUSTER,
     clock: () => new Date(at),
   });
@@ -232,4 +234,48 @@ export function generatedEgressPolicy(configFindings: Finding[]): string {
   const file = join(mkdtempSync(join(tmpdir(), 'correlate-netpol-')), 'payment-api-egress.json');
   writeFileSync(file, f.remediation.patch);
   return file;
+}
+
+/**
+ * The example node (examples/payments/node) through the host assessor under the node name the test places pods
+ * on, as the host-assessor publishes it: its failed checks, its Node inventory, the completion.
+ */
+export async function hostEvents(
+  root: string,
+  scanId: string,
+  at: string,
+  node: string,
+): Promise<{ events: EventEnvelope[]; findings: Finding[] }> {
+  const { root: nodeRoot } = materializeFixture(join(root, 'examples/payments/node'));
+  const assessment = await assessHost({ root: nodeRoot, node, cluster: CLUSTER, clock: () => new Date(at) });
+  return {
+    findings: assessment.findings,
+    events: scanEvents({
+      scanId,
+      scanner: ScannerKind.HOST,
+      targetKey: node,
+      at,
+      findings: assessment.findings,
+      inventory: [
+        {
+          $typeName: 'vigil.v1.InventoryItem',
+          item: {
+            case: 'node',
+            value: {
+              $typeName: 'vigil.v1.Node',
+              name: node,
+              uid: '',
+              labels: {},
+              osImage: '',
+              kernelVersion: assessment.kernelVersion ?? '',
+              containerRuntime: '',
+              kubeletVersion: '',
+              addresses: [],
+            },
+          },
+        },
+      ],
+      producer: 'host-assessor',
+    }),
+  };
 }

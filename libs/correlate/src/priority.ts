@@ -64,6 +64,26 @@ export const isKnownExploited = (f: Finding): boolean => Boolean(evidence(f, 'kn
  * A fix being available adds a little: it is actionable now. The factors keep this order so two findings read alike.
  */
 export function priorityOf(finding: Finding, ctx: PriorityContext): Priority {
+  // One image finding runs in many workloads, and most of them place it alike (same CDE scope, egress, no runtime
+  // activity): those share one Priority instead of building the same factors and texts again. Priorities are
+  // never mutated, and a finding's messages are not either once decoded.
+  const key = contextKey(ctx);
+  let known = priorities.get(finding);
+  if (!known) priorities.set(finding, (known = new Map()));
+  let p = known.get(key);
+  if (!p) known.set(key, (p = computePriority(finding, ctx)));
+  return p;
+}
+
+const priorities = new WeakMap<Finding, Map<string, Priority>>();
+
+/** Everything of a context that priorityOf reads, as text: equal keys give equal priorities. */
+function contextKey(ctx: PriorityContext): string {
+  const list = (l: readonly string[] | undefined) => (l?.length ? l.join('\n') : '');
+  return `${ctx.cde ? 1 : 0}\u0000${ctx.egress ?? ''}\u0000${list(ctx.exposedBy)}\u0000${list(ctx.runtimeRules)}\u0000${list(ctx.inUseFiles)}`;
+}
+
+function computePriority(finding: Finding, ctx: PriorityContext): Priority {
   const factors: PriorityFactor[] = [];
   const cvss = finding.cvss?.score ? ` (CVSS ${finding.cvss.score})` : '';
   factors.push({

@@ -37,6 +37,7 @@ export interface ContainerContext {
   runtime: FindingRecord[];
   pods: string[];
   priorityContexts?: Map<string, PriorityContext>;
+  asset?: AssetInit;
 }
 
 export interface WorkloadContext {
@@ -164,8 +165,9 @@ const isVulnerability = (f: Finding) =>
 
 export { isVulnerability };
 
+/** The asset of a container's correlated findings: one object per container, shared (and never changed). */
 function containerAsset(ctx: WorkloadContext, c: ContainerContext): AssetInit {
-  return {
+  return (c.asset ??= {
     kind: AssetKind.CONTAINER,
     cluster: ctx.cluster,
     namespace: ctx.workload.namespace,
@@ -175,7 +177,7 @@ function containerAsset(ctx: WorkloadContext, c: ContainerContext): AssetInit {
     imageDigest: c.imageDigest,
     node: '',
     resourceKind: ctx.workload.kind,
-  };
+  });
 }
 
 const workloadRef = (w: Workload) => `${w.kind}/${w.namespace}/${w.name}`;
@@ -192,10 +194,12 @@ const egressWord = (e: NetworkIsolation) =>
 export function vulnerabilityContext(ctx: WorkloadContext, c: ContainerContext, v: Finding): PriorityContext {
   // Several rules ask for the same vulnerability in the same container.
   const memo = (c.priorityContexts ??= new Map());
-  const had = memo.get(v.id);
+  // Without runtime detections in the container no file can be in use: every vulnerability shares one context.
+  const key = c.runtime.length ? v.id : '';
+  const had = memo.get(key);
   if (had) return had;
   const made = computeVulnerabilityContext(ctx, c, v);
-  memo.set(v.id, made);
+  memo.set(key, made);
   return made;
 }
 
@@ -231,6 +235,17 @@ interface Build {
   };
 }
 
+/** The joined findings' ids, sorted, without repeats; most correlations join one or two findings. */
+function relatedIds(joined: readonly FindingRecord[]): string[] {
+  if (joined.length === 1) return [joined[0]!.value.id];
+  if (joined.length === 2) {
+    const a = joined[0]!.value.id;
+    const b = joined[1]!.value.id;
+    return a === b ? [a] : a < b ? [a, b] : [b, a];
+  }
+  return [...new Set(joined.map((r) => r.value.id))].sort();
+}
+
 function build(b: Build): CorrelatedFinding {
   const { ctx } = b;
   const priority = priorityOf(b.base, b.priority);
@@ -245,7 +260,7 @@ function build(b: Build): CorrelatedFinding {
     });
     ctx.ids?.set(idKey, id);
   }
-  const related = [...new Set(b.joined.map((r) => r.value.id))].sort();
+  const related = relatedIds(b.joined);
   const findingIdValue = id;
   return new LazyCorrelatedFinding(
     id,
@@ -314,10 +329,26 @@ function sourceWord(s: FindingSource): string {
           : 'other';
 }
 
-const egressFinding = (ctx: WorkloadContext) =>
-  ctx.config.find((r) => r.value.ruleId === 'net/no-egress-networkpolicy');
-const exposureFinding = (ctx: WorkloadContext) =>
-  ctx.config.find((r) => r.value.ruleId === 'net/service-exposed' || r.value.ruleId === 'net/ingress-no-tls');
+// Asked once per vulnerability by several rules: looked up once per workload context.
+const networkFindings = new WeakMap<
+  WorkloadContext,
+  { egress: FindingRecord | undefined; exposure: FindingRecord | undefined }
+>();
+function networkFindingsOf(ctx: WorkloadContext) {
+  let found = networkFindings.get(ctx);
+  if (!found) {
+    found = {
+      egress: ctx.config.find((r) => r.value.ruleId === 'net/no-egress-networkpolicy'),
+      exposure: ctx.config.find(
+        (r) => r.value.ruleId === 'net/service-exposed' || r.value.ruleId === 'net/ingress-no-tls',
+      ),
+    };
+    networkFindings.set(ctx, found);
+  }
+  return found;
+}
+const egressFinding = (ctx: WorkloadContext) => networkFindingsOf(ctx).egress;
+const exposureFinding = (ctx: WorkloadContext) => networkFindingsOf(ctx).exposure;
 
 function vulnRemediation(v: Finding, extra?: FindingRecord): { summary: string; patch: string } {
   const fix = v.package?.fixedVersion
@@ -345,14 +376,33 @@ const forEachVuln = (
   pick: (c: ContainerContext, v: FindingRecord) => CorrelatedFinding | undefined,
 ): CorrelatedFinding[] => {
   const out: CorrelatedFinding[] = [];
-  for (const c of ctx.containers)
-    for (const v of c.vulnerabilities) {
-      if (ctx.onlyVulnerabilities && !ctx.onlyVulnerabilities.has(v.value.id)) continue;
-      const r = pick(c, v);
+  const only = ctx.onlyVulnerabilities;
+  for (const c of ctx.containers) {
+    if (!only) {
+      for (const v of c.vulnerabilities) {
+        const r = pick(c, v);
+        if (r) out.push(r);
+      }
+      continue;
+    }
+    // An incremental update names one or two findings: look them up instead of walking the image's hundreds.
+    const index = vulnerabilityIndex(c.vulnerabilities);
+    for (const id of only) {
+      const v = index.get(id);
+      const r = v && pick(c, v);
       if (r) out.push(r);
     }
+  }
   return out;
 };
+
+/** A container's vulnerabilities by finding id, kept per list: the graph hands out one list per image state. */
+const vulnerabilityIndexes = new WeakMap<readonly FindingRecord[], Map<string, FindingRecord>>();
+function vulnerabilityIndex(list: readonly FindingRecord[]): Map<string, FindingRecord> {
+  let index = vulnerabilityIndexes.get(list);
+  if (!index) vulnerabilityIndexes.set(list, (index = new Map(list.map((v) => [v.value.id, v]))));
+  return index;
+}
 
 const VULNERABLE_IN_CDE: CorrelationRule = {
   id: 'correlated/vulnerable-in-cde',

@@ -6,7 +6,14 @@ export {
   type VersionScheme,
   type Sign,
 } from './versions/scheme.js';
-export { analyzers, osAnalyzers, packageAnalyzers, isWanted, isWantedContent } from './analyzers/registry.js';
+export {
+  analyzers,
+  osAnalyzers,
+  packageAnalyzers,
+  isWanted,
+  isWantedContent,
+  keptContentOf,
+} from './analyzers/registry.js';
 export { extractPackages, type ExtractOptions, type ExtractResult } from './analyzers/extract.js';
 export {
   MalformedInputError,
@@ -47,7 +54,10 @@ export type {
   AdvisoryKey,
   AdvisoryDbInfo,
   AdvisorySourceInfo,
+  AdvisoryVersionKey,
 } from './vulndb/advisory-store.js';
+export { STORED_VERSIONS_FIELD } from './vulndb/advisory-store.js';
+export { versionKey, hasVersionKeys } from './versions/version-key.js';
 export type { VulnerabilityMatch, CvssScore, FixState, VendorRating } from './vulndb/match.types.js';
 export { openImage, type OpenImageOptions } from './image/open-image.js';
 export {
@@ -102,6 +112,7 @@ export {
   type DumpSummary,
 } from './vulndb/osv-dump.js';
 export { MemoryAdvisoryStore } from './vulndb/memory-store.js';
+export { CachedAdvisoryStore, type CachedAdvisoryStoreOptions } from './vulndb/cached-store.js';
 export {
   importOsvDump,
   advisoryRow,

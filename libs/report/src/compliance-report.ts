@@ -1,10 +1,14 @@
 import {
+  AttestationStanding,
+  ExceptionStanding,
   SCHEMA_VERSIONS,
   ScopeSchema,
   SnapshotListSchema,
   SnapshotSummarySchema,
   create,
+  type AttestationUse,
   type ComplianceReport,
+  type ExceptionUse,
   type FindingCounts,
   type RequirementSummary,
   type SnapshotList,
@@ -16,6 +20,41 @@ import { scopeKey } from './scope-state.js';
 
 export function complianceReport(snapshot: Snapshot): ComplianceReport {
   return snapshot.report;
+}
+
+// The exceptions of a snapshot sorted the way the issue asks for them: those used (with the findings they cover),
+// those that matched nothing while active, and those no longer applying (expired, lapsed on fix, revoked, or never
+// valid for want of an expiry), plus the attestations that hold and those that do not.
+export interface ExceptionListing {
+  readonly used: readonly ExceptionUse[];
+  readonly matchedNothing: readonly ExceptionUse[];
+  readonly expired: readonly ExceptionUse[];
+  readonly lapsedOnFix: readonly ExceptionUse[];
+  readonly revoked: readonly ExceptionUse[];
+  readonly noExpiry: readonly ExceptionUse[];
+  readonly attestations: {
+    readonly valid: readonly AttestationUse[];
+    readonly invalid: readonly AttestationUse[];
+  };
+}
+
+export function exceptionListing(
+  snapshot: Pick<Snapshot, 'exceptionUses' | 'attestationUses'>,
+): ExceptionListing {
+  const by = (s: ExceptionStanding) => snapshot.exceptionUses.filter((x) => x.standing === s);
+  const active = by(ExceptionStanding.ACTIVE);
+  return {
+    used: active.filter((x) => x.coveredFindingIds.length > 0),
+    matchedNothing: active.filter((x) => x.coveredFindingIds.length === 0),
+    expired: by(ExceptionStanding.EXPIRED),
+    lapsedOnFix: by(ExceptionStanding.LAPSED_ON_FIX),
+    revoked: by(ExceptionStanding.REVOKED),
+    noExpiry: by(ExceptionStanding.NO_EXPIRY),
+    attestations: {
+      valid: snapshot.attestationUses.filter((a) => a.standing === AttestationStanding.VALID),
+      invalid: snapshot.attestationUses.filter((a) => a.standing !== AttestationStanding.VALID),
+    },
+  };
 }
 
 // What a snapshot list needs of each version: a Snapshot has it all; the reporting service can also list the rows

@@ -1,4 +1,10 @@
-import type { Asset, Finding, FindingSelector } from '@vigil/contracts';
+import {
+  ExceptionKind,
+  type Asset,
+  type ExceptionRevoked,
+  type Finding,
+  type FindingSelector,
+} from '@vigil/contracts';
 import { groupKey, isOkCompletion } from './finding-resolution.js';
 import { scanStartOf, type ExceptionState, type ScanRecord, type ScopeState } from './scope-state.js';
 import { compareNanos, toNanos, type TimestampLike } from './time.js';
@@ -12,6 +18,9 @@ export interface ExceptionView {
   readonly id: string;
   readonly standing: ExceptionStanding;
   readonly exception: ExceptionState;
+  // An exception recorded before the kind existed is a risk acceptance.
+  readonly kind: ExceptionKind;
+  readonly revocation: ExceptionRevoked | undefined;
   // Requirement ids the acceptance is limited to; empty means every requirement its findings fail.
   readonly requirementIds: readonly string[];
 }
@@ -45,7 +54,51 @@ export function selectorMatches(selector: FindingSelector | undefined, finding: 
     criteria++;
     if (imageRepository(finding.asset?.imageRef ?? '') !== selector.imageRepository) return false;
   }
+  if (selector.packages.length > 0) {
+    criteria++;
+    if (!selector.packages.some((p) => packageMatches(p, finding))) return false;
+  }
+  if (selector.paths.length > 0) {
+    criteria++;
+    if (!selector.paths.some((p) => finding.locations.some((l) => pathMatches(p, l)))) return false;
+  }
   return criteria > 0;
+}
+
+// A package criterion is a name ("openssl") or a purl without version ("pkg:deb/debian/openssl"). The version is
+// left out on purpose: an acceptance of a package must survive a rebuild that bumps it. A purl criterion also
+// matches the source package a binary was built from, as an advisory for "openssl" covers "libssl3".
+export function packageMatches(criterion: string, finding: Finding): boolean {
+  const pkg = finding.package;
+  if (!pkg) return false;
+  if (!criterion.startsWith('pkg:')) return criterion === pkg.name || criterion === pkg.sourceName;
+  const want = purlWithoutVersion(criterion);
+  if (want === purlWithoutVersion(pkg.purl)) return true;
+  // pkg:deb/debian/libssl3 → pkg:deb/debian/openssl, when the source package differs.
+  if (!pkg.sourceName) return false;
+  const own = purlWithoutVersion(pkg.purl);
+  const slash = own.lastIndexOf('/');
+  return slash > 0 && want === `${own.slice(0, slash + 1)}${pkg.sourceName}`;
+}
+
+// "pkg:deb/debian/openssl@3.0.11-1?distro=debian-12#sub" → "pkg:deb/debian/openssl". The version starts at the
+// first "@" after the last "/" (npm scopes are written %40 in a purl's namespace, so they cannot be confused).
+export function purlWithoutVersion(purl: string): string {
+  let end = purl.length;
+  for (const c of ['#', '?']) {
+    const i = purl.indexOf(c);
+    if (i >= 0 && i < end) end = i;
+  }
+  const base = purl.slice(0, end);
+  const at = base.indexOf('@', base.lastIndexOf('/') + 1);
+  return at >= 0 ? base.slice(0, at) : base;
+}
+
+// Exact, or a directory prefix when the criterion ends in "/": "/usr/lib/" covers "/usr/lib/x/libssl.so.3" but
+// "/usr/lib" covers only itself, so "/usr/lib64/..." is never taken in by accident.
+export function pathMatches(criterion: string, location: string): boolean {
+  if (criterion === '') return false;
+  return criterion.endsWith('/') ? location.startsWith(criterion) : location === criterion;
 }
 
 const assetFields = [
@@ -88,6 +141,8 @@ export function exceptionViews(scope: ScopeState, asOf: TimestampLike | undefine
       id: x.id,
       standing: standing(scope, x, asOf, okScans),
       exception: x,
+      kind: x.recorded.kind === ExceptionKind.UNSPECIFIED ? ExceptionKind.RISK_ACCEPTANCE : x.recorded.kind,
+      revocation: scope.revocations.get(x.id),
       requirementIds: x.recorded.pciRequirements,
     });
   }
@@ -153,4 +208,65 @@ function okScansByGroup(scope: ScopeState): Map<string, ScanRecord[]> {
     out.set(key, list);
   }
   return out;
+}
+
+// Which exceptions' selectors match a finding, without testing every selector against every finding: each selector
+// is filed under one criterion every match must satisfy (finding id, rule id or package), and only the selectors
+// filed under the finding's own keys — plus those with none of these criteria — are tested in full. At 200,000
+// findings and a few hundred exceptions this keeps a snapshot's exception work linear in the findings.
+export class ExceptionMatcher {
+  private readonly byKey = new Map<string, ExceptionView[]>();
+  private readonly unindexed: ExceptionView[] = [];
+  private readonly cache = new WeakMap<Finding, readonly ExceptionView[]>();
+
+  constructor(views: readonly ExceptionView[]) {
+    for (const v of views) {
+      const keys = indexKeys(v.exception.recorded.selector);
+      if (keys === undefined) this.unindexed.push(v);
+      else
+        for (const k of keys) {
+          const list = this.byKey.get(k) ?? [];
+          list.push(v);
+          this.byKey.set(k, list);
+        }
+    }
+  }
+
+  /** The exceptions (of any standing) whose selector matches the finding, in id order. */
+  matching(finding: Finding): readonly ExceptionView[] {
+    let hit = this.cache.get(finding);
+    if (hit) return hit;
+    const candidates = new Set<ExceptionView>(this.unindexed);
+    for (const k of findingKeys(finding)) for (const v of this.byKey.get(k) ?? []) candidates.add(v);
+    hit = [...candidates]
+      .filter((v) => selectorMatches(v.exception.recorded.selector, finding))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    this.cache.set(finding, hit);
+    return hit;
+  }
+}
+
+// The cheapest criterion a match must satisfy, as keys; undefined when the selector has none of them.
+function indexKeys(s: FindingSelector | undefined): string[] | undefined {
+  if (!s) return [];
+  if (s.findingIds.length > 0) return s.findingIds.map((id) => `id:${id}`);
+  if (s.ruleIds.length > 0) return s.ruleIds.map((id) => `rule:${id}`);
+  if (s.packages.length > 0)
+    return s.packages.map((p) => `pkg:${p.startsWith('pkg:') ? lastSegment(purlWithoutVersion(p)) : p}`);
+  return undefined;
+}
+
+function findingKeys(f: Finding): string[] {
+  const keys = [`id:${f.id}`, `rule:${f.ruleId}`, ...f.aliases.map((a) => `rule:${a}`)];
+  const p = f.package;
+  if (p) {
+    if (p.name) keys.push(`pkg:${p.name}`);
+    if (p.sourceName) keys.push(`pkg:${p.sourceName}`);
+    if (p.purl) keys.push(`pkg:${lastSegment(purlWithoutVersion(p.purl))}`);
+  }
+  return keys;
+}
+
+function lastSegment(purl: string): string {
+  return purl.slice(purl.lastIndexOf('/') + 1);
 }

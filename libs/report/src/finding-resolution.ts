@@ -46,8 +46,17 @@ export interface TargetGroup {
 }
 
 export interface Resolution {
+  // Sorted by finding id. On a resolution from the incremental path this is built on first read, so a caller that
+  // only wants what changed (changedSince/openById) never pays for sorting the whole scope.
   readonly open: readonly OpenFinding[];
   readonly groups: ReadonlyMap<string, TargetGroup>;
+  // The open findings by id (the same objects as `open`).
+  readonly openById?: ReadonlyMap<string, OpenFinding>;
+  // Which resolution of the scope this is: pass it to changedSince of a later one.
+  readonly epoch?: number;
+  // The ids whose open finding may differ from what the resolution of `epoch` said (opened, closed, re-resolved),
+  // or undefined when that resolution is too old to tell (or from another fold): the caller then compares in full.
+  readonly changedSince?: (epoch: number) => ReadonlySet<string> | undefined;
 }
 
 export function groupKey(scanner: ScannerKind, targetKey: string): string {
@@ -86,10 +95,12 @@ export function targetGroups(scope: ScopeState): Map<string, TargetGroup> {
 }
 
 export function resolveFindings(scope: ScopeState, options: ResolutionOptions = {}): Resolution {
+  // A caller's own runtime rule may depend on anything: only the default rule is known well enough to cache.
+  if (scope.changedFindings && !options.runtimeOpen) return resolveIncrementally(scope, options);
   const groups = targetGroups(scope);
   const latestLists = new Map<string, Set<string>>();
   for (const [key, g] of groups)
-    if (g.latestOk?.completed) latestLists.set(key, new Set(g.latestOk.completed.findingIds));
+    if (g.latestOk?.completed) latestLists.set(key, latestList(g.latestOk.completed));
 
   const runtimeNow = runtimeAsOf(scope);
   const open: OpenFinding[] = [];
@@ -103,6 +114,202 @@ export function resolveFindings(scope: ScopeState, options: ResolutionOptions = 
   }
   open.sort((a, b) => compareStrings(a.finding.id, b.finding.id));
   return { open, groups };
+}
+
+// ---- incremental resolution ----
+//
+// Resolving the whole scope on every batch made projection quadratic. What a finding's resolution reads is: its
+// reports and runtime closures (evolve journals those in scope.changedFindings), the scan records its reports name,
+// the latest ok scan of those scans' (scanner, target key) groups with the ids it lists, and for runtime findings
+// the scope's runtime clock. So a finding needs re-resolving only when it was journalled, when a scan one of its
+// reports names changed, when any scan of such a group changed (the group's latest, or the order against it, may
+// have moved), or, for a runtime finding, when the runtime clock moved. Everything else keeps its last answer,
+// which is exactly what a full pass would compute again.
+
+interface ScanPrint {
+  scanner: ScannerKind | undefined;
+  targetKey: string | undefined;
+  startedAt: TimestampLike | undefined;
+  completed: ScanCompleted | undefined;
+}
+
+interface ResolutionCache {
+  readonly quietPeriodMs: number | undefined;
+  epoch: number;
+  // The first epoch of this cache: what an earlier one said cannot be compared with it.
+  readonly floor: number;
+  readonly open: Map<string, OpenFinding>;
+  sorted: OpenFinding[] | undefined;
+  readonly scanPrints: Map<string, ScanPrint>;
+  // scan id -> the findings with a report naming it (reports are only ever added or replaced, never dropped).
+  readonly findingsByScan: Map<string, Set<string>>;
+  readonly runtimeIds: Set<string>;
+  runtimeNow: TimestampLike | undefined;
+  // The ids each recent resolution re-resolved, newest last; bounded, older callers get a full comparison.
+  readonly journal: { epoch: number; ids: readonly string[] }[];
+}
+
+const JOURNAL_LENGTH = 256;
+const caches = new WeakMap<ScopeState, ResolutionCache>();
+const latestLists = new WeakMap<ScanCompleted, Set<string>>();
+
+function latestList(completed: ScanCompleted): Set<string> {
+  let set = latestLists.get(completed);
+  if (!set) {
+    set = new Set(completed.findingIds);
+    latestLists.set(completed, set);
+  }
+  return set;
+}
+
+function resolveIncrementally(scope: ScopeState, options: ResolutionOptions): Resolution {
+  const changed = scope.changedFindings as Set<string>;
+  let cache = caches.get(scope);
+  const fresh = !cache || cache.quietPeriodMs !== options.runtimeQuietPeriodMs;
+  if (!cache || fresh) {
+    const epoch = (cache?.epoch ?? 0) + 1;
+    cache = {
+      quietPeriodMs: options.runtimeQuietPeriodMs,
+      epoch,
+      floor: epoch,
+      open: new Map(),
+      sorted: undefined,
+      scanPrints: new Map(),
+      findingsByScan: new Map(),
+      runtimeIds: new Set(),
+      runtimeNow: undefined,
+      journal: [],
+    };
+    caches.set(scope, cache);
+  }
+  const c = cache;
+  const groups = targetGroups(scope);
+
+  const dirty = new Set<string>();
+  if (fresh) for (const id of scope.findings.keys()) dirty.add(id);
+  for (const id of changed) dirty.add(id);
+  changed.clear();
+
+  // Scans whose facts changed, and the groups they were or are in.
+  const dirtyGroups = new Set<string>();
+  for (const scan of scope.scans.values()) {
+    const before = c.scanPrints.get(scan.scanId);
+    if (
+      before &&
+      before.scanner === scan.scanner &&
+      before.targetKey === scan.targetKey &&
+      before.startedAt === scan.startedAt &&
+      before.completed === scan.completed
+    )
+      continue;
+    if (before?.scanner !== undefined && before.targetKey !== undefined)
+      dirtyGroups.add(groupKey(before.scanner, before.targetKey));
+    if (scan.scanner !== undefined && scan.targetKey !== undefined)
+      dirtyGroups.add(groupKey(scan.scanner, scan.targetKey));
+    c.scanPrints.set(scan.scanId, {
+      scanner: scan.scanner,
+      targetKey: scan.targetKey,
+      startedAt: scan.startedAt,
+      completed: scan.completed,
+    });
+    for (const id of c.findingsByScan.get(scan.scanId) ?? []) dirty.add(id);
+  }
+  if (dirtyGroups.size > 0)
+    for (const scan of scope.scans.values()) {
+      if (scan.scanner === undefined || scan.targetKey === undefined) continue;
+      if (!dirtyGroups.has(groupKey(scan.scanner, scan.targetKey))) continue;
+      for (const id of c.findingsByScan.get(scan.scanId) ?? []) dirty.add(id);
+    }
+
+  // Index the touched findings' reports, and keep the set of runtime findings the runtime clock is read from.
+  let runtimeTouched = fresh;
+  for (const id of dirty) {
+    const record = scope.findings.get(id);
+    if (!record) continue;
+    let runtime = false;
+    for (const r of record.reports.values()) {
+      let ids = c.findingsByScan.get(r.scanId);
+      if (!ids) {
+        ids = new Set();
+        c.findingsByScan.set(r.scanId, ids);
+      }
+      ids.add(id);
+      if (r.finding.source === FindingSource.RUNTIME) runtime = true;
+    }
+    if (runtime !== c.runtimeIds.has(id) || runtime) runtimeTouched = true;
+    if (runtime) c.runtimeIds.add(id);
+    else c.runtimeIds.delete(id);
+  }
+  // Without runtime findings the clock falls back to the scope's as-of time, which nothing then depends on.
+  let runtimeNow = c.runtimeNow;
+  if (runtimeTouched || c.runtimeIds.size === 0) runtimeNow = runtimeAsOfAmong(scope, c.runtimeIds);
+  if (c.runtimeIds.size > 0 && toNanos(runtimeNow) !== toNanos(c.runtimeNow))
+    for (const id of c.runtimeIds) dirty.add(id);
+  c.runtimeNow = runtimeNow;
+
+  const lists = new Map<string, Set<string>>();
+  for (const [key, g] of groups) if (g.latestOk?.completed) lists.set(key, latestList(g.latestOk.completed));
+
+  const touched: string[] = [];
+  for (const id of dirty) {
+    const record = scope.findings.get(id);
+    const before = c.open.get(id);
+    const keeping = record ? openingReports(scope, record, groups, lists, options, runtimeNow) : [];
+    if (!record || keeping.length === 0) {
+      if (before) {
+        c.open.delete(id);
+        touched.push(id);
+      }
+      continue;
+    }
+    const finding = displayed(scope, record, keeping);
+    const scanIds = keeping.map((r) => r.scanId).sort(compareStrings);
+    // The same object while nothing changed, so callers can tell "unchanged" by identity.
+    if (before && before.finding === finding && sameStrings(before.scanIds, scanIds)) {
+      touched.push(id);
+      continue;
+    }
+    c.open.set(id, { finding, scanIds });
+    touched.push(id);
+  }
+  if (touched.length > 0 && !fresh) {
+    c.epoch += 1;
+    c.sorted = undefined;
+    c.journal.push({ epoch: c.epoch, ids: touched });
+    if (c.journal.length > JOURNAL_LENGTH) c.journal.shift();
+  }
+
+  const epoch = c.epoch;
+  const open = c.open;
+  let sorted: OpenFinding[] | undefined;
+  return {
+    get open() {
+      if (sorted) return sorted;
+      // Later resolutions change the cache; this one keeps the answer of its own epoch once read.
+      if (c.epoch === epoch && c.sorted) return (sorted = c.sorted);
+      sorted = [...open.values()].sort((a, b) => compareStrings(a.finding.id, b.finding.id));
+      if (c.epoch === epoch) c.sorted = sorted;
+      return sorted;
+    },
+    groups,
+    openById: open,
+    epoch,
+    changedSince: (since: number) => {
+      if (since === epoch) return new Set();
+      const first = c.journal[0];
+      if (since > epoch || since < c.floor || (first && since < first.epoch - 1)) return undefined;
+      const out = new Set<string>();
+      for (const entry of c.journal)
+        if (entry.epoch > since && entry.epoch <= epoch) for (const id of entry.ids) out.add(id);
+      return out;
+    },
+  };
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 // The reports of a finding that keep it open; empty when it is resolved.
@@ -207,6 +414,16 @@ function runtimeAsOf(scope: ScopeState): TimestampLike | undefined {
   let latest: TimestampLike | undefined;
   for (const record of scope.findings.values())
     for (const r of record.reports.values())
+      if (r.finding.source === FindingSource.RUNTIME)
+        latest = laterOf(latest, r.finding.lastSeen ?? r.occurredAt);
+  return latest ?? scope.asOf;
+}
+
+// The same clock over the findings known to carry runtime reports: the others contribute nothing to it.
+function runtimeAsOfAmong(scope: ScopeState, ids: ReadonlySet<string>): TimestampLike | undefined {
+  let latest: TimestampLike | undefined;
+  for (const id of ids)
+    for (const r of scope.findings.get(id)?.reports.values() ?? [])
       if (r.finding.source === FindingSource.RUNTIME)
         latest = laterOf(latest, r.finding.lastSeen ?? r.occurredAt);
   return latest ?? scope.asOf;

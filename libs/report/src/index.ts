@@ -17,6 +17,7 @@ export {
   type FindingReport,
   type InventoryRecord,
   type ExceptionState,
+  type AttestationState,
   type ScanReadiness,
 } from './scope-state.js';
 export {
@@ -29,9 +30,28 @@ export {
 export {
   selectorMatches,
   imageRepository,
+  exceptionViews,
+  packageMatches,
+  pathMatches,
+  purlWithoutVersion,
   type ExceptionView,
   type ExceptionStanding,
 } from './exception-match.js';
+export { attestationViews, type AttestationView, type AttestationStandingWord } from './attestation.js';
+export { exceptionUses, attestationUses } from './exception-use.js';
+export { renderExceptionListing } from './exception-listing.renderer.js';
+export {
+  ExceptionInputError,
+  exceptionRecorded,
+  exceptionRevoked,
+  requirementAttested,
+  attestationRevoked,
+  findingSourceOf,
+  knownRequirement,
+  parseDeadline,
+  type AcceptRiskInput,
+  type AttestInput,
+} from './exception-events.js';
 export {
   ENTITY_TYPES,
   isAssessable,
@@ -59,7 +79,14 @@ export {
 } from './snapshot.builder.js';
 export { canonicalJson, canonicalBytes } from './canonical-json.js';
 export { diffSnapshots, changedFields } from './snapshot-diff.js';
-export { complianceReport, snapshotList, snapshotMeta, type SnapshotMeta } from './compliance-report.js';
+export {
+  complianceReport,
+  exceptionListing,
+  snapshotList,
+  snapshotMeta,
+  type ExceptionListing,
+  type SnapshotMeta,
+} from './compliance-report.js';
 export {
   renderComplianceTable,
   REQUIREMENT_STATUS_WORDS,
@@ -90,3 +117,4 @@ export {
   type RuntimeCloseReason,
   type DetectionClosure,
 } from './runtime-window.js';
+export * from './junit/index.js';

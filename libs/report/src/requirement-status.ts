@@ -19,17 +19,22 @@ import {
   type EvidenceSource,
   type RequirementCatalog,
 } from './catalog.port.js';
-import { selectorMatches, type ExceptionView } from './exception-match.js';
+import type { AttestationView } from './attestation.js';
+import { ExceptionMatcher, type ExceptionView } from './exception-match.js';
 import type { OpenFinding, Resolution, TargetGroup } from './finding-resolution.js';
 import type { ScanRecord, ScopeState } from './scope-state.js';
 import { compareNanos, compareStrings, toNanos, type TimestampLike } from './time.js';
 
 // One status per assessable requirement, decided in this order:
-//   not_applicable  the catalog says the requirement does not apply to the entity (with the reason);
-//   not_in_place    an open finding names it in its PRIMARY mapping and no active acceptance covers it;
-//   in_place        strong automated coverage, a passing check naming it in the latest ok scan, and every in-scope
-//                   asset of that scanner covered by an ok scan (within the interval, when one is configured);
-//   not_tested      everything else, with the exact reason.
+//   not_applicable     the catalog says the requirement does not apply to the entity (with the reason);
+//   not_in_place       an open finding names it in its PRIMARY mapping and no active acceptance covers it;
+//   in_place           strong automated coverage, a passing check naming it in the latest ok scan, and every
+//                      in-scope asset of that scanner covered by an ok scan (within the interval, when configured);
+//   manually_attested  a valid attestation (not revoked, valid_until not reached) names it;
+//   not_tested         everything else, with the exact reason.
+// An attestation never outranks a finding: a ROC reports a requirement with an open failure as not in place
+// whatever documents say, and a manual attestation does not replace automated evidence that proves it in place
+// (both are listed as evidence). It fills the gap automation leaves: manual-only and partially covered requirements.
 
 export interface StatusOptions {
   // An in_place needs its evidence no older than this, measured against the scope's log-derived time.
@@ -42,6 +47,9 @@ export interface StatusInput {
   readonly catalog: RequirementCatalog;
   readonly entityType: EntityType;
   readonly exceptions: readonly ExceptionView[];
+  // Shared with the exception listing so each finding is matched once; made from `exceptions` when not given.
+  readonly matcher?: ExceptionMatcher;
+  readonly attestations?: readonly AttestationView[];
   readonly asOf: TimestampLike | undefined;
   readonly options: StatusOptions;
 }
@@ -72,7 +80,13 @@ export function requirementResults(input: StatusInput): RequirementResult[] {
       primaryIndex.set(id, list);
     }
   }
-  const active = input.exceptions.filter((x) => x.standing === 'active');
+  const matcher = input.matcher ?? new ExceptionMatcher(input.exceptions);
+  const attested = new Map<string, AttestationView[]>();
+  for (const a of input.attestations ?? []) {
+    const list = attested.get(a.requirementId) ?? [];
+    list.push(a);
+    attested.set(a.requirementId, list);
+  }
   const scans = scansByScanner(input);
   const coverage = new Map<ScannerKind, AssetCoverage>();
   const coverageOf = (k: ScannerKind): AssetCoverage => {
@@ -96,11 +110,12 @@ export function requirementResults(input: StatusInput): RequirementResult[] {
     const excepted: string[] = [];
     const usedExceptions = new Set<string>();
     for (const open of primaryIndex.get(req.id) ?? []) {
-      const covering = active.filter(
-        (x) =>
-          (x.requirementIds.length === 0 || x.requirementIds.includes(req.id)) &&
-          selectorMatches(x.exception.recorded.selector, open.finding),
-      );
+      const covering = matcher
+        .matching(open.finding)
+        .filter(
+          (x) =>
+            x.standing === 'active' && (x.requirementIds.length === 0 || x.requirementIds.includes(req.id)),
+        );
       if (covering.length === 0) failing.push(open);
       else {
         excepted.push(open.finding.id);
@@ -111,18 +126,43 @@ export function requirementResults(input: StatusInput): RequirementResult[] {
       exceptedFindingIds: excepted.sort(compareStrings),
       exceptionIds: [...usedExceptions].sort(compareStrings),
     };
+    const attestations = attested.get(req.id) ?? [];
+    const valid = attestations.filter((a) => a.standing === 'valid');
     if (failing.length > 0) {
       const ids = failing.map((f) => f.finding.id).sort(compareStrings);
       results.push(
         result(req, RequirementStatus.NOT_IN_PLACE, failingReason(failing.map((f) => f.finding)), {
           ...extra,
           findingIds: ids,
+          // Shown so the assessor sees the attestation was weighed and why it did not count.
+          evidence: valid.map((a) => ev('attestation-outweighed', attestationLine(a))),
         }),
       );
       continue;
     }
     const verdict = automatedVerdict(req, input, scans, coverageOf);
-    results.push(result(req, verdict.status, verdict.reason, { ...extra, evidence: verdict.evidence }));
+    if (verdict.status === RequirementStatus.NOT_TESTED && valid.length > 0) {
+      const who = [...new Set(valid.map((a) => a.attestation.attested.attestedBy))].sort(compareStrings);
+      results.push(
+        result(
+          req,
+          RequirementStatus.MANUALLY_ATTESTED,
+          `Manually attested by ${who.join(', ')} (${valid.length} attestation${valid.length === 1 ? '' : 's'}); automated: ${lowerFirst(verdict.reason)}`,
+          { ...extra, evidence: [...valid.flatMap(attestationEvidence), ...verdict.evidence] },
+        ),
+      );
+      continue;
+    }
+    const lapsed = attestations.filter((a) => a.standing === 'expired');
+    const reason =
+      verdict.status === RequirementStatus.NOT_TESTED && lapsed.length > 0
+        ? `${verdict.reason}; attestation ${lapsed.map((a) => a.id).join(', ')} expired (renew it)`
+        : verdict.reason;
+    const evidence =
+      verdict.status === RequirementStatus.IN_PLACE
+        ? [...verdict.evidence, ...valid.flatMap(attestationEvidence)]
+        : verdict.evidence;
+    results.push(result(req, verdict.status, reason, { ...extra, evidence }));
   }
   return results;
 }
@@ -161,6 +201,26 @@ function failingReason(findings: readonly Finding[]): string {
     .map((w) => `${bySeverity.get(w)} ${w}`);
   const n = findings.length;
   return `${n} open finding${n === 1 ? '' : 's'} (${parts.join(', ')}) test${n === 1 ? 's' : ''} it directly`;
+}
+
+// ---- manual evidence ----
+
+function attestationLine(a: AttestationView): string {
+  const x = a.attestation.attested;
+  return `${a.id} by ${x.attestedBy} at ${iso(x.attestedAt ?? a.attestation.occurredAt)}: ${x.statement}`;
+}
+
+// Who, when and what, then each attachment by hash: the files stay with the assessor, the hashes prove which.
+function attestationEvidence(a: AttestationView): Evidence[] {
+  const x = a.attestation.attested;
+  const out = [ev('attestation', attestationLine(a))];
+  if (x.validUntil) out.push(ev('attestation-valid-until', `${a.id} ${iso(x.validUntil)}`));
+  for (const f of x.attachments) out.push(ev('attachment', `${f.name} ${f.sha256} ${f.size} bytes`));
+  return out;
+}
+
+function lowerFirst(s: string): string {
+  return s.charAt(0).toLowerCase() + s.slice(1);
 }
 
 // ---- automated evidence ----

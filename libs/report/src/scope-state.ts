@@ -1,9 +1,11 @@
 import {
+  type AttestationRevoked,
   type EventEnvelope,
   type ExceptionRecorded,
   type ExceptionRevoked,
   type Finding,
   type InventoryItem,
+  type RequirementAttested,
   type ScanCompleted,
   type ScannerKind,
   type Scope,
@@ -60,6 +62,13 @@ export interface ExceptionState {
   readonly occurredAt: TimestampLike | undefined;
 }
 
+export interface AttestationState {
+  readonly id: string;
+  readonly attested: RequirementAttested;
+  readonly eventId: string;
+  readonly occurredAt: TimestampLike | undefined;
+}
+
 export interface ScopeState {
   readonly scope: { readonly tenant: string; readonly cluster: string };
   readonly scans: Map<string, ScanRecord>;
@@ -72,10 +81,18 @@ export interface ScopeState {
   // DetectionClosed events by finding id (see runtime-window.ts). Kept apart from the reports, since a close may be
   // folded before the finding it closes. Optional only so scope states built elsewhere need not name it.
   readonly runtimeClosures?: Map<string, DetectionClosure[]>;
+  // Manual evidence (RequirementAttested) by attestation id, and its revocations kept apart for the same reason as
+  // the exceptions'. Optional only so scope states built elsewhere need not name them.
+  readonly attestations?: Map<string, AttestationState>;
+  readonly attestationRevocations?: Map<string, AttestationRevoked>;
   // The latest occurred-at of any event folded into the scope: the "as of" time of a snapshot, derived from the
   // log rather than from a clock, so a rebuild gives the same content.
   asOf: TimestampLike | undefined;
   eventCount: number;
+  // Ids of the findings whose reports or runtime closures changed since finding-resolution.ts last took them: what
+  // lets it re-resolve only what a batch touched instead of the whole scope. Absent on scope states built by hand,
+  // which are then resolved in full every time.
+  readonly changedFindings?: Set<string>;
 }
 
 export interface ReportState {
@@ -149,6 +166,7 @@ export function evolve(state: ReportState, event: EventEnvelope): ReportState {
           eventId: event.eventId,
           occurredAt: event.occurredAt,
         });
+        scope.changedFindings?.add(finding.id);
       }
       touch(scope, event);
       break;
@@ -197,6 +215,36 @@ export function evolve(state: ReportState, event: EventEnvelope): ReportState {
       touch(scope, event);
       break;
     }
+    case 'requirementAttested': {
+      const a = payload.value;
+      requireField(a.attestationId, 'attestationId', what);
+      requireField(a.requirementId, 'requirementId', what);
+      const scope = scopeOf(state, payloadScope(a.scope, event, what));
+      const attestations = scope.attestations ?? new Map<string, AttestationState>();
+      const prior = attestations.get(a.attestationId);
+      if (!prior || isLater(event.occurredAt, event.eventId, prior.occurredAt, prior.eventId)) {
+        attestations.set(a.attestationId, {
+          id: a.attestationId,
+          attested: a,
+          eventId: event.eventId,
+          occurredAt: event.occurredAt,
+        });
+      }
+      if (!scope.attestations) (scope as { attestations?: typeof attestations }).attestations = attestations;
+      touch(scope, event);
+      break;
+    }
+    case 'attestationRevoked': {
+      const a = payload.value;
+      requireField(a.attestationId, 'attestationId', what);
+      const scope = scopeOf(state, payloadScope(a.scope, event, what));
+      const revoked = scope.attestationRevocations ?? new Map<string, AttestationRevoked>();
+      if (!revoked.has(a.attestationId)) revoked.set(a.attestationId, a);
+      if (!scope.attestationRevocations)
+        (scope as { attestationRevocations?: typeof revoked }).attestationRevocations = revoked;
+      touch(scope, event);
+      break;
+    }
     case 'detectionClosed': {
       const c = payload.value;
       requireField(c.findingId, 'findingId', what);
@@ -215,6 +263,7 @@ export function evolve(state: ReportState, event: EventEnvelope): ReportState {
         eventId: event.eventId,
       });
       closures.set(c.findingId, list);
+      scope.changedFindings?.add(c.findingId);
       if (!scope.runtimeClosures) (scope as { runtimeClosures?: typeof closures }).runtimeClosures = closures;
       touch(scope, event);
       break;
@@ -290,8 +339,11 @@ function scopeOf(state: ReportState, scope: { tenant: string; cluster: string })
       exceptions: new Map(),
       revocations: new Map(),
       runtimeClosures: new Map(),
+      attestations: new Map(),
+      attestationRevocations: new Map(),
       asOf: undefined,
       eventCount: 0,
+      changedFindings: new Set(),
     };
     state.scopes.set(key, s);
   }

@@ -19,9 +19,13 @@ import {
   type RequirementSummary,
   type Scope,
   type UnitRef,
+  type AttestationUse,
+  type ExceptionUse,
 } from '@vigil/contracts';
+import { attestationViews } from './attestation.js';
+import { attestationUses, exceptionUses } from './exception-use.js';
 import type { EntityType, RequirementCatalog } from './catalog.port.js';
-import { exceptionViews, type ExceptionView } from './exception-match.js';
+import { ExceptionMatcher, exceptionViews, type ExceptionView } from './exception-match.js';
 import { resolveFindings, type ResolutionOptions } from './finding-resolution.js';
 import { requirementResults, type StatusOptions } from './requirement-status.js';
 import { scopeKey, type ReportState, type ScopeState } from './scope-state.js';
@@ -78,12 +82,17 @@ export interface Snapshot {
   // snapshot can be re-derived and explained. Not part of the content until ComplianceReport has a field for it.
   readonly units: readonly UnitRef[];
   readonly exceptions: readonly ExceptionView[];
+  // Every exception and attestation of the scope with its standing and what it covered or decided. Not part of the
+  // content until ComplianceReport has fields for them.
+  readonly exceptionUses: readonly ExceptionUse[];
+  readonly attestationUses: readonly AttestationUse[];
 }
 
 const HASH_PREFIX = 'sha256:';
 
 export function buildSnapshot(input: BuildSnapshotInput): Snapshot {
-  const { state, catalog, entityType } = input;
+  const { state, entityType } = input;
+  let { catalog } = input;
   if (!input.scope.cluster) throw new Error('buildSnapshot: scope.cluster is empty');
   if (Number.isNaN(input.createdAt.getTime()))
     throw new Error('buildSnapshot: createdAt is not a valid date');
@@ -111,17 +120,23 @@ export function buildSnapshot(input: BuildSnapshotInput): Snapshot {
 
   const resolution = resolveFindings(scopeState, options);
   const asOf = scopeState.asOf;
-  const exceptions = exceptionViews(scopeState, asOf);
+  const { exceptions, matcher } = exceptionsOf(scopeState, asOf);
+  const attestations = attestationViews(scopeState, asOf);
+  catalog = memoizedCatalog(catalog);
   const requirements = requirementResults({
     scope: scopeState,
     resolution,
     catalog,
     entityType,
     exceptions,
+    matcher,
+    attestations,
     asOf,
     options,
   });
   const findings = resolution.open.map((o) => o.finding);
+  const uses = exceptionUses(exceptions, findings, catalog, matcher);
+  const attested = attestationUses(attestations, requirements);
 
   const scope = create(ScopeSchema, { tenant: input.scope.tenant ?? '', cluster: input.scope.cluster });
   const version = previous ? previous.version + 1 : 1;
@@ -139,6 +154,8 @@ export function buildSnapshot(input: BuildSnapshotInput): Snapshot {
     summary: requirementSummary(requirements),
     findings,
     findingCounts: findingCounts(findings),
+    exceptions: [...uses],
+    attestations: [...attested],
   });
   const bytes = contentBytes(content);
   const contentHash = HASH_PREFIX + createHash('sha256').update(bytes).digest('hex');
@@ -155,25 +172,105 @@ export function buildSnapshot(input: BuildSnapshotInput): Snapshot {
     scanId: input.scanId ?? '',
     units: unitsOf(findings, resolution.groups),
     exceptions,
+    exceptionUses: uses,
+    attestationUses: attested,
   };
 }
 
-// The canonical text of a shown finding is kept as long as the (frozen, reused) finding object lives.
-const findingText = new WeakMap<Finding, string>();
+// The canonical bytes of a shown finding are kept as long as the (frozen, reused) finding object lives: a new
+// version of a large scope re-encodes only the findings that changed, and its content is assembled by copying
+// each finding's bytes once into a buffer of the exact size, never through one string of the whole content.
+const findingBytes = new WeakMap<Finding, Buffer>();
+// Stands in for the findings array in the canonical text of the rest; a control character never appears raw in
+// JSON output (strings escape it), so it cannot collide with content.
+const FINDINGS_MARK = '\u0001findings\u0001';
 
 function contentBytes(content: ComplianceReport): Uint8Array {
-  const texts = content.findings.map((f) => {
-    let t = findingText.get(f);
-    if (t === undefined) {
-      t = canonicalJson(f);
-      if (Object.isFrozen(f)) findingText.set(f, t);
+  const parts = content.findings.map((f) => {
+    let b = findingBytes.get(f);
+    if (b === undefined) {
+      b = Buffer.from(canonicalJson(f), 'utf8');
+      if (Object.isFrozen(f)) findingBytes.set(f, b);
     }
-    return t;
+    return b;
   });
-  const json = canonicalJsonWith(content as unknown as Record<string, unknown>, {
-    findings: `[${texts.join(',')}]`,
-  });
-  return Buffer.from(json, 'utf8');
+  const rest = canonicalJsonWith(content as unknown as Record<string, unknown>, { findings: FINDINGS_MARK });
+  const at = rest.indexOf(FINDINGS_MARK);
+  if (at < 0) return Buffer.from(rest, 'utf8');
+  const head = Buffer.from(rest.slice(0, at), 'utf8');
+  const tail = Buffer.from(rest.slice(at + FINDINGS_MARK.length), 'utf8');
+  let size = head.length + tail.length + 2 + Math.max(0, parts.length - 1);
+  for (const b of parts) size += b.length;
+  const out = Buffer.allocUnsafe(size);
+  let n = head.copy(out, 0);
+  out[n++] = 0x5b; // [
+  for (let i = 0; i < parts.length; i++) {
+    if (i > 0) out[n++] = 0x2c; // ,
+    n += (parts[i] as Buffer).copy(out, n);
+  }
+  out[n++] = 0x5d; // ]
+  n += tail.copy(out, n);
+  return out;
+}
+
+// A catalog whose finding mapping is remembered per (frozen, reused) finding: the requirement statuses and the
+// exception uses ask for it for every open finding of every version.
+const memoizedCatalogs = new WeakMap<RequirementCatalog, RequirementCatalog>();
+
+function memoizedCatalog(catalog: RequirementCatalog): RequirementCatalog {
+  let m = memoizedCatalogs.get(catalog);
+  if (m) return m;
+  const mappings = new WeakMap<Finding, ReturnType<RequirementCatalog['mappingOf']>>();
+  m = {
+    frameworkVersion: catalog.frameworkVersion,
+    requirements: catalog.requirements,
+    notApplicableReason: (req, entityType) => catalog.notApplicableReason(req, entityType),
+    mappingOf(finding) {
+      let hit = mappings.get(finding);
+      if (!hit) {
+        hit = catalog.mappingOf(finding);
+        if (Object.isFrozen(finding)) mappings.set(finding, hit);
+      }
+      return hit;
+    },
+  };
+  memoizedCatalogs.set(catalog, m);
+  memoizedCatalogs.set(m, m);
+  return m;
+}
+
+// The exception views at the scope's as-of time, and a matcher over them. The matcher remembers per finding which
+// exceptions match it; while the views are the same (same acceptances and revocations, same standings) the
+// previous version's matcher, and its memory, serve the next version too.
+const objectIds = new WeakMap<object, number>();
+let nextObjectId = 0;
+function idOf(o: object | undefined): number {
+  if (!o) return 0;
+  let id = objectIds.get(o);
+  if (id === undefined) objectIds.set(o, (id = ++nextObjectId));
+  return id;
+}
+const matchers = new WeakMap<
+  ScopeState,
+  { key: string; exceptions: readonly ExceptionView[]; matcher: ExceptionMatcher }
+>();
+
+function exceptionsOf(
+  scope: ScopeState,
+  asOf: TimestampLike | undefined,
+): { exceptions: readonly ExceptionView[]; matcher: ExceptionMatcher } {
+  const views = exceptionViews(scope, asOf);
+  const key = views
+    .map(
+      (v) =>
+        `${v.id}\u0000${v.standing}\u0000${v.kind}\u0000${idOf(v.exception)}\u0000${idOf(v.revocation)}\u0000${v.requirementIds.join(',')}`,
+    )
+    .join('\u0001');
+  const prior = matchers.get(scope);
+  if (prior && prior.key === key) return prior;
+  const made = { key, exceptions: views, matcher: new ExceptionMatcher(views) };
+  matchers.set(scope, made);
+  return made;
 }
 
 // Recomputes a snapshot's hash from its report (content_hash cleared): what a verifier does with a report it holds.

@@ -34,7 +34,7 @@ export {
   PRIORITY_SEVERITY,
   type PciMeaning,
 } from './meaning/pci-meaning.js';
-export { toFindings, timestampOf } from './meaning/to-findings.js';
+export { toFindings, timestampOf, instantOf, type Instant } from './meaning/to-findings.js';
 export type {
   RuntimeInventoryPort,
   RuntimePolicyConfig,
@@ -47,9 +47,13 @@ export type {
 export * from './detection.model.js';
 export {
   sensorHealthFindings,
+  sensorSilenceFinding,
+  sensorSightings,
   SENSOR_DROPS_RULE,
   SENSOR_SILENT_RULE,
   type SensorRecord,
+  type SensorSighting,
+  type SensorSilence,
 } from './meaning/sensor-health.js';
 export {
   detectionClosed,

@@ -2,7 +2,7 @@ import { type Finding } from '@vigil/contracts';
 import { type RuntimeDetection, type RuntimeEvent, type SensorKind } from './detection.model.js';
 import { readEvents, type ReadLimits, type SkippedLine } from './input/read-events.js';
 import { sensorHealthFindings, type SensorRecord } from './meaning/sensor-health.js';
-import { timestampOf, toFindings } from './meaning/to-findings.js';
+import { rememberingInstantOf, toFindings, type Instant } from './meaning/to-findings.js';
 import { type RuntimeInventoryPort, type RuntimePolicyConfig } from './normalizers/normalizer.model.js';
 import { type RuntimeFormat } from './registry.js';
 
@@ -53,13 +53,18 @@ export interface IngestEventsResult {
 }
 
 // Every record that says when a node's sensor was last heard from; events timed by our clock say nothing of it.
+// Only nodes that sent telemetry can have a health finding (drops and heartbeats come from telemetry), so the events
+// of other nodes are left out: a batch of plain alerts costs nothing here.
 function sensorRecords(
   events: readonly RuntimeEvent[],
   telemetry: readonly SensorTelemetry[],
 ): SensorRecord[] {
   const out: SensorRecord[] = [];
+  const reporting = new Set<string>();
+  for (const t of telemetry) if (t.node && t.time) reporting.add(t.node);
+  if (reporting.size === 0) return out;
   for (const e of events)
-    if (e.node && !e.timeFromClock && e.sensor !== 'k8s-audit')
+    if (e.node && !e.timeFromClock && e.sensor !== 'k8s-audit' && reporting.has(e.node))
       out.push({ node: e.node, time: e.time, line: e.line, kind: 'event' });
   for (const t of telemetry)
     if (t.node && t.time)
@@ -67,9 +72,9 @@ function sensorRecords(
   return out;
 }
 
-function timeProblem(time: string): string | null {
+function timeProblem(time: string, instant: (rfc3339: string) => Instant): string | null {
   try {
-    timestampOf(time);
+    instant(time);
     return null;
   } catch (e) {
     return (e as Error).message;
@@ -97,6 +102,7 @@ export function ingestEvents(req: IngestEventsInput): IngestEventsResult {
   const telemetry: SensorTelemetry[] = [];
   const bySensor: Record<SensorKind, number> = { falco: 0, tetragon: 0, 'k8s-audit': 0 };
   const skipped = [...read.skipped];
+  const instant = rememberingInstantOf();
   for (const raw of read.events) {
     const outcome = raw.normalizer.normalize(raw.value, {
       line: raw.line,
@@ -105,7 +111,7 @@ export function ingestEvents(req: IngestEventsInput): IngestEventsResult {
     });
     bySensor[raw.normalizer.sensor]++;
     if ('telemetry' in outcome) {
-      const t = outcome.time !== null && timeProblem(outcome.time) === null ? outcome.time : null;
+      const t = outcome.time !== null && timeProblem(outcome.time, instant) === null ? outcome.time : null;
       telemetry.push({
         line: raw.line,
         what: outcome.telemetry,
@@ -117,19 +123,20 @@ export function ingestEvents(req: IngestEventsInput): IngestEventsResult {
       continue;
     }
     // A wrong-typed time would make the event unplaceable in any window: refuse that event, keep the batch.
-    const problem = timeProblem(outcome.event.time);
+    const problem = timeProblem(outcome.event.time, instant);
     if (problem) {
       skipped.push({ line: raw.line, reason: `${raw.normalizer.sensor} event: ${problem}` });
       continue;
     }
     events.push(outcome.event);
-    detections.push(...raw.normalizer.detect(outcome.event, { inventory: req.inventory, policy }, raw.value));
+    for (const d of raw.normalizer.detect(outcome.event, { inventory: req.inventory, policy }, raw.value))
+      detections.push(d);
   }
   skipped.sort((a, b) => a.line - b.line);
   const cluster = req.cluster ?? DEFAULT_CLUSTER;
   const findings = [
-    ...toFindings(detections, cluster),
-    ...sensorHealthFindings(sensorRecords(events, telemetry), cluster, policy.sensorSilenceMs),
+    ...toFindings(detections, cluster, instant),
+    ...sensorHealthFindings(sensorRecords(events, telemetry), cluster, policy.sensorSilenceMs, instant),
   ];
   return {
     events,

@@ -216,3 +216,114 @@ describe('Postgres advisory store', () => {
     ]);
   });
 });
+
+describe('Postgres advisory store: versions lists tested in SQL', () => {
+  // Keys as libs/image-scan's importer writes them (versions/version-key.ts): the store only compares strings.
+  const listed = ['1.0-1', '1.0-2', '1:2.0-1'];
+  const keysOf = (versions: string[]) => versions.map((v) => `k:${v.includes(':') ? v : `0:${v}`}`);
+  const entry = (ecosystem: string, versions: string[]) => ({
+    package: { ecosystem, name: 'libxml2' },
+    ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '3.0-1' }] }],
+    versions,
+  });
+  const keyedRow = (modified: string, versions: string[], keyed = true): AdvisoryImportRow => ({
+    id: 'DEBIAN-CVE-2099-7',
+    modified,
+    keys: [
+      {
+        ecosystem: 'Debian:12',
+        name: 'libxml2',
+        entries: [entry('Debian:12', versions), entry('Debian:12', ['odd version'])],
+        // The second entry's scheme "has no canonical form": it keeps its list.
+        ...(keyed ? { versionKeys: [keysOf(versions), null] } : {}),
+      },
+      { ecosystem: 'Debian:11', name: 'libxml2', entries: [entry('Debian:11', versions)] },
+    ],
+    record: { id: 'DEBIAN-CVE-2099-7', modified, affected: [] },
+  });
+  type Entry = Record<string, unknown> & { package: { ecosystem: string } };
+  const lookedUp = async (keys: { ecosystem: string; name: string; versionKey?: string }[]) => {
+    const [record, ...more] = (await store.lookupVersions(keys)) as { id: string; affected: Entry[] }[];
+    assert.equal(more.length, 0);
+    return record!;
+  };
+
+  it('answers which asked keys a keyed list holds, without sending the list', async () => {
+    await store.importSource('osv:Debian-keys', [[keyedRow('2026-02-01T00:00:00Z', listed)]]);
+    const r = await lookedUp([
+      { ecosystem: 'Debian:12', name: 'libxml2', versionKey: 'k:0:1.0-2' },
+      { ecosystem: 'Debian:12', name: 'libxml2', versionKey: 'k:0:2.5-1' },
+      { ecosystem: 'Debian:12', name: 'libxml2', versionKey: 'k:1:2.0-1' },
+    ]);
+    assert.equal(r.id, 'DEBIAN-CVE-2099-7');
+    const { versions: _versions, ...slim } = entry('Debian:12', listed);
+    assert.deepEqual(r.affected, [
+      { ...slim, 'vigil:versions': { count: 3, found: ['k:0:1.0-2', 'k:1:2.0-1'] } },
+      entry('Debian:12', ['odd version']),
+    ]);
+    // A package whose version the list does not hold, and one asked without a key: the count, nothing found.
+    const none = await lookedUp([{ ecosystem: 'Debian:12', name: 'libxml2', versionKey: 'k:0:9-9' }]);
+    assert.deepEqual(none.affected[0]!['vigil:versions'], { count: 3, found: [] });
+    const unkeyed = await lookedUp([{ ecosystem: 'Debian:12', name: 'libxml2' }]);
+    assert.deepEqual(unkeyed.affected[0]!['vigil:versions'], { count: 3, found: [] });
+    // Another key of the record, imported without version keys, comes whole.
+    const other = await lookedUp([{ ecosystem: 'Debian:11', name: 'libxml2', versionKey: 'k:0:1.0-1' }]);
+    assert.deepEqual(other.affected, [entry('Debian:11', listed)]);
+    // The plain look-up is unchanged: the lists as imported.
+    const [plain] = (await store.lookup([{ ecosystem: 'Debian:12', name: 'libxml2' }])) as {
+      affected: unknown[];
+    }[];
+    assert.deepEqual(plain!.affected, [entry('Debian:12', listed), entry('Debian:12', ['odd version'])]);
+    assert.deepEqual(await store.lookupVersions([]), []);
+  });
+
+  it('a newer copy replaces the stored keys', async () => {
+    const r = await store.importSource('osv:Debian-keys', [[keyedRow('2026-03-01T00:00:00Z', ['1.0-3'])]]);
+    assert.equal(r.replaced, 1);
+    const after = await lookedUp([
+      { ecosystem: 'Debian:12', name: 'libxml2', versionKey: 'k:0:1.0-2' },
+      { ecosystem: 'Debian:12', name: 'libxml2', versionKey: 'k:0:1.0-3' },
+    ]);
+    assert.deepEqual(after.affected[0]!['vigil:versions'], { count: 1, found: ['k:0:1.0-3'] });
+    const rows = await sql.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM advisory_versions WHERE advisory_id = 'DEBIAN-CVE-2099-7'`,
+    );
+    assert.equal(rows.rows[0]!.n, 1, 'the old copy left no keys behind');
+  });
+
+  it('rows stored without keys come whole, and importing the same copy again keys them', async () => {
+    const id = 'DEBIAN-CVE-2099-7';
+    await store.importSource('osv:Debian-keys', [[keyedRow('2026-04-01T00:00:00Z', listed, false)]]);
+    const asked = [{ ecosystem: 'Debian:12', name: 'libxml2', versionKey: 'k:0:1.0-1' }];
+    assert.deepEqual((await lookedUp(asked)).affected[0], entry('Debian:12', listed));
+    const again = await store.importSource('osv:Debian-keys', [[keyedRow('2026-04-01T00:00:00Z', listed)]]);
+    assert.deepEqual([again.inserted, again.replaced, again.unchanged], [0, 0, 1]);
+    assert.deepEqual((await lookedUp(asked)).affected[0]!['vigil:versions'], {
+      count: 3,
+      found: ['k:0:1.0-1'],
+    });
+    // And once more: nothing is keyed twice.
+    await store.importSource('osv:Debian-keys', [[keyedRow('2026-04-01T00:00:00Z', listed)]]);
+    const rows = await sql.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM advisory_versions WHERE advisory_id = $1`,
+      [id],
+    );
+    assert.equal(rows.rows[0]!.n, 1);
+  });
+
+  it('refuses keys that do not line up with the entries, naming the record, and keeps the data whole', async () => {
+    const before = await store.info();
+    const bad = keyedRow('2026-05-01T00:00:00Z', listed);
+    bad.keys[0]!.versionKeys = [keysOf(listed).slice(1), null];
+    await assert.rejects(
+      store.importSource('osv:Debian-keys', [[bad]]),
+      /record "DEBIAN-CVE-2099-7", package Debian:12\/libxml2: entry 0 has 2 version keys for 3 listed versions/,
+    );
+    bad.keys[0]!.versionKeys = [keysOf(listed)];
+    await assert.rejects(
+      store.importSource('osv:Debian-keys', [[bad]]),
+      /record "DEBIAN-CVE-2099-7", package Debian:12\/libxml2: 1 versionKeys lists for 2 entries/,
+    );
+    assert.deepEqual(await store.info(), before);
+  });
+});

@@ -37,6 +37,9 @@ export {
   type AdvisoryImportKey,
   type AdvisorySourceRow,
   type AdvisoryDbInfoRow,
+  type AdvisoryVersionKeyRow,
+  type StoredVersions,
+  STORED_VERSIONS_FIELD,
 } from './advisory.store.js';
 export {
   createTokenStore,

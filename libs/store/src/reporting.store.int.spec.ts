@@ -84,12 +84,16 @@ describe('migrations', () => {
       'SnapshotScanId1764763200000',
       'AdvisoryDb1764813600000',
       'ApiTokens1764914400000',
+      'FindingPriority1765000000000',
+      'AdvisoryVersionKeys1765100000000',
     ]);
     assert.deepEqual(await runMigrations(db.url), [
       'ReportingStore1764752400000',
       'SnapshotScanId1764763200000',
       'AdvisoryDb1764813600000',
       'ApiTokens1764914400000',
+      'FindingPriority1765000000000',
+      'AdvisoryVersionKeys1765100000000',
     ]);
     assert.deepEqual(await runMigrations(db.url), []);
     const status = await migrationStatus(db.url);
@@ -100,6 +104,8 @@ describe('migrations', () => {
         'SnapshotScanId1764763200000',
         'AdvisoryDb1764813600000',
         'ApiTokens1764914400000',
+        'FindingPriority1765000000000',
+        'AdvisoryVersionKeys1765100000000',
       ],
     );
     assert.deepEqual(status.pending, []);
@@ -114,6 +120,7 @@ describe('migrations', () => {
         'advisory_db_state',
         'advisory_packages',
         'advisory_sources',
+        'advisory_versions',
         'api_tokens',
         'assets',
         'blobs',

@@ -27,6 +27,8 @@ import {
   type StoredEvent,
   type StoredException,
   type StoredFinding,
+  type FindingPage,
+  type FindingQuery,
   type StoredScan,
   type StoredSnapshot,
 } from './reporting.types.js';
@@ -79,6 +81,51 @@ const toFinding = (f: FindingEntity): StoredFinding => ({
   resolvedAt: f.resolvedAt,
   resolvedByScan: f.resolvedByScan,
   payload: bytes(f.payload),
+});
+
+const FINDING_COLUMNS = `scope, finding_id, source, rule_id, severity, scanner, target_key, last_scan_id, asset_key,
+  pci_requirements, status, first_seen, last_seen, resolved_at, resolved_by_scan, payload, priority, related_finding_ids`;
+
+interface FindingRow {
+  scope: string;
+  finding_id: string;
+  source: string;
+  rule_id: string;
+  severity: string;
+  scanner: string;
+  target_key: string;
+  last_scan_id: string | null;
+  asset_key: string;
+  pci_requirements: string[];
+  status: string;
+  first_seen: Date;
+  last_seen: Date;
+  resolved_at: Date | null;
+  resolved_by_scan: string | null;
+  payload: Buffer;
+  priority: number | null;
+  related_finding_ids: string[];
+}
+
+const fromFindingRow = (r: FindingRow): StoredFinding => ({
+  scope: r.scope,
+  findingId: r.finding_id,
+  source: r.source,
+  ruleId: r.rule_id,
+  severity: r.severity as StoredFinding['severity'],
+  scanner: r.scanner,
+  targetKey: r.target_key,
+  lastScanId: r.last_scan_id,
+  assetKey: r.asset_key,
+  pciRequirements: r.pci_requirements,
+  status: r.status as StoredFinding['status'],
+  firstSeen: r.first_seen,
+  lastSeen: r.last_seen,
+  resolvedAt: r.resolved_at,
+  resolvedByScan: r.resolved_by_scan,
+  priority: r.priority === null ? null : Number(r.priority),
+  relatedFindingIds: r.related_finding_ids,
+  payload: bytes(r.payload),
 });
 
 const toScan = (s: ScanEntity): StoredScan => ({
@@ -254,6 +301,131 @@ export class ReportingReader {
     }));
   }
 
+  /**
+   * One snapshot's listing (the latest when version is undefined) without reading its content: no content
+   * column, not even its length, which for a large scope would detoast megabytes per call.
+   */
+  async snapshotHead(scope: string, version?: number): Promise<Omit<SnapshotInfo, 'size'> | undefined> {
+    const rows: {
+      scope: string;
+      version: number;
+      framework_version: string;
+      content_hash: string;
+      previous_hash: string | null;
+      log_position: SnapshotInfo['logPosition'];
+      created_at: Date;
+      scan_id: string;
+    }[] = await this.manager.query(
+      `SELECT scope, version, framework_version, content_hash, previous_hash, log_position, created_at, scan_id
+         FROM snapshots WHERE scope = $1 ${version === undefined ? '' : 'AND version = $2'}
+        ORDER BY version DESC LIMIT 1`,
+      version === undefined ? [scope] : [scope, version],
+    );
+    const r = rows[0];
+    return r
+      ? {
+          scope: r.scope,
+          version: r.version,
+          frameworkVersion: r.framework_version,
+          contentHash: r.content_hash,
+          previousHash: r.previous_hash,
+          logPosition: r.log_position,
+          createdAt: r.created_at,
+          scanId: r.scan_id,
+        }
+      : undefined;
+  }
+
+  /** The open findings' ids with the scanner and target that last saw them, without payloads. */
+  async openFindingKeys(scope: string): Promise<{ findingId: string; scanner: string; targetKey: string }[]> {
+    const rows: { finding_id: string; scanner: string; target_key: string }[] = await this.manager.query(
+      `SELECT finding_id, scanner, target_key FROM findings WHERE scope = $1 AND status = 'open' ORDER BY finding_id`,
+      [scope],
+    );
+    return rows.map((r) => ({ findingId: r.finding_id, scanner: r.scanner, targetKey: r.target_key }));
+  }
+
+  /**
+   * One page of a scope's findings, filtered and ordered in SQL: priority desc (unscored last), severity
+   * (critical first), finding id. The keyset position makes every page an index range, however deep.
+   */
+  async queryFindings(q: FindingQuery): Promise<FindingPage> {
+    need(q.scope, 'finding query scope');
+    if (!Number.isInteger(q.limit) || q.limit < 1)
+      throw new Error(`finding query limit ${q.limit} is not positive`);
+    const where = ['scope = $1', 'status = $2'];
+    const params: unknown[] = [q.scope, q.status];
+    const param = (v: unknown) => {
+      params.push(v);
+      return `$${params.length}`;
+    };
+    if (q.severities?.length) {
+      for (const s of q.severities)
+        if (!SEVERITIES.includes(s))
+          throw new Error(`finding query severity "${s}" is not one of ${SEVERITIES.join('|')}`);
+      where.push(`severity = ANY(${param(q.severities)}::text[])`);
+    }
+    if (q.requirement) {
+      // "6" is the principal requirement: every id under it, which no array operator expresses.
+      where.push(
+        q.requirement.includes('.')
+          ? `pci_requirements @> ARRAY[${param(q.requirement)}::text]`
+          : `EXISTS (SELECT 1 FROM unnest(pci_requirements) r WHERE r = ${param(q.requirement)} OR r LIKE ${param(`${q.requirement.replace(/[\\%_]/g, '\\$&')}.%`)})`,
+      );
+    }
+    if (q.source) where.push(`source = ${param(q.source)}`);
+    if (q.asset)
+      where.push(
+        q.asset.endsWith('/') ? `starts_with(asset_key, ${param(q.asset)})` : `asset_key = ${param(q.asset)}`,
+      );
+    if (q.correlated !== undefined)
+      where.push(q.correlated ? `source = 'correlated'` : `source <> 'correlated'`);
+    const filtered = where.join(' AND ');
+    const countParams = [...params];
+    let page = filtered;
+    if (q.after) {
+      const p = param(q.after.priority ?? -1);
+      const s = param(SEVERITIES.indexOf(q.after.severity));
+      const id = param(q.after.findingId);
+      page += ` AND (priority_key < ${p} OR (priority_key = ${p} AND (severity_rank > ${s}
+                 OR (severity_rank = ${s} AND finding_id > ${id}))))`;
+    }
+    const rows: FindingRow[] = await this.manager.query(
+      `SELECT ${FINDING_COLUMNS} FROM findings WHERE ${page}
+        ORDER BY priority_key DESC, severity_rank, finding_id LIMIT ${param(q.limit + 1)}`,
+      params,
+    );
+    const counted: { n: string }[] = await this.manager.query(
+      `SELECT count(*) AS n FROM findings WHERE ${filtered}`,
+      countParams,
+    );
+    return {
+      rows: rows.slice(0, q.limit).map(fromFindingRow),
+      total: Number(counted[0]?.n ?? 0),
+      hasMore: rows.length > q.limit,
+    };
+  }
+
+  /** The findings of a scope with these ids (any status), by id. */
+  async findingsByIds(scope: string, findingIds: readonly string[]): Promise<StoredFinding[]> {
+    if (findingIds.length === 0) return [];
+    const rows: FindingRow[] = await this.manager.query(
+      `SELECT ${FINDING_COLUMNS} FROM findings WHERE scope = $1 AND finding_id = ANY($2::text[]) ORDER BY finding_id`,
+      [scope, findingIds],
+    );
+    return rows.map(fromFindingRow);
+  }
+
+  /** The correlated findings of a scope that name this finding among those they join, highest priority first. */
+  async findingsReferencing(scope: string, findingId: string): Promise<StoredFinding[]> {
+    const rows: FindingRow[] = await this.manager.query(
+      `SELECT ${FINDING_COLUMNS} FROM findings WHERE scope = $1 AND related_finding_ids @> ARRAY[$2::text]
+        ORDER BY priority_key DESC, severity_rank, finding_id`,
+      [scope, findingId],
+    );
+    return rows.map(fromFindingRow);
+  }
+
   /** How many events the scope has recorded (a fold that has seen fewer is behind another writer). */
   async countEvents(scope: string): Promise<number> {
     const rows: { n: string }[] = await this.manager.query(
@@ -261,6 +433,30 @@ export class ReportingReader {
       [scope],
     );
     return Number(rows[0]?.n ?? 0);
+  }
+
+  /** The scope's SnapshotRequested events in log order: what `vigil snapshots` names as a version's trigger. */
+  async snapshotRequests(scope: string): Promise<StoredEvent[]> {
+    const rows = await this.manager.find(EventEntity, {
+      where: { scope, eventType: 'vigil.v1.SnapshotRequested' },
+      order: { topic: 'ASC', partition: 'ASC', logOffset: 'ASC' },
+    });
+    return rows.map(toEvent);
+  }
+
+  /**
+   * Scopes with an event recorded after their latest snapshot was made (or with no snapshot yet), sorted: what a
+   * scheduled snapshot is for. Snapshot requests and announcements do not count, or a schedule would feed itself.
+   */
+  async scopesWithNewEvents(): Promise<string[]> {
+    const rows: { scope: string }[] = await this.manager.query(
+      `SELECT e.scope FROM events e
+         LEFT JOIN (SELECT scope, max(created_at) AS at FROM snapshots GROUP BY scope) s ON s.scope = e.scope
+        WHERE e.event_type NOT IN ('vigil.v1.SnapshotRequested', 'vigil.v1.SnapshotPublished')
+          AND (s.at IS NULL OR e.recorded_at > s.at)
+        GROUP BY e.scope ORDER BY 1`,
+    );
+    return rows.map((r) => r.scope);
   }
 
   /** Scopes that have anything recorded, sorted. */
@@ -283,6 +479,14 @@ export class ReportingTransaction extends ReportingReader {
     await this.manager.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
       `vigil.reporting:${scope}`,
     ]);
+  }
+
+  /**
+   * Empties the query projections (findings, scans, assets, exceptions) for a rebuild. The event store and the
+   * snapshots stay: they are what the rebuild replays and what it checks against.
+   */
+  async dropProjections(): Promise<void> {
+    await this.manager.query('TRUNCATE findings, scans, assets, exceptions');
   }
 
   /** Stores bytes under their SHA-256 digest; storing the same bytes again is a no-op. Returns the digest. */
@@ -360,6 +564,8 @@ export class ReportingTransaction extends ReportingReader {
         );
       if (f.status !== 'open' && f.status !== 'resolved')
         throw new Error(`finding ${f.findingId}: status "${f.status}" is not open|resolved`);
+      if (f.priority !== undefined && f.priority !== null && !Number.isFinite(f.priority))
+        throw new Error(`finding ${f.findingId}: priority ${f.priority} is not a number`);
       if ((f.status === 'resolved') !== (f.resolvedAt !== null))
         throw new Error(`finding ${f.findingId}: resolvedAt must be set exactly when the status is resolved`);
       // One statement cannot update a row twice; the last write in the batch wins, as it would row by row.
@@ -369,21 +575,24 @@ export class ReportingTransaction extends ReportingReader {
     await this.manager.query(
       `INSERT INTO findings AS f (scope, finding_id, source, rule_id, severity, scanner, target_key, last_scan_id,
                                   asset_key, pci_requirements, status, first_seen, last_seen, resolved_at,
-                                  resolved_by_scan, payload)
+                                  resolved_by_scan, payload, priority,
+                                  related_finding_ids)
        SELECT u.scope, u.finding_id, u.source, u.rule_id, u.severity, u.scanner, u.target_key, u.last_scan_id,
               u.asset_key, COALESCE(ARRAY(SELECT jsonb_array_elements_text(u.pci)), '{}'), u.status, u.first_seen,
-              u.last_seen, u.resolved_at, u.resolved_by_scan, u.payload
+              u.last_seen, u.resolved_at, u.resolved_by_scan, u.payload, u.priority,
+              COALESCE(ARRAY(SELECT jsonb_array_elements_text(u.related)), '{}')
          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                      $9::text[], $10::jsonb[], $11::text[], $12::timestamptz[], $13::timestamptz[],
-                     $14::timestamptz[], $15::text[], $16::bytea[])
+                     $14::timestamptz[], $15::text[], $16::bytea[], $17::float8[], $18::jsonb[])
            AS u(scope, finding_id, source, rule_id, severity, scanner, target_key, last_scan_id, asset_key, pci,
-                status, first_seen, last_seen, resolved_at, resolved_by_scan, payload)
+                status, first_seen, last_seen, resolved_at, resolved_by_scan, payload, priority, related)
        ON CONFLICT (scope, finding_id) DO UPDATE SET
          source = EXCLUDED.source, rule_id = EXCLUDED.rule_id, severity = EXCLUDED.severity,
          scanner = EXCLUDED.scanner, target_key = EXCLUDED.target_key, last_scan_id = EXCLUDED.last_scan_id,
          asset_key = EXCLUDED.asset_key, pci_requirements = EXCLUDED.pci_requirements, status = EXCLUDED.status,
          first_seen = LEAST(f.first_seen, EXCLUDED.first_seen), last_seen = EXCLUDED.last_seen,
-         resolved_at = EXCLUDED.resolved_at, resolved_by_scan = EXCLUDED.resolved_by_scan, payload = EXCLUDED.payload`,
+         resolved_at = EXCLUDED.resolved_at, resolved_by_scan = EXCLUDED.resolved_by_scan, payload = EXCLUDED.payload,
+         priority = EXCLUDED.priority, related_finding_ids = EXCLUDED.related_finding_ids`,
       [
         list.map((f) => f.scope),
         list.map((f) => f.findingId),
@@ -402,6 +611,8 @@ export class ReportingTransaction extends ReportingReader {
         list.map((f) => f.resolvedAt?.toISOString() ?? null),
         list.map((f) => f.resolvedByScan),
         list.map((f) => buf(f.payload)),
+        list.map((f) => f.priority ?? null),
+        list.map((f) => JSON.stringify(f.relatedFindingIds ?? [])),
       ],
     );
   }

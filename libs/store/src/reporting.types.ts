@@ -50,6 +50,10 @@ export interface StoredFinding {
   lastSeen: Date;
   resolvedAt: Date | null;
   resolvedByScan: string | null;
+  /** The correlator's contextual priority (0-100) when it scored the finding; null or absent otherwise. */
+  priority?: number | null;
+  /** For a correlated finding: the findings it joins. */
+  relatedFindingIds?: string[];
   /** The binary Finding message. */
   payload: Uint8Array;
 }
@@ -114,3 +118,27 @@ export interface StoredSnapshot extends NewSnapshot {
 
 /** A snapshot without its content, for listings. */
 export type SnapshotInfo = Omit<StoredSnapshot, 'content'> & { size: number };
+
+/** The findings API's filters, applied in SQL. Absent fields do not filter. */
+export interface FindingQuery {
+  scope: string;
+  status: FindingStatus;
+  severities?: readonly StoredSeverity[];
+  /** A requirement id ("6.3.1") or a principal requirement ("6", "A1"). */
+  requirement?: string;
+  source?: string;
+  /** An asset key, or a prefix of one ending in "/". */
+  asset?: string;
+  /** true: correlated findings only; false: none of them. */
+  correlated?: boolean;
+  /** Keyset position: the page starts after this finding in priority desc, severity, id order. */
+  after?: { priority: number | null; severity: StoredSeverity; findingId: string };
+  limit: number;
+}
+
+export interface FindingPage {
+  rows: StoredFinding[];
+  /** Every finding matching the filters (not only this page). */
+  total: number;
+  hasMore: boolean;
+}

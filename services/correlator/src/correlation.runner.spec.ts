@@ -15,6 +15,7 @@ import {
   decodeEnvelope,
   encodeEnvelope,
   newEnvelope,
+  timestampFromDate,
   topicFor,
 } from '@vigil/contracts';
 import { auditManifests } from '@vigil/config-audit';
@@ -141,14 +142,14 @@ function records(list: EventEnvelope[]): ConsumedRecord[] {
   }));
 }
 
-function runner(debounceMs = 20) {
+function runner(debounceMs = 20, at = '2026-11-20T15:00:00Z') {
   const published: LogRecord[][] = [];
   const r = new CorrelationRunner({
     publish: async (batch) => void published.push(batch),
     producer: { service: 'correlator', version: '0.1.0', instance: 'spec' },
     debounceMs,
     maxWaitMs: 10_000,
-    clock: () => new Date('2026-11-20T15:00:00Z'),
+    clock: () => new Date(at),
     logger: createLogger('spec', { level: 'silent' }),
   });
   return { r, published };
@@ -225,6 +226,29 @@ describe('CorrelationRunner', () => {
     b.r.close();
   });
 
+  it('dates each completion with its correlation: the reporting side orders correlations by time, not by scan id', async () => {
+    // Two one-shot commands on one log: each process rebuilds and publishes a correlation of its own.
+    const completion = async (at: string) => {
+      const { r, published } = runner(20, at);
+      await r.handler(records(events));
+      await r.flush();
+      r.close();
+      const done = published
+        .flat()
+        .filter((x) => x.topic === TOPICS.scans)
+        .map((x) => decodeEnvelope(x.value).payload);
+      assert.equal(done.length, 1);
+      assert.equal(done[0]!.case, 'scanCompleted');
+      return done[0]!.case === 'scanCompleted' ? done[0]!.value : assert.fail('not a completion');
+    };
+    const first = await completion('2026-11-20T15:00:00Z');
+    const second = await completion('2026-11-20T16:30:00.250Z');
+    assert.deepEqual(first.startedAt, timestampFromDate(new Date('2026-11-20T15:00:00Z')));
+    assert.deepEqual(first.completedAt, first.startedAt);
+    assert.deepEqual(second.startedAt, timestampFromDate(new Date('2026-11-20T16:30:00.250Z')));
+    assert.deepEqual(second.completedAt, second.startedAt);
+  });
+
   it('republishes what the generated NetworkPolicy changed and drops the exfiltration paths it closed', async () => {
     const { r, published } = runner();
     await r.handler(records(events));
@@ -263,5 +287,30 @@ describe('CorrelationRunner', () => {
     assert.ok(!rules.has('correlated/exfiltration-path'));
     assert.ok(rules.has('correlated/vulnerable-in-cde'), 'priority moved, so republished');
     r.close();
+  });
+});
+
+describe('CorrelationRunner during the rebuild from the log', () => {
+  it('a flush asked for mid-rebuild waits for the rebuild and publishes the whole graph once', async () => {
+    const { r, published } = runner();
+    r.pause();
+    const half = Math.floor(events.length / 2);
+    await r.handler(records(events.slice(0, half)));
+    // A one-shot command flushes as soon as the other consumers are caught up, possibly mid-rebuild.
+    const early = r.flush();
+    await wait(50);
+    assert.equal(published.length, 0, 'nothing is published from half a graph');
+    await r.handler(records(events).slice(half));
+    r.resume();
+    const summary = await early;
+    assert.equal(published.length, 1);
+    // The same correlations as a runner that saw the whole log before flushing.
+    const whole = runner();
+    await whole.r.handler(records(events));
+    const expected = await whole.r.flush();
+    assert.equal(summary.published, expected.published);
+    assert.ok(summary.published > 0);
+    r.close();
+    whole.r.close();
   });
 });

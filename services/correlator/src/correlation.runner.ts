@@ -6,6 +6,7 @@ import {
   decodeEnvelope,
   encodeEnvelope,
   newEnvelope,
+  timestampFromDate,
   topicFor,
 } from '@vigil/contracts';
 import {
@@ -74,7 +75,11 @@ export class CorrelationRunner {
   private timer: NodeJS.Timeout | undefined;
   private firstPending: number | undefined;
   private flushing: Promise<PublishSummary> | undefined;
+  /** Settles when the rebuild from the log ends (or the runner closes); already settled when none is running. */
+  private rebuilt: Promise<void> = Promise.resolve();
+  private endRebuild: (() => void) | undefined;
   private paused = false;
+  private lastCorrelatedAt = 0;
   private readonly applied = metrics.counter({
     name: 'vigil_correlator_events_total',
     help: 'Events the correlator folded into its asset graph, by topic and event type',
@@ -120,10 +125,13 @@ export class CorrelationRunner {
   pause(): void {
     this.paused = true;
     this.cancel();
+    if (!this.endRebuild) this.rebuilt = new Promise((resolve) => (this.endRebuild = resolve));
   }
 
   resume(): void {
     this.paused = false;
+    this.endRebuild?.();
+    this.endRebuild = undefined;
     this.schedule();
   }
 
@@ -151,6 +159,9 @@ export class CorrelationRunner {
   /** Correlates now and publishes the difference from the last publication. Serialized: one flush at a time. */
   async flush(): Promise<PublishSummary> {
     this.cancel();
+    // A flush during the rebuild would publish the half of the graph replayed so far, and its completion would
+    // resolve downstream every correlation of the other half: a one-shot command that flushes early waits.
+    await this.rebuilt;
     while (this.flushing) await this.flushing.catch(() => undefined);
     this.flushing = this.publishChanges();
     try {
@@ -174,6 +185,12 @@ export class CorrelationRunner {
     // A scope that had correlations and now has none still needs its empty completion.
     for (const cluster of this.published.keys()) if (!byCluster.has(cluster)) byCluster.set(cluster, []);
     const generation = this.correlator.graph.eventCount;
+    // The reporting side orders the completions of one target by their start, then completion time, and only then
+    // by scan id: without times, which correlation is the latest (what resolves, which priority shows) would be
+    // decided by the order of hashes.
+    // Two flushes within one millisecond still come out in order.
+    this.lastCorrelatedAt = Math.max(this.clock().getTime(), this.lastCorrelatedAt + 1);
+    const correlatedAt = timestampFromDate(new Date(this.lastCorrelatedAt));
     const summary: PublishSummary = { published: 0, resolved: 0, completions: 0 };
     for (const [cluster, list] of [...byCluster].sort(([a], [b]) => (a < b ? -1 : 1))) {
       if (!cluster) {
@@ -226,6 +243,8 @@ export class CorrelationRunner {
                 targetKey: CORRELATION_TARGET_KEY,
                 status: ScanStatus.OK,
                 findingIds: ids,
+                startedAt: correlatedAt,
+                completedAt: correlatedAt,
               },
             },
             scope: { cluster },
@@ -256,5 +275,7 @@ export class CorrelationRunner {
 
   close(): void {
     this.cancel();
+    this.endRebuild?.();
+    this.endRebuild = undefined;
   }
 }

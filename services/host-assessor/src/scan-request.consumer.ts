@@ -28,7 +28,7 @@ import {
   hostCheckResults,
   type HostAssessment,
 } from '@vigil/host-assess';
-import { type AdvisoryStore } from '@vigil/image-scan';
+import { CachedAdvisoryStore, type AdvisoryStore } from '@vigil/image-scan';
 import { type ScanEngine, type ScanResult } from '@vigil/nest-kit';
 import { PostgresAdvisoryStore, type Sql } from '@vigil/store';
 import { HOST_PACKAGE_CHECK, scanHostPackages, type HostPackageScan } from './host-packages.js';
@@ -114,7 +114,7 @@ export function hostAssessorEngine(options: HostAssessorEngineOptions = {}): Sca
     options.advisories !== undefined
       ? options.advisories
       : options.sql
-        ? new PostgresAdvisoryStore(options.sql)
+        ? new CachedAdvisoryStore(new PostgresAdvisoryStore(options.sql))
         : null;
   const here = options.node;
   const nodeOf = (r: ScanRequested) =>

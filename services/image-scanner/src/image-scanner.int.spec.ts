@@ -84,6 +84,8 @@ test('a ScanRequested for the example image gets ScanStarted, its findings, its 
       SERVICE_INSTANCE_ID: `int-${process.pid}`,
       // Our own group: other runs on this shared broker may have vigil.image-scanner members of their own.
       CONSUMER_GROUP_PREFIX: `test-${randomUUID()}.`,
+      // The inventory loop has its own spec; on a shared broker it would re-request every image ever inventoried.
+      IMAGE_SCANNER_INVENTORY_SCANS: 'false',
       LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'inherit'],

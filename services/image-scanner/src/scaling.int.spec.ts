@@ -126,6 +126,8 @@ function startScanner(name: string): Scanner {
       SERVICE_INSTANCE_ID: name,
       // One group for both, and only theirs: other runs on a shared broker have image-scanner members of their own.
       CONSUMER_GROUP_PREFIX: groupPrefix,
+      // The inventory loop has its own spec; on a shared broker it would re-request every image ever inventoried.
+      IMAGE_SCANNER_INVENTORY_SCANS: 'false',
       LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'inherit'],

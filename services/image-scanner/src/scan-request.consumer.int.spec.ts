@@ -25,6 +25,7 @@ import { type ScanEngine, type ScanResult } from '@vigil/nest-kit';
 import { createAdvisoryStore, createSql, runMigrations, type Sql } from '@vigil/store';
 import { fixedClock, freshDatabase, repoRoot, writeTestImage, type FreshDatabase } from '@vigil/testing';
 import { imageScannerEngine } from './index.js';
+import { RegistryAuth } from './registry-auth.js';
 
 const ADMIN_URL = process.env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
 const EXAMPLE = join(repoRoot(), 'examples/payments');
@@ -311,5 +312,22 @@ describe('imageScannerEngine on Postgres', () => {
     const after = await engine.scan(request('after-hostile', ociLayout));
     assert.equal(after.status, ScanStatus.OK, after.error);
     assert.deepEqual([...after.findingIds!].sort(), [...dockerResult.findingIds!].sort());
+  });
+
+  it('a registry request whose pull-secrets option is not namespace/name fails naming the option', async () => {
+    const withAuth = imageScannerEngine({ sql, clock, registryAuth: new RegistryAuth() });
+    const result = await withAuth.scan(
+      create(ScanRequestedSchema, {
+        scanId: 'bad-pull-secrets',
+        scanner: ScannerKind.IMAGE,
+        scope: { cluster: 'int-spec' },
+        target: { kind: TargetKind.IMAGE, key: IMAGE_REF, ref: { case: 'image', value: { ref: IMAGE_REF } } },
+        options: { 'pull-secrets': 'acme-registry' },
+      }),
+    );
+    assert.deepEqual(result, {
+      status: ScanStatus.FAILED,
+      error: 'scan bad-pull-secrets: option pull-secrets: "acme-registry" is not namespace/name of a Secret',
+    });
   });
 });

@@ -17,6 +17,7 @@ import {
   type ScanRequested,
 } from '@vigil/contracts';
 import {
+  CachedAdvisoryStore,
   DirectoryError,
   ImageError,
   ROOTFS_SKIP,
@@ -25,16 +26,19 @@ import {
   scanFiles,
   openImage,
   openRegistryImage,
+  parseReference,
   purlType,
   scanImage,
   toCycloneDx,
   type AdvisoryStore,
   type ImageSource,
+  type RegistryCredentials,
   type ScanReport,
 } from '@vigil/image-scan';
 import { type ScanEngine, type ScanResult } from '@vigil/nest-kit';
 import { PostgresAdvisoryStore, type Sql } from '@vigil/store';
 import { findingCounts } from '@vigil/report';
+import { parsePullSecretOption, type RegistryAuth } from './registry-auth.js';
 
 /** Replicas of the image-scanner share this group and split the partitions of scan.requests.image. */
 export const IMAGE_SCANNER_GROUP = 'vigil.image-scanner';
@@ -76,12 +80,16 @@ export interface ImageScannerEngineOptions {
   cacheSize?: number;
   /** Stores the SBOM; the event carries its digest. */
   putBlob?: (content: Uint8Array, mediaType: string) => Promise<string>;
+  /** Credentials for registry images: the request's pull secrets, else the service's auth file. */
+  registryAuth?: RegistryAuth;
 }
 
 // Request options this scanner reads; any other key is rejected so a typo does not pass silently.
 //   input: "rootfs" | "fs" — archive_path is a directory to read as a root filesystem or a source tree
 //   platform: "os/arch[/variant]" of a multi-platform image;  insecure-registry: "true" for plain-http registries
-const OPTION_KEYS = new Set(['input', 'platform', 'insecure-registry']);
+//   pull-secrets: "namespace/name,..." imagePullSecrets to read the registry's credentials from (names only:
+//   secret contents never go on the log)
+const OPTION_KEYS = new Set(['input', 'platform', 'insecure-registry', 'pull-secrets']);
 
 /**
  * The image-scanner's engine: reads the image (an archive path or a registry reference), matches its packages
@@ -90,7 +98,10 @@ const OPTION_KEYS = new Set(['input', 'platform', 'insecure-registry']);
  * could be listed, but a vulnerability scan that matched nothing would read as a clean image.
  */
 export function imageScannerEngine(options: ImageScannerEngineOptions): ScanEngine {
-  const advisories: AdvisoryStore | null = options.sql ? new PostgresAdvisoryStore(options.sql) : null;
+  // One cache per engine: every scan of this process matches against the same DB build.
+  const advisories: AdvisoryStore | null = options.sql
+    ? new CachedAdvisoryStore(new PostgresAdvisoryStore(options.sql))
+    : null;
   const cache = new Map<string, ScanReport>();
   const cacheSize = options.cacheSize ?? 256;
   return {
@@ -176,12 +187,28 @@ async function scanRequest(
   if (db.records === 0) return emptyDatabase();
   let source: ImageSource | undefined;
   let report: ScanReport;
+  let credentials: RegistryCredentials | undefined;
+  if (!image.archivePath && options.registryAuth) {
+    let pullSecrets: string[];
+    try {
+      pullSecrets = parsePullSecretOption(request.options['pull-secrets'] ?? '');
+    } catch (err) {
+      return { status: ScanStatus.FAILED, error: `scan ${request.scanId}: ${(err as Error).message}` };
+    }
+    try {
+      credentials = await options.registryAuth.credentials(parseReference(image.ref).registry, pullSecrets);
+    } catch (err) {
+      if (err instanceof ImageError) return { status: ScanStatus.FAILED, error: err.message };
+      throw err;
+    }
+  }
   try {
     source = image.archivePath
       ? await openImage(image.archivePath, platform ? { platform } : {})
       : await openRegistryImage(image.digest ? `${image.ref.split('@')[0]}@${image.digest}` : image.ref, {
           ...(platform ? { platform } : {}),
           ...(request.options['insecure-registry'] === 'true' ? { insecure: true } : {}),
+          ...(credentials ? { credentials } : {}),
         });
     const digest = source.manifestDigest ?? source.configDigest;
     const reference = image.ref || source.repoTags[0] || '';

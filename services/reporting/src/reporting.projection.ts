@@ -1,7 +1,10 @@
 import { create, toBinary } from '@vigil/contracts';
 import { timestampDate } from '@vigil/contracts';
 import {
+  ExceptionRecordedSchema,
   FindingSchema,
+  InventoryItemSchema,
+  type Finding,
   ScanStatus,
   ScannerKind,
   SnapshotPublishedSchema,
@@ -16,9 +19,11 @@ import type { ConsumedRecord, EventLog } from '@vigil/event-log';
 import {
   evolve,
   initialState,
+  inventoryKey,
   readyForSnapshot,
   resolveFindings,
   scopeKey,
+  type OpenFinding,
   type ReportState,
 } from '@vigil/report';
 import type {
@@ -26,6 +31,8 @@ import type {
   ReportingReader,
   ReportingStore,
   ReportingTransaction,
+  SnapshotInfo,
+  StoredEvent,
   StoredFinding,
 } from '@vigil/store';
 import type { SnapshotMaker } from './snapshot-maker.js';
@@ -34,6 +41,32 @@ import { assetKey, scannerWord, severityWord, sourceWord } from './words.js';
 export interface ProjectionLogger {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** A folded SnapshotRequested that no snapshot of its scope covers yet. */
+export interface PendingRequest {
+  readonly requestId: string;
+  readonly requestedBy: string;
+  readonly reason: string;
+  readonly scope: { tenant: string; cluster: string };
+  readonly position: LogPosition;
+}
+
+/** One version checked by a rebuild: its stored hash and the one the replayed fold gives. */
+export interface RebuiltVersion {
+  readonly scope: string;
+  readonly version: number;
+  readonly stored: string;
+  readonly rebuilt: string;
+  // The stored previous_hash is the content hash of the stored version before it.
+  readonly chained: boolean;
+  readonly ok: boolean;
+}
+
+export interface RebuildResult {
+  readonly versions: RebuiltVersion[];
+  readonly events: number;
+  readonly ok: boolean;
 }
 
 export interface ReportingProjectionOptions {
@@ -58,6 +91,12 @@ export class ReportingProjection {
   private readonly positions = new Map<string, LogPosition>();
   // Events folded per scope, to tell cheaply whether another instance recorded more.
   private readonly folded = new Map<string, number>();
+  // Snapshot requests by scope, in fold order; dropped once a snapshot of the scope covers their position.
+  private readonly requests = new Map<string, PendingRequest[]>();
+  // When each exception was revoked (the revoking event's time): the exceptions table keeps it.
+  private readonly revokedAt = new Map<string, Date>();
+  // Inventory keys and exception ids a batch touched, by scope: their rows are rewritten from the fold.
+  private touched = new Map<string, { inventory: Set<string>; exceptions: Set<string> }>();
   private stale = true;
 
   constructor(private readonly o: ReportingProjectionOptions) {}
@@ -72,6 +111,8 @@ export class ReportingProjection {
     this.state = initialState();
     this.folded.clear();
     this.positions.clear();
+    this.requests.clear();
+    this.revokedAt.clear();
     let count = 0;
     for (const scope of await this.o.store.scopes()) count += await this.catchUp(this.o.store, scope);
     this.stale = false;
@@ -89,11 +130,18 @@ export class ReportingProjection {
     if (this.stale) await this.load();
     const decoded = records.map((r) => ({ record: r, envelope: decodeRecord(r) }));
     const published: EventEnvelope[] = [];
+    this.touched = new Map();
     try {
       await this.o.store.recordEvents(decoded.map(toNewEvent), async (tx, fresh) => {
         if (fresh.length === 0) return;
         const freshIds = new Set(fresh.map((e) => e.eventId));
-        const scopes = [...new Set(fresh.map((e) => e.scope))].sort();
+        // A snapshot request names its scope in its payload, which is the scope whose version it asks for.
+        const requested = decoded.flatMap(({ envelope: e }) =>
+          e.payload.case === 'snapshotRequested' && e.payload.value.scope?.cluster && freshIds.has(e.eventId)
+            ? [scopeKey(e.payload.value.scope)]
+            : [],
+        );
+        const scopes = [...new Set([...fresh.map((e) => e.scope), ...requested])].sort();
         for (const scope of scopes) await tx.lockScope(scope);
         for (const { record, envelope } of decoded) {
           if (!freshIds.delete(envelope.eventId)) continue;
@@ -101,8 +149,10 @@ export class ReportingProjection {
           await this.project(tx, envelope);
         }
         for (const scope of scopes) {
-          await this.catchUp(tx, scope);
+          // What another instance recorded may have opened and resolved findings this fold never synced open.
+          if ((await this.catchUp(tx, scope)) > 0) syncMemos.get(this.state)?.delete(scope);
           await this.syncFindings(tx, scope);
+          await this.syncAssetsAndExceptions(tx, scope);
           published.push(...(await this.snapshotsDue(tx, scope)));
         }
       });
@@ -118,12 +168,128 @@ export class ReportingProjection {
     }
   };
 
+  /** Snapshot requests folded that no version of their scope covers yet (until the next batch makes one). */
+  pendingRequests(scope: string): readonly PendingRequest[] {
+    return this.requests.get(scope) ?? [];
+  }
+
+  /**
+   * `vigil reporting rebuild`: drops the query projections (never the event store, never the snapshots), replays
+   * the stored events through the same fold, version by version up to each snapshot's log position, and checks
+   * that every stored content hash comes out again. The projections are rewritten from the replay on the way, in
+   * one transaction with the scopes locked, so a running consumer waits and then sees the rebuilt tables.
+   *
+   * The event store is the replayed log: it holds every record the reporting group consumed with its topic,
+   * partition and offset (on the embedded deployment it is the log's own copy; with Kafka, the broker's retention
+   * may already have dropped what the store keeps).
+   */
+  async rebuild(onVersion?: (v: RebuiltVersion) => void): Promise<RebuildResult> {
+    const outcome = await this.o.store.inTransaction(async (tx) => {
+      const scopes = await tx.scopes();
+      for (const scope of scopes) await tx.lockScope(scope);
+      await tx.dropProjections();
+      this.state = initialState();
+      this.folded.clear();
+      this.positions.clear();
+      this.requests.clear();
+      this.revokedAt.clear();
+      const versions: RebuiltVersion[] = [];
+      let events = 0;
+      for (const scope of scopes) {
+        const byPartition = new Map<string, StoredEvent[]>();
+        for (let offset = 0; ;) {
+          const page = await tx.eventsForScope(scope, { offset, limit: 5000 });
+          for (const e of page) {
+            const key = `${e.topic}\u0000${e.partition}`;
+            const list = byPartition.get(key) ?? [];
+            list.push(e);
+            byPartition.set(key, list);
+          }
+          offset += page.length;
+          if (page.length < 5000) break;
+        }
+        const cursors = new Map<string, number>();
+        // Folds every stored event of the scope at or before the position (all of them without one).
+        const foldUpTo = async (position?: SnapshotInfo['logPosition']) => {
+          const batch: StoredEvent[] = [];
+          for (const [key, list] of byPartition) {
+            const bound = position?.find((p) => `${p.topic}\u0000${p.partition}` === key);
+            if (position && !bound) continue;
+            let i = cursors.get(key) ?? 0;
+            while (i < list.length && (!bound || BigInt(list[i]!.logOffset) <= BigInt(bound.offset)))
+              batch.push(list[i++]!);
+            cursors.set(key, i);
+          }
+          this.touched = new Map();
+          for (const e of batch) {
+            const envelope = decodeStored(e);
+            if (!this.fold(envelope, e.topic, e.partition, e.logOffset)) continue;
+            events++;
+            await this.project(tx, envelope);
+          }
+          await this.syncFindings(tx, scope);
+          await this.syncAssetsAndExceptions(tx, scope);
+        };
+        let previous: SnapshotInfo | undefined;
+        for (const stored of await tx.listSnapshots(scope)) {
+          await foldUpTo(stored.logPosition);
+          const rebuilt = this.o.snapshots.contentHash(
+            this.state,
+            this.state.scopes.get(scope)?.scope ?? scopeFromKey(scope),
+            previous ? { version: previous.version, contentHash: previous.contentHash } : undefined,
+            stored.logPosition,
+          );
+          const chained = (stored.previousHash ?? '') === (previous?.contentHash ?? '');
+          const v: RebuiltVersion = {
+            scope,
+            version: stored.version,
+            stored: stored.contentHash,
+            rebuilt,
+            chained,
+            ok: chained && rebuilt === stored.contentHash,
+          };
+          versions.push(v);
+          onVersion?.(v);
+          previous = stored;
+        }
+        await foldUpTo();
+      }
+      return { versions, events };
+    });
+    // The fold now holds every stored event, but positions of other instances' records may be newer: reload.
+    this.stale = true;
+    return { ...outcome, ok: outcome.versions.every((v) => v.ok) };
+  }
+
   private fold(envelope: EventEnvelope, topic: string, partition: number, offset: string): boolean {
     if (this.state.seenEventIds.has(envelope.eventId)) return false;
     evolve(this.state, envelope);
     const scope = scopeKey(envelope.scope ?? { cluster: 'default' });
     this.folded.set(scope, (this.folded.get(scope) ?? 0) + 1);
+    const p = envelope.payload;
+    // This service's own announcements are output, not input: counting them in the log position would make a
+    // snapshot's content depend on how many announcements a crash between commit and publish lost.
+    if (p.case === 'snapshotPublished') return true;
     this.advance(topic, partition, offset);
+    if (p.case === 'snapshotRequested') {
+      const target = p.value.scope?.cluster
+        ? { tenant: p.value.scope.tenant, cluster: p.value.scope.cluster }
+        : { tenant: envelope.scope?.tenant ?? '', cluster: envelope.scope?.cluster ?? 'default' };
+      const key = scopeKey(target);
+      const list = this.requests.get(key) ?? [];
+      list.push({
+        requestId: p.value.requestId,
+        requestedBy: p.value.requestedBy,
+        reason: p.value.reason,
+        scope: target,
+        position: { topic, partition, offset } as LogPosition,
+      });
+      this.requests.set(key, list);
+    } else if (p.case === 'exceptionRevoked') {
+      const at = envelope.occurredAt ? timestampDate(envelope.occurredAt) : new Date(0);
+      const prior = this.revokedAt.get(p.value.exceptionId);
+      if (!prior || at < prior) this.revokedAt.set(p.value.exceptionId, at);
+    }
     return true;
   }
 
@@ -154,12 +320,37 @@ export class ReportingProjection {
     );
   }
 
+  private touch(scope: string): { inventory: Set<string>; exceptions: Set<string> } {
+    let t = this.touched.get(scope);
+    if (!t) {
+      t = { inventory: new Set(), exceptions: new Set() };
+      this.touched.set(scope, t);
+    }
+    return t;
+  }
+
   /** The query projections: what the API filters on. The fold stays the one place that decides resolution. */
   private async project(tx: ReportingTransaction, envelope: EventEnvelope): Promise<void> {
     const p = envelope.payload;
     const scope = scopeKey(envelope.scope ?? { cluster: 'default' });
     const at = envelope.occurredAt ? timestampDate(envelope.occurredAt) : new Date(0);
     switch (p.case) {
+      case 'inventoryObserved': {
+        const keys = this.touch(
+          scopeKey(p.value.scope?.cluster ? p.value.scope : { cluster: scope }),
+        ).inventory;
+        for (const item of p.value.items) {
+          const key = inventoryKey(item);
+          if (key !== undefined) keys.add(key);
+        }
+        break;
+      }
+      case 'exceptionRecorded':
+      case 'exceptionRevoked':
+        this.touch(scopeKey(p.value.scope?.cluster ? p.value.scope : { cluster: scope })).exceptions.add(
+          p.value.exceptionId,
+        );
+        break;
       case 'scanRequested':
         await tx.upsertScan({
           scanId: p.value.scanId,
@@ -210,41 +401,95 @@ export class ReportingProjection {
   private async syncFindings(tx: ReportingTransaction, scope: string): Promise<void> {
     const state = this.state.scopes.get(scope);
     if (!state) return;
-    const { open, groups } = resolveFindings(state);
-    const openIds = new Set(open.map((o) => o.finding.id));
+    const resolution = resolveFindings(state);
+    const { groups } = resolution;
+    // Rewriting every open finding on every batch made projection quadratic in the scope's size. The memo holds
+    // what this fold last wrote of each open row; the resolution says which findings it re-resolved since then,
+    // and only those are compared (and written when they differ). The memo hangs off the fold object: a failed
+    // transaction rebuilds the fold, and with it a memo that trusts nothing.
+    const memos = syncMemos.get(this.state) ?? new Map<string, SyncMemo>();
+    syncMemos.set(this.state, memos);
+    const memo = memos.get(scope);
+    const since =
+      memo && memo.epoch !== undefined && resolution.openById
+        ? resolution.changedSince?.(memo.epoch)
+        : undefined;
     const rows: StoredFinding[] = [];
-    for (const o of open) {
+    const write = (o: OpenFinding, synced: Map<string, SyncedRow>, before: SyncedRow | undefined) => {
       const f = o.finding;
-      const scan = state.scans.get(o.scanIds[o.scanIds.length - 1] ?? '');
-      rows.push({
-        scope,
-        findingId: f.id,
-        source: sourceWord(f.source),
-        ruleId: f.ruleId,
-        severity: severityWord(f.severity),
+      const lastScanId = o.scanIds[o.scanIds.length - 1] ?? null;
+      const scan = state.scans.get(lastScanId ?? '');
+      const row: SyncedRow = {
+        finding: f,
+        lastScanId,
         scanner: scan?.scanner !== undefined ? scannerWord(scan.scanner) : '',
         targetKey: scan?.targetKey ?? '',
-        lastScanId: o.scanIds[o.scanIds.length - 1] ?? null,
-        assetKey: assetKey(f.asset),
-        pciRequirements: [...f.pciRequirements],
-        status: 'open',
-        firstSeen: f.firstSeen ? timestampDate(f.firstSeen) : new Date(0),
-        lastSeen: f.lastSeen ? timestampDate(f.lastSeen) : new Date(0),
-        resolvedAt: null,
-        resolvedByScan: null,
-        payload: toBinary(FindingSchema, f),
-      });
+      };
+      synced.set(f.id, row);
+      if (
+        before &&
+        before.finding === f &&
+        before.lastScanId === lastScanId &&
+        before.scanner === row.scanner &&
+        before.targetKey === row.targetKey
+      )
+        return;
+      rows.push(storedRow(scope, o, row));
+    };
+    // What the fold no longer holds open was resolved by the latest ok scan of the finding's scanner and target.
+    const candidates: { findingId: string; scanner: string; targetKey: string }[] = [];
+    let rowsNow: Map<string, SyncedRow>;
+    if (memo && since && resolution.openById) {
+      rowsNow = memo.rows;
+      const open = resolution.openById;
+      for (const id of since) {
+        const before = rowsNow.get(id);
+        const o = open.get(id);
+        if (o) write(o, rowsNow, before);
+        else if (before?.finding) {
+          rowsNow.delete(id);
+          candidates.push({ findingId: id, scanner: before.scanner, targetKey: before.targetKey });
+        }
+      }
+      // Rows still open in the table that were not resolvable yet are tried again.
+      for (const id of memo.unresolved) {
+        const row = rowsNow.get(id);
+        if (row && !row.finding && !open.has(id)) {
+          rowsNow.delete(id);
+          candidates.push({ findingId: id, ...row });
+        }
+      }
+    } else {
+      rowsNow = new Map();
+      for (const o of resolution.open) write(o, rowsNow, memo?.rows.get(o.finding.id));
+      // The candidates are what this fold last saw open (or, on its first sync, every open row of the table).
+      if (memo) {
+        for (const [findingId, row] of memo.rows)
+          if (!rowsNow.has(findingId)) candidates.push({ findingId, ...row });
+      } else {
+        for (const row of await tx.openFindingKeys(scope))
+          if (!rowsNow.has(row.findingId)) candidates.push(row);
+      }
     }
     await tx.upsertFindings(rows);
-    // What the fold no longer holds open was resolved by the latest ok scan of the finding's scanner and target.
+    const groupOf = new Map(
+      [...groups.values()].map((g) => [`${scannerWord(g.scanner)}\u0000${g.targetKey}`, g]),
+    );
     const byScan = new Map<string, { at: Date; ids: string[] }>();
-    for (const row of await tx.findingsForScope(scope, 'open')) {
-      if (openIds.has(row.findingId)) continue;
-      const group = [...groups.values()].find(
-        (g) => scannerWord(g.scanner) === row.scanner && g.targetKey === row.targetKey,
-      );
-      const latest = group?.latestOk;
-      if (!latest?.completed) continue;
+    const unresolved = new Set<string>();
+    for (const row of candidates) {
+      const latest = groupOf.get(`${row.scanner}\u0000${row.targetKey}`)?.latestOk;
+      if (!latest?.completed) {
+        // Not resolvable yet: keep it a candidate for the next batch, as the table still holds it open.
+        rowsNow.set(row.findingId, {
+          finding: undefined,
+          lastScanId: null,
+          scanner: row.scanner,
+          targetKey: row.targetKey,
+        });
+        unresolved.add(row.findingId);
+        continue;
+      }
       const entry = byScan.get(latest.scanId) ?? {
         at: latest.completed.completedAt ? timestampDate(latest.completed.completedAt) : new Date(0),
         ids: [],
@@ -253,10 +498,84 @@ export class ReportingProjection {
       byScan.set(latest.scanId, entry);
     }
     for (const [scanId, { at, ids }] of byScan) await tx.resolveFindings(scope, ids, { scanId, at });
+    memos.set(scope, { rows: rowsNow, epoch: resolution.epoch, unresolved });
+  }
+
+  /**
+   * Rewrites the asset and exception rows the batch touched from the fold, which has already picked the winner
+   * of two reports of the same item (later occurred-at, then event id), so arrival order cannot.
+   */
+  private async syncAssetsAndExceptions(tx: ReportingTransaction, scope: string): Promise<void> {
+    const state = this.state.scopes.get(scope);
+    const t = this.touched.get(scope);
+    if (!state || !t) return;
+    for (const key of [...t.inventory].sort()) {
+      const record = state.inventory.get(key);
+      if (!record) continue;
+      await tx.upsertAsset({
+        scope,
+        kind: record.item.item.case ?? 'unknown',
+        key,
+        payload: toBinary(InventoryItemSchema, record.item),
+        updatedAt: dateOf(record.occurredAt),
+      });
+    }
+    for (const id of [...t.exceptions].sort()) {
+      const x = state.exceptions.get(id);
+      // A revocation folded before its acceptance has no row to mark until the acceptance arrives.
+      if (!x) continue;
+      await tx.upsertException({
+        id,
+        scope,
+        payload: toBinary(ExceptionRecordedSchema, x.recorded),
+        expiresAt: x.recorded.expiresAt ? timestampDate(x.recorded.expiresAt) : new Date(8.64e15),
+        revokedAt: state.revocations.has(id) ? (this.revokedAt.get(id) ?? new Date(0)) : null,
+      });
+    }
   }
 
   /** Every completed scan of the scope whose findings are all folded and that has no snapshot yet, in order. */
   private async snapshotsDue(tx: ReportingTransaction, scope: string): Promise<EventEnvelope[]> {
+    const out = await this.scanSnapshotsDue(tx, scope);
+    const pending = this.requests.get(scope);
+    if (!pending?.length) return out;
+    // A request is met by any version of its scope made after it was folded, including a scan's in this batch.
+    // The head only: the latest version's content can be hundreds of megabytes, and only its position is needed.
+    const latest = await tx.snapshotHead(scope);
+    const open = pending.filter((r) => !latest || !coversPosition(latest.logPosition, r.position));
+    this.requests.delete(scope);
+    if (open.length === 0) return out;
+    const state = this.state.scopes.get(scope);
+    const first = open[0]!;
+    const made = await this.o.snapshots.make(tx, this.state, state ? { ...state.scope } : first.scope, {
+      scanId: '',
+      logPosition: this.logPosition(),
+    });
+    const at = state?.asOf;
+    out.push(this.announcement(made, state ? { ...state.scope } : first.scope, at));
+    this.o.logger.info('snapshot made on request', {
+      scope,
+      version: made.published.version,
+      requests: open.map((r) => r.requestId),
+    });
+    return out;
+  }
+
+  private announcement(
+    made: Awaited<ReturnType<SnapshotMaker['make']>>,
+    scope: { tenant: string; cluster: string },
+    at: { seconds: bigint; nanos: number } | undefined,
+  ): EventEnvelope {
+    return newEnvelope({
+      payload: { case: 'snapshotPublished', value: create(SnapshotPublishedSchema, made.published) },
+      scope,
+      subjectKey: made.subjectKey,
+      producer: this.o.producer,
+      clock: () => (at ? new Date(Number(at.seconds) * 1000 + Math.floor(at.nanos / 1e6)) : new Date()),
+    });
+  }
+
+  private async scanSnapshotsDue(tx: ReportingTransaction, scope: string): Promise<EventEnvelope[]> {
     const state = this.state.scopes.get(scope);
     if (!state) return [];
     const made = new Set((await tx.listSnapshots(scope)).map((s) => s.scanId).filter((id) => id));
@@ -286,19 +605,20 @@ export class ReportingProjection {
           logPosition: this.logPosition(),
         },
       );
-      const at = scan.completedOccurredAt;
-      out.push(
-        newEnvelope({
-          payload: { case: 'snapshotPublished', value: create(SnapshotPublishedSchema, made.published) },
-          scope: { ...state.scope },
-          subjectKey: made.subjectKey,
-          producer: this.o.producer,
-          clock: () => (at ? new Date(Number(at.seconds) * 1000 + Math.floor(at.nanos / 1e6)) : new Date()),
-        }),
-      );
+      out.push(this.announcement(made, { ...state.scope }, scan.completedOccurredAt));
     }
     return out;
   }
+}
+
+/** True when the snapshot's log position includes the given record (same partition, offset at or past it). */
+export function coversPosition(
+  position: readonly { topic: string; partition: number; offset: string }[],
+  at: { topic: string; partition: number; offset: string },
+): boolean {
+  return position.some(
+    (p) => p.topic === at.topic && p.partition === at.partition && BigInt(p.offset) >= BigInt(at.offset),
+  );
 }
 
 function compareTime(
@@ -308,6 +628,27 @@ function compareTime(
   const x = a ? a.seconds * 1_000_000_000n + BigInt(a.nanos) : -1n;
   const y = b ? b.seconds * 1_000_000_000n + BigInt(b.nanos) : -1n;
   return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function dateOf(at: { seconds: bigint; nanos: number } | undefined): Date {
+  return at ? new Date(Number(at.seconds) * 1000 + Math.floor(at.nanos / 1e6)) : new Date(0);
+}
+
+function scopeFromKey(key: string): { tenant: string; cluster: string } {
+  const slash = key.indexOf('/');
+  return slash >= 0
+    ? { tenant: key.slice(0, slash), cluster: key.slice(slash + 1) }
+    : { tenant: '', cluster: key };
+}
+
+function decodeStored(e: StoredEvent): EventEnvelope {
+  try {
+    return decodeEnvelope(e.payload);
+  } catch (err) {
+    throw new Error(
+      `stored event ${e.eventId} (${e.topic}[${e.partition}]@${e.logOffset}): ${(err as Error).message}`,
+    );
+  }
 }
 
 function decodeRecord(r: ConsumedRecord): EventEnvelope {
@@ -330,4 +671,54 @@ function toNewEvent({ record, envelope }: { record: ConsumedRecord; envelope: Ev
     occurredAt: envelope.occurredAt ? timestampDate(envelope.occurredAt) : new Date(record.timestamp),
     payload: record.value,
   };
+}
+
+/** What syncFindings last wrote of an open finding (finding undefined: open in the table, no longer in the fold). */
+interface SyncedRow {
+  finding: Finding | undefined;
+  lastScanId: string | null;
+  scanner: string;
+  targetKey: string;
+}
+
+interface SyncMemo {
+  rows: Map<string, SyncedRow>;
+  // The resolution the rows were last synced from; undefined when it cannot say what changed since.
+  epoch: number | undefined;
+  // Rows the table holds open that no ok scan could resolve yet.
+  unresolved: Set<string>;
+}
+
+const syncMemos = new WeakMap<ReportState, Map<string, SyncMemo>>();
+
+function storedRow(scope: string, o: OpenFinding, row: SyncedRow): StoredFinding {
+  const f = o.finding;
+  return {
+    scope,
+    findingId: f.id,
+    source: sourceWord(f.source),
+    ruleId: f.ruleId,
+    severity: severityWord(f.severity),
+    scanner: row.scanner,
+    targetKey: row.targetKey,
+    lastScanId: row.lastScanId,
+    assetKey: assetKey(f.asset),
+    pciRequirements: [...f.pciRequirements],
+    status: 'open',
+    firstSeen: f.firstSeen ? timestampDate(f.firstSeen) : new Date(0),
+    lastSeen: f.lastSeen ? timestampDate(f.lastSeen) : new Date(0),
+    resolvedAt: null,
+    resolvedByScan: null,
+    priority: findingPriority(f),
+    relatedFindingIds: [...f.relatedFindingIds],
+    payload: toBinary(FindingSchema, f),
+  };
+}
+
+// The correlator's contextual priority (libs/correlate publication): the "priority" evidence of the correlated
+// findings it publishes, 0-100. Stored as a column so the API sorts and pages by it in SQL.
+function findingPriority(f: Finding): number | null {
+  const value = f.evidence.find((e) => e.key === 'priority')?.value;
+  const n = value === undefined || value === '' ? NaN : Number(value);
+  return Number.isFinite(n) ? n : null;
 }

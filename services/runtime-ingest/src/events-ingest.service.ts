@@ -14,6 +14,7 @@ import {
 } from '@vigil/runtime-rules';
 import { createLogger, metrics } from '@vigil/telemetry';
 import { findingEvents } from './runtime-findings.js';
+import { SensorSeenPublisher } from './sensor-watch.seen.js';
 
 export interface RuntimeEventsHttpOptions {
   /** The bearer token every request must carry. */
@@ -25,6 +26,10 @@ export interface RuntimeEventsHttpOptions {
   publishTimeoutMs: number;
   /** Time of events that carry none; default the wall clock. */
   clock?: () => Date;
+  /** At most one SensorSeen per sensor per this many ms from this process (default 30 s); see sensor-watch.seen.ts. */
+  sensorSeenIntervalMs?: number;
+  /** Gaps longer than this within one delivery are runtime/sensor-silent, as the sensor watch judges across them. */
+  sensorSilenceMs?: number;
 }
 
 /** What the HTTP layer sends back: a status, a JSON body and headers. */
@@ -54,6 +59,7 @@ export function problem(status: number, error: string, headers?: Record<string, 
 export class RuntimeEventsIngest {
   private inFlight = 0;
   private readonly tokenDigest: Buffer;
+  private readonly sensorsSeen: SensorSeenPublisher;
   private readonly logger = createLogger('runtime-ingest-http');
   private readonly requests = metrics.counter({
     name: 'vigil_runtime_ingest_requests_total',
@@ -73,6 +79,7 @@ export class RuntimeEventsIngest {
   ) {
     if (!options.token) throw new Error('RuntimeEventsIngest: the bearer token is empty');
     this.tokenDigest = sha256(options.token);
+    this.sensorsSeen = new SensorSeenPublisher(identity, options.sensorSeenIntervalMs);
   }
 
   /** Null when the Authorization header carries the token, else the 401 to send. */
@@ -117,6 +124,9 @@ export class RuntimeEventsIngest {
         cluster: this.options.cluster,
         name,
         limits: { maxInputBytes: this.options.maxBodyBytes },
+        ...(this.options.sensorSilenceMs
+          ? { policy: { sensorSilenceMs: this.options.sensorSilenceMs } }
+          : {}),
       });
     } catch (err) {
       if (err instanceof RuntimeInputError) return problem(400, err.message);
@@ -143,9 +153,19 @@ export class RuntimeEventsIngest {
     }
 
     const records = this.records(source, body, result.findings);
-    if (records.length > 0) {
-      const outcome = await this.publish(records);
-      if (outcome) return outcome;
+    // In the same batch as the findings: the sensor watch learns a node is alive only if its findings are on the log.
+    const seen = this.sensorsSeen.take(
+      result,
+      source,
+      this.options.cluster,
+      (this.options.clock ?? (() => new Date()))(),
+    );
+    if (records.length + seen.records.length > 0) {
+      const outcome = await this.publish([...records, ...seen.records]);
+      if (outcome) {
+        seen.release();
+        return outcome;
+      }
       this.published.inc({ source }, records.length);
     }
     return {
@@ -190,7 +210,9 @@ export class RuntimeEventsIngest {
    * POST /v1/detections/<id>/ack: closes a runtime detection's window with a DetectionClosed on findings.runtime,
    * keyed by the finding id like its reports. The body is `{ "by": ..., "reason": ..., "exceptionId"?: ... }`;
    * with an exception id the close is `excepted`. Its event id derives from the request, so a retried
-   * acknowledgement is the same event.
+   * acknowledgement is the same event. Any well-formed runtime finding id is accepted: this service holds only the
+   * log, not the reporting store, so it cannot tell an unknown finding from one not folded yet; a close of a
+   * finding that never existed closes nothing in the reporting fold. `vigil ack` checks the store first.
    */
   async acknowledge(findingId: string, body: unknown): Promise<IngestReply> {
     const name = `POST /v1/detections/${findingId.slice(0, 80)}/ack`;

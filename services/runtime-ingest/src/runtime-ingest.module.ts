@@ -18,19 +18,29 @@ import {
 } from './events.controller.js';
 import { RuntimeEventsIngest, type RuntimeEventsHttpOptions } from './events-ingest.service.js';
 import { RUNTIME_INGEST_GROUP, runtimeIngestEngine } from './scan-request.consumer.js';
+import {
+  DEFAULT_SENSOR_CHECK_INTERVAL_MS,
+  DEFAULT_SENSOR_SILENCE_MS,
+  SENSOR_WATCH,
+  SensorWatch,
+  type SensorWatchOptions,
+} from './sensor-watch.js';
+import { DEFAULT_SENSOR_SEEN_INTERVAL_MS } from './sensor-watch.seen.js';
 
 export type RuntimeIngestModuleOptions = ScannerModuleOptions & {
   /** Time of events that carry none (scan requests and HTTP); default the wall clock. */
   clock?: () => Date;
   /** Serve POST /v1/events/{falco,tetragon,k8s-audit}. Absent: the routes do not exist. */
   http?: RuntimeEventsHttpOptions;
+  /** With http: how the sensor watch judges silence across requests (defaults: 2 h, checked every minute). */
+  sensorWatch?: Partial<SensorWatchOptions>;
 };
 
 /** The runtime-ingest as a Nest module: standalone under bootstrapService, or one module among many in the all-in-one. */
 @Module({})
 export class RuntimeIngestModule {
   static forRoot(options: RuntimeIngestModuleOptions = {}): DynamicModule {
-    const { http, clock, ...scannerOptions } = options;
+    const { http, clock, sensorWatch, ...scannerOptions } = options;
     const base = scannerModule(
       RuntimeIngestModule,
       {
@@ -41,7 +51,25 @@ export class RuntimeIngestModule {
       scannerOptions,
     );
     if (!http) return base;
-    const httpOptions: RuntimeEventsHttpOptions = { ...http, ...(clock && !http.clock ? { clock } : {}) };
+    // The clock that stamps received_at, so silence is measured on the clock that timed what was heard.
+    const watchClock = sensorWatch?.clock ?? http.clock ?? clock;
+    const watchOptions: SensorWatchOptions = {
+      silenceMs: sensorWatch?.silenceMs ?? http.sensorSilenceMs ?? DEFAULT_SENSOR_SILENCE_MS,
+      checkIntervalMs: sensorWatch?.checkIntervalMs ?? DEFAULT_SENSOR_CHECK_INTERVAL_MS,
+      ...(watchClock ? { clock: watchClock } : {}),
+    };
+    // One silence interval, whether the gap is inside a delivery or between deliveries.
+    const httpOptions: RuntimeEventsHttpOptions = {
+      ...http,
+      sensorSilenceMs: watchOptions.silenceMs,
+      ...(clock && !http.clock ? { clock } : {}),
+    };
+    const seenEvery = http.sensorSeenIntervalMs ?? DEFAULT_SENSOR_SEEN_INTERVAL_MS;
+    // A sensor heard from is reported at most this often: an interval as long as the silence would call it silent.
+    if (seenEvery >= watchOptions.silenceMs)
+      throw new Error(
+        `runtime-ingest: the SensorSeen interval (${seenEvery} ms) must be shorter than the sensor silence interval (${watchOptions.silenceMs} ms)`,
+      );
     return {
       ...base,
       controllers: [RuntimeEventsController, DetectionsController],
@@ -52,6 +80,13 @@ export class RuntimeIngestModule {
           inject: [EVENT_LOG, SERVICE_IDENTITY],
           useFactory: (eventLog: EventLog, identity: ServiceIdentity) =>
             new RuntimeEventsIngest(eventLog, identity, httpOptions),
+        },
+        {
+          // Only where sensors post: the watch judges what this tier publishes (SensorSeen).
+          provide: SENSOR_WATCH,
+          inject: [EVENT_LOG, SERVICE_IDENTITY],
+          useFactory: (eventLog: EventLog, identity: ServiceIdentity) =>
+            new SensorWatch(eventLog, identity, watchOptions),
         },
         {
           // Providers are built before the application registers its body parsers, so the reader is installed

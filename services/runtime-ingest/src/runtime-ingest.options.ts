@@ -43,6 +43,38 @@ export const runtimeIngestOptions = defineOptions({
     min: 1,
     description: 'Longest a request waits for the log to acknowledge its findings before answering 503',
   }),
+  ingestWorkers: opt.string({
+    env: 'RUNTIME_INGEST_WORKERS',
+    fileKey: 'runtimeIngest.workers',
+    default: '1',
+    pattern: /^(?:auto|[1-9][0-9]{0,2})$/,
+    patternHint: '"auto" (one per CPU) or a number of processes from 1 to 999',
+    description:
+      'Processes serving the one port (node:cluster), each a full runtime-ingest with its own log producer; a primary restarts a dead one and drains them all on SIGTERM. auto: one per CPU',
+  }),
+  sensorSilence: opt.duration({
+    env: 'RUNTIME_INGEST_SENSOR_SILENCE',
+    fileKey: 'runtimeIngest.sensorSilence',
+    default: 2 * 60 * 60 * 1000,
+    min: 60_000,
+    description:
+      'A node whose sensor sent telemetry (Falco metrics, heartbeats) and then nothing for longer is reported runtime/sensor-silent (10.7.x); judged by the time runtime-ingest received it',
+  }),
+  sensorCheckInterval: opt.duration({
+    env: 'RUNTIME_INGEST_SENSOR_CHECK_INTERVAL',
+    fileKey: 'runtimeIngest.sensorCheckInterval',
+    default: 60_000,
+    min: 1000,
+    description: 'How often each replica looks for sensors silent longer than RUNTIME_INGEST_SENSOR_SILENCE',
+  }),
+  sensorSeenInterval: opt.duration({
+    env: 'RUNTIME_INGEST_SENSOR_SEEN_INTERVAL',
+    fileKey: 'runtimeIngest.sensorSeenInterval',
+    default: 30_000,
+    min: 1000,
+    description:
+      'At most one SensorSeen per sensor per this interval from each replica (sooner when a sensor first sends telemetry or its dropped counter changes); must be shorter than RUNTIME_INGEST_SENSOR_SILENCE',
+  }),
 });
 
 export type RuntimeIngestConfig = ConfigOf<typeof runtimeIngestOptions>;

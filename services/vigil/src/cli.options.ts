@@ -28,10 +28,10 @@ export const cliOptions = defineOptions({
     description: 'Scope of the scan or report: the cluster name',
   }),
   format: opt.enum({
-    values: ['table', 'json', 'sarif', 'cyclonedx', 'csv', 'html'],
+    values: ['table', 'json', 'sarif', 'cyclonedx', 'csv', 'html', 'junit'],
     default: 'table',
     description:
-      'Output format (sarif: scans and reports; cyclonedx: image, rootfs and fs scans; csv and html: reports)',
+      'Output format (sarif: scans and reports; cyclonedx: image, rootfs and fs scans; csv, html and junit: reports)',
   }),
   severity: opt.list({
     values: SEVERITY_WORDS,

@@ -6,14 +6,20 @@ import { createTokenStore } from '@vigil/store';
 import { createLogger, setLogDestination, setLogLevel } from '@vigil/telemetry';
 import { cliOptions } from './cli.options.js';
 import { ackArgs, ackCommand } from './commands/ack.command.js';
+import { ATTEST_FLAGS, attestArgs, attestCommand } from './commands/attest.command.js';
+import { EXCEPTION_FLAGS, exceptionArgs, exceptionCommand } from './commands/exception.command.js';
 import { dbCommand } from './commands/db.command.js';
 import { evidenceExport, evidenceKey, evidenceVerify, loadSigningKey } from './commands/evidence.command.js';
 import { explainCommand } from './commands/explain.command.js';
 import { ingestArgs, ingestCommand } from './commands/ingest.command.js';
-import { reportCommand } from './commands/report.command.js';
+import { reportCommand, type ReportFormat } from './commands/report.command.js';
+import { ciCommand, ciPrepare, type CiArgs } from './commands/ci.command.js';
 import { tokenCommand } from './commands/token.command.js';
 import { scanCommand } from './commands/scan.command.js';
 import { scanTarget } from './commands/scan-target.js';
+import { SNAPSHOT_FLAGS, snapshotCreateCommand, snapshotsCommand } from './commands/snapshots.command.js';
+import { diffCommand } from './commands/diff.command.js';
+import { reportingCommand } from './commands/reporting.command.js';
 import type { PolicyInput } from './commands/findings-view.js';
 import { DeploymentError, openDeployment, type Deployment } from './deployment.js';
 import { terminalOutput, type Output } from './output.js';
@@ -36,10 +42,23 @@ Usage:
                                          read runtime sensor events (a file, or - for stdin) and print their findings
   vigil ack <finding-id> --reason TEXT [--by NAME] [--exception ID]
                                          close a runtime detection's window (acknowledged, or excepted)
+  vigil exception accept --owner O --justification TEXT --approver NAME --expires DATE [--expire-on-fix]
+        [--kind risk|compensating] [--requirement ID]... [--finding ID|--rule ID|--source S|--namespace N|
+        --workload KIND/NAME|--image-digest D|--image-repo R|--package P|--path P]...
+  vigil exception revoke <id> --reason TEXT | exception list
+                                         risk acceptances and compensating controls (events on the log)
+  vigil attest <requirement> --statement TEXT --evidence FILE... [--valid-until DATE] | attest revoke <id> --reason TEXT
+                                         manual evidence for a requirement, kept by hash
   vigil explain network <ns/name|Kind/ns/name> --manifests PATH...
                                          what a workload can reach and what can reach it, and why
+  vigil ci --image <ref|archive> [--manifests PATH...] --fail-on SEVERITY | --fail-on-requirement ID...
+          [--baseline <snapshot|report.json>] [--sarif FILE] [--junit FILE]
+                                         the pipeline gate: scan, summarize, write SARIF and JUnit, exit 1 on new risk
   vigil report [--snapshot N | --list | --diff A..B]
                                          the scope's latest PCI DSS snapshot (or one, the list, a diff)
+  vigil snapshots [create] [--scope S]   the scope's snapshot versions with their triggers, or a new one now
+  vigil diff A B [--scope S]             findings added, resolved and changed, and requirement status changes
+  vigil reporting rebuild                drop the projections, replay the stored log, check every content hash
   vigil evidence export [--snapshot N] -o bundle.zip | key [-o vigil.pub] | verify bundle.zip --key vigil.pub
                                          a signed evidence bundle for the assessor, the public key, offline verification
   vigil token create --role viewer|auditor|admin --cluster NAME | --all-clusters [--description TEXT]
@@ -55,7 +74,7 @@ Command flags:
           --cde-label key=value (default pci-scope=cde); host --root PATH (default /) --node NAME
   ingest: <falco|tetragon|k8s-audit> <file|->; --format table|json
   explain: network <workload> --manifests PATH... [--cde-label key=value]; --format table|json
-  report: --snapshot N, --list, --diff FROM..TO; --format table|json|sarif|csv|html (csv: the requirements;
+  report: --snapshot N, --list, --diff FROM..TO; --format table|json|sarif|csv|html|junit (csv: the requirements;
           html: the auditor's page of the evidence bundle)
   evidence: export --snapshot N -o FILE; key -o FILE; verify FILE --key PUB (exit 1: verification failed);
           --signing-key FILE (default: the data dir's own key, made once)
@@ -92,6 +111,14 @@ const commandFlags = {
   version: { type: 'boolean' },
   ecosystem: { type: 'string', multiple: true },
   url: { type: 'string' },
+  ...EXCEPTION_FLAGS,
+  ...ATTEST_FLAGS,
+  ...SNAPSHOT_FLAGS,
+  image: { type: 'string' },
+  'fail-on-requirement': { type: 'string', multiple: true },
+  baseline: { type: 'string' },
+  sarif: { type: 'string' },
+  junit: { type: 'string' },
 } as const;
 
 export async function main(argv: string[], out: Output = terminalOutput()): Promise<number> {
@@ -139,7 +166,7 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
       }
       const imageScan = kind === 'image' || kind === 'rootfs' || kind === 'fs';
       const format = config.format;
-      if (format === 'csv' || format === 'html')
+      if (format === 'csv' || format === 'html' || format === 'junit')
         throw new UsageError(`vigil scan ${kind}: --format ${format} is for vigil report`);
       if (config.format === 'cyclonedx' && !imageScan)
         throw new UsageError(`vigil scan ${kind}: --format cyclonedx is for image, rootfs and fs scans`);
@@ -176,6 +203,40 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
         }),
       );
     }
+    case 'exception': {
+      exceptionArgs({ sub: args[0], args: args.slice(1), flags: extra, cluster: config.cluster }); // usage errors first
+      const deployment = await open(config, out);
+      try {
+        return await exceptionCommand({
+          deployment,
+          sub: args[0],
+          args: args.slice(1),
+          flags: extra,
+          cluster: config.cluster,
+          format: config.format,
+          out,
+        });
+      } finally {
+        await deployment.close();
+      }
+    }
+    case 'attest': {
+      // Usage errors and missing files before the deployment opens; the files are hashed once, here.
+      const prepared = await attestArgs({ args, flags: extra, cluster: config.cluster });
+      const deployment = await open(config, out);
+      try {
+        return await attestCommand({
+          deployment,
+          args,
+          flags: extra,
+          cluster: config.cluster,
+          out,
+          prepared,
+        });
+      } finally {
+        await deployment.close();
+      }
+    }
     case 'ack': {
       const reason = typeof extra.reason === 'string' ? extra.reason : undefined;
       ackArgs(args, reason); // usage errors before the deployment opens
@@ -208,6 +269,89 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
           ...(cde ? { cdeLabel: { key: cde[0]!, value: cde.slice(1).join('=') } } : {}),
         },
         { write: (s) => out.result(s.replace(/\n$/, '')) },
+      );
+    }
+    case 'ci': {
+      if (args.length > 0) throw new UsageError(`vigil ci: unexpected argument "${args[0]}"`);
+      if (config.format !== 'table')
+        throw new UsageError('vigil ci: prints a summary; --sarif FILE and --junit FILE write the reports');
+      const ci: CiArgs = {
+        image: typeof extra.image === 'string' ? extra.image : '',
+        manifests: Array.isArray(extra.manifests) ? extra.manifests.map(String) : [],
+        failOnRequirements: Array.isArray(extra['fail-on-requirement'])
+          ? extra['fail-on-requirement'].map(String)
+          : [],
+        ...(typeof extra.baseline === 'string' ? { baseline: extra.baseline } : {}),
+        ...(typeof extra.sarif === 'string' ? { sarifPath: extra.sarif } : {}),
+        ...(typeof extra.junit === 'string' ? { junitPath: extra.junit } : {}),
+        ...(config.cdeLabel !== undefined ? { cdeLabel: config.cdeLabel } : {}),
+        ...(config.platform ? { platform: config.platform } : {}),
+      };
+      const baselineFile = await ciPrepare(ci, policy); // usage and input errors before the deployment opens
+      return withPipeline(config, out, async (deployment, pipeline) =>
+        ciCommand({
+          ...ci,
+          ...(baselineFile ? { baselineFile } : {}),
+          deployment,
+          pipeline,
+          cluster: config.cluster,
+          ignoreUnfixed: config.ignoreUnfixed,
+          timeoutMs: config.timeout,
+          policy,
+          toolVersion: VIGIL_VERSION,
+          out,
+        }),
+      );
+    }
+    case 'snapshot':
+    case 'snapshots': {
+      const create = command === 'snapshot' || args[0] === 'create';
+      const rest = command === 'snapshots' && create ? args.slice(1) : args;
+      if (rest.length > 0) throw new UsageError(`vigil ${command}: unexpected argument "${rest[0]}"`);
+      const scope = typeof extra.scope === 'string' ? extra.scope : undefined;
+      const format = tableOrJson(config.format, `vigil ${command}`);
+      return withPipeline(config, out, async (deployment, pipeline) =>
+        create
+          ? snapshotCreateCommand({
+              store: pipeline.store,
+              eventLog: deployment.eventLog,
+              scope: scope ?? config.cluster,
+              requestedBy: `cli:${process.env.USER ?? 'unknown'}`,
+              waitUntilCaughtUp: () => pipeline.waitUntilCaughtUp(config.timeout),
+              format,
+              out,
+            })
+          : snapshotsCommand({ store: pipeline.store, scope, format, out }),
+      );
+    }
+    case 'diff': {
+      if (args.length > 2) throw new UsageError(`vigil diff: unexpected argument "${args[2]}"`);
+      const format = tableOrJson(config.format, 'vigil diff');
+      return withPipeline(config, out, async (_d, pipeline) =>
+        diffCommand({
+          store: pipeline.store,
+          scope: typeof extra.scope === 'string' ? extra.scope : config.cluster,
+          from: args[0],
+          to: args[1],
+          format,
+          out,
+        }),
+      );
+    }
+    case 'reporting': {
+      if (args[0] !== 'rebuild')
+        throw new UsageError('vigil reporting: the subcommand is rebuild (vigil reporting rebuild)');
+      if (args.length > 1) throw new UsageError(`vigil reporting: unexpected argument "${args[1]}"`);
+      const format = tableOrJson(config.format, 'vigil reporting');
+      return withPipeline(config, out, async (deployment, pipeline) =>
+        reportingCommand({
+          sub: args[0],
+          store: pipeline.store,
+          eventLog: deployment.eventLog,
+          entityType: config.entityType,
+          format,
+          out,
+        }),
       );
     }
     case 'report': {
@@ -335,10 +479,10 @@ async function open(config: Config, out: Output, migrate = true): Promise<Deploy
   });
 }
 
-function reportFormat(format: string): 'table' | 'json' | 'sarif' | 'csv' | 'html' {
+function reportFormat(format: string): ReportFormat {
   if (format === 'cyclonedx')
     throw new UsageError('vigil report: --format cyclonedx is for image, rootfs and fs scans');
-  return format as 'table' | 'json' | 'sarif' | 'csv' | 'html';
+  return format as ReportFormat;
 }
 
 function tableOrJson(format: string, command: string): 'table' | 'json' {
@@ -387,6 +531,7 @@ async function up(
       consumerGroupPrefix: config.consumerGroupPrefix,
       allowedRegistries: config.allowedRegistries,
       http: { port, host },
+      signingKey: () => loadSigningKey({ dataDir: config.dataDir, keyPath: config.signingKey }),
       ...(config.ingestToken
         ? {
             runtimeIngest: {

@@ -8,7 +8,7 @@ import { ImageScannerModule } from '@vigil/image-scanner';
 import { ConsumerSupervisor, PinoNestLogger, composeServiceModules } from '@vigil/nest-kit';
 import { REPORTING_STORE, ReportingModule } from '@vigil/reporting';
 import { RuntimeIngestModule } from '@vigil/runtime-ingest';
-import type { EntityType } from '@vigil/report';
+import type { EntityType, SigningKey } from '@vigil/report';
 import type { ReportingStore } from '@vigil/store';
 import type { Deployment } from './deployment.js';
 
@@ -30,6 +30,8 @@ export interface PipelineOptions {
     maxInFlight: number;
     publishTimeoutMs: number;
   };
+  /** With http: the deployment's evidence signing key, for the exportEvidence mutation. */
+  signingKey?: () => Promise<SigningKey>;
 }
 
 export interface Pipeline {
@@ -69,6 +71,7 @@ export async function startPipeline(deployment: Deployment, options: PipelineOpt
         databaseUrl: deployment.databaseUrl,
         entityType: options.entityType,
         graphql: options.http !== undefined,
+        ...(options.signingKey ? { signingKey: options.signingKey } : {}),
       }),
     ],
   );

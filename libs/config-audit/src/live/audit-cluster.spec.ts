@@ -120,3 +120,33 @@ test('a forbidden kind is an error entry while the rest is audited', async () =>
     assert.ok(result.findings.every((f) => f.asset?.cluster === 'prod-eu'));
   });
 });
+
+test('the inventory of a live read places every pod on its node under its top-level workload', async () => {
+  // kube-proxy's DaemonSet is served, so its pod belongs to it; the rest have no owner in the read and stand alone.
+  const pod = recordedPods().find((p) => String((p['metadata'] as Json)['name']).startsWith('kube-proxy-'))!;
+  const owner = ((pod['metadata'] as Json)['ownerReferences'] as Json[])[0]!;
+  const daemonSet = {
+    apiVersion: String(owner['apiVersion']),
+    kind: String(owner['kind']),
+    metadata: { name: owner['name'], namespace: 'kube-system', uid: owner['uid'] },
+    spec: { selector: { matchLabels: { 'k8s-app': 'kube-proxy' } }, template: { spec: {} } },
+  };
+  await withServer({ objects: [daemonSet] }, async (server) => {
+    const result = await auditCluster({ kubeconfig: server.kubeconfigPath, clock });
+    const pods = result.inventory.flatMap((i) => (i.item.case === 'pod' ? [i.item.value] : []));
+    assert.deepEqual(
+      pods.map((p) => `${p.name} ${p.workloadKind}/${p.workloadName} on ${p.nodeName} ${p.phase}`),
+      [
+        'coredns-589f44dc88-4fpns Pod/coredns-589f44dc88-4fpns on v1.36-control-plane Running',
+        'coredns-589f44dc88-lxdzt Pod/coredns-589f44dc88-lxdzt on v1.36-control-plane Running',
+        'etcd-v1.36-control-plane Pod/etcd-v1.36-control-plane on v1.36-control-plane Running',
+        'kindnet-4pxt7 Pod/kindnet-4pxt7 on v1.36-control-plane Running',
+        'kube-apiserver-v1.36-control-plane Pod/kube-apiserver-v1.36-control-plane on v1.36-control-plane Running',
+        'kube-controller-manager-v1.36-control-plane Pod/kube-controller-manager-v1.36-control-plane on v1.36-control-plane Running',
+        'kube-proxy-hsdvx DaemonSet/kube-proxy on v1.36-control-plane Running',
+        'kube-scheduler-v1.36-control-plane Pod/kube-scheduler-v1.36-control-plane on v1.36-control-plane Running',
+      ],
+    );
+    assert.ok(pods.every((p) => p.namespace === 'kube-system' && p.uid.length > 0));
+  });
+});

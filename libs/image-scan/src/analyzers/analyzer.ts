@@ -75,6 +75,13 @@ export interface PackageAnalyzer {
    * not to be what the head suggested. Must stay cheap: the reader calls it on every regular file.
    */
   concernsContent?(path: string, mode: number, head: Uint8Array): boolean;
+  /**
+   * Of a whole file concerns or concernsContent accepted, the bytes analyze needs, when that is far less than the
+   * file (a Go program's build info, a jar's manifest and pom.properties): an image reader keeps these instead, and
+   * they must in turn satisfy concernsContent (the path is unchanged, so concerns still holds) and give analyze the
+   * same result. Undefined keeps the whole file.
+   */
+  keptContent?(path: string, bytes: Uint8Array): Uint8Array | undefined;
   /** Called once per filesystem with every file it concerns. */
   analyze(files: FileEntry[], context: AnalyzerContext): Promise<ExtractedPackage[]>;
 }

@@ -97,8 +97,13 @@ export function parseModInfo(goVersion: string, text: string): GoBuildInfo {
   return info;
 }
 
-/** The build info of a Go executable, or undefined when the file is no Go program (or was built without one). */
-export function readBuildInfo(bytes: Uint8Array): GoBuildInfo | undefined {
+/** The two strings of a build info: the Go version and the module info text still wrapped in its markers. */
+interface BuildInfoStrings {
+  version: Uint8Array;
+  mod: Uint8Array;
+}
+
+function locateBuildInfo(bytes: Uint8Array): BuildInfoStrings | undefined {
   const exe = openExecutable(bytes);
   if (exe.buildInfoAddr === undefined) return undefined;
   const data = exe.read(exe.buildInfoAddr, SEARCH);
@@ -111,7 +116,7 @@ export function readBuildInfo(bytes: Uint8Array): GoBuildInfo | undefined {
   if (at < 0 || data.length - at < HEADER) return undefined;
   const ptrSize = data[at + 14]!;
   const flags = data[at + 15]!;
-  let version: string;
+  let version: Uint8Array;
   let mod: Uint8Array;
   if (flags & 2) {
     // Go >= 1.18: both strings inline.
@@ -119,7 +124,7 @@ export function readBuildInfo(bytes: Uint8Array): GoBuildInfo | undefined {
     const vEnd = vAt + vlen;
     const [mlen, mAt] = uvarint(data, vEnd);
     if (mAt + mlen > data.length) throw new ExecutableError('build info strings run past the data section');
-    version = decoder.decode(data.subarray(vAt, vEnd));
+    version = data.subarray(vAt, vEnd);
     mod = data.subarray(mAt, mAt + mlen);
   } else {
     if (ptrSize !== 4 && ptrSize !== 8) throw new ExecutableError(`build info pointer size ${ptrSize}`);
@@ -139,15 +144,64 @@ export function readBuildInfo(bytes: Uint8Array): GoBuildInfo | undefined {
     if (at + 16 + ptrSize * 2 > data.length) return undefined;
     const v = goString(ptr(view, at + 16));
     if (v === undefined) throw new ExecutableError('build info version pointer leads outside the file');
-    version = decoder.decode(v);
+    version = v;
     mod = goString(ptr(view, at + 16 + ptrSize)) ?? new Uint8Array();
   }
+  return { version, mod };
+}
+
+function decodeBuildInfo({ version, mod }: BuildInfoStrings): GoBuildInfo {
   // The markers must be there, the last one after a newline; anything else is a binary built without modules.
   const text =
     mod.length >= 2 * MARKER + 1 && mod[mod.length - MARKER - 1] === 0x0a
       ? decoder.decode(mod.subarray(MARKER, mod.length - MARKER))
       : '';
-  return parseModInfo(version, text);
+  return parseModInfo(decoder.decode(version), text);
+}
+
+/** The build info of a Go executable, or undefined when the file is no Go program (or was built without one). */
+export function readBuildInfo(bytes: Uint8Array): GoBuildInfo | undefined {
+  const strings = locateBuildInfo(bytes);
+  return strings && decodeBuildInfo(strings);
+}
+
+const startsWithMagic = (bytes: Uint8Array): boolean =>
+  bytes.length >= MAGIC.length && MAGIC.every((b, i) => bytes[i] === b);
+
+function putUvarint(out: number[], n: number): void {
+  while (n >= 0x80) {
+    out.push((n % 0x80) | 0x80);
+    n = Math.floor(n / 0x80);
+  }
+  out.push(n);
+}
+
+/**
+ * The build info of a Go executable on its own, in the layout Go >= 1.18 writes (header, then both strings inline
+ * as varint-length strings): what an image reader keeps of a Go program instead of the whole executable, often tens
+ * of megabytes, so an image full of Go binaries stays small in memory. Older builds' pointed-to strings are copied
+ * in. Undefined when the file is no Go program with build info. Throws ExecutableError as readBuildInfo does.
+ */
+export function buildInfoBlob(bytes: Uint8Array): Uint8Array | undefined {
+  const strings = locateBuildInfo(bytes);
+  if (!strings) return undefined;
+  const head: number[] = [...MAGIC, 8, 2];
+  while (head.length < HEADER) head.push(0);
+  putUvarint(head, strings.version.length);
+  const mid: number[] = [];
+  putUvarint(mid, strings.mod.length);
+  return Buffer.concat([Buffer.from(head), strings.version, Buffer.from(mid), strings.mod]);
+}
+
+/** Reads a blob buildInfoBlob made. */
+export function readBuildInfoBlob(blob: Uint8Array): GoBuildInfo {
+  if (!startsWithMagic(blob) || blob.length < HEADER || (blob[15]! & 2) === 0)
+    throw new ExecutableError('not a build info blob (magic, then inline strings)');
+  const [vlen, vAt] = uvarint(blob, HEADER);
+  const vEnd = vAt + vlen;
+  const [mlen, mAt] = uvarint(blob, vEnd);
+  if (mAt + mlen > blob.length) throw new ExecutableError('build info strings run past the blob');
+  return decodeBuildInfo({ version: blob.subarray(vAt, vEnd), mod: blob.subarray(mAt, mAt + mlen) });
 }
 
 /** go1.22.5 -> v1.22.5, go1.20 -> v1.20.0, go1.21rc2 -> v1.21.0-rc.2; toolchains of no release (devel, RCs of
@@ -188,18 +242,30 @@ export const goBinaryAnalyzer: PackageAnalyzer = {
   // thousands of other executables of a distro image are not kept.
   concernsContent: (path, mode, head) =>
     ((mode & EXEC_BITS) !== 0 || /\.exe$/i.test(path)) &&
-    executableFormat(head) !== undefined &&
-    (head.length <= CONTENT_HEAD_BYTES || indexOfMagic(head, 0) >= 0),
+    // A blob keptContent made stands for the executable it was cut from.
+    (startsWithMagic(head) ||
+      (executableFormat(head) !== undefined &&
+        (head.length <= CONTENT_HEAD_BYTES || indexOfMagic(head, 0) >= 0))),
+  keptContent(_path, bytes) {
+    try {
+      return buildInfoBlob(bytes);
+    } catch (e) {
+      // Kept whole, so analyze reports the broken build info against the file as it always did.
+      if (e instanceof ExecutableError) return undefined;
+      throw e;
+    }
+  },
   async analyze(files: FileEntry[]) {
     const out: ExtractedPackage[] = [];
     for (const f of files) {
       const bytes = await f.read();
-      if (!executableFormat(bytes)) continue;
+      const blob = startsWithMagic(bytes);
+      if (!blob && !executableFormat(bytes)) continue;
       // Most executables of an image are not Go programs; look for the magic before parsing any headers.
-      if (indexOfMagic(bytes, 0) < 0) continue;
+      if (!blob && indexOfMagic(bytes, 0) < 0) continue;
       let info: GoBuildInfo | undefined;
       try {
-        info = readBuildInfo(bytes);
+        info = blob ? readBuildInfoBlob(bytes) : readBuildInfo(bytes);
       } catch (e) {
         if (!(e instanceof ExecutableError)) throw e;
         throw new MalformedInputError(f.path, `Go build info: ${e.message}`);

@@ -1,6 +1,7 @@
 // Java packages: jar/war/ear archives (pom.properties first, then MANIFEST.MF's OSGi Bundle-SymbolicName or
 // Implementation-* fields; nested jars such as BOOT-INF/lib/*.jar opened recursively) and pom.xml (properties,
 // dependencyManagement versions; dependencyManagement alone declares no dependency). Coordinates are groupId:artifactId.
+// An image reader keeps of a jar only the entries read here (java-kept.ts), which read the same as the jar.
 import {
   type ExtractedPackage,
   type FileEntry,
@@ -9,12 +10,12 @@ import {
   readText,
 } from './analyzer.js';
 import { type LockEntry, baseName, toPackage } from './lockfile.js';
+import { MAX_JAR_DEPTH, isManifest, isNestedArchive, isPomProperties, jarMetadataBlob } from './java-kept.js';
 import { readZip } from './zip.js';
 
 const ID = 'java';
 const VERSION = 1;
 const FOUND_BY = { id: ID, version: VERSION };
-const MAX_DEPTH = 4;
 
 /** Artifacts whose manifests name only the artifact; the group is well known. */
 const KNOWN_GROUPS: Record<string, string> = {
@@ -78,7 +79,7 @@ export function jarPackages(bytes: Uint8Array, label: string, depth = 0): LockEn
   }
   const out: LockEntry[] = [];
   const decode = (b: Uint8Array): string => new TextDecoder().decode(b);
-  for (const e of entries.filter((x) => baseName(x.name) === 'pom.properties')) {
+  for (const e of entries.filter((x) => isPomProperties(x.name))) {
     const p = properties(decode(e.read()));
     const g = p.get('groupId');
     const a = p.get('artifactId');
@@ -86,12 +87,12 @@ export function jarPackages(bytes: Uint8Array, label: string, depth = 0): LockEn
     if (g && a && v) out.push({ name: `${g}:${a}`, version: v });
   }
   if (out.length === 0) {
-    const mf = entries.find((x) => x.name.toUpperCase() === 'META-INF/MANIFEST.MF');
+    const mf = entries.find((x) => isManifest(x.name));
     const fromMf = mf ? fromManifest(manifest(decode(mf.read()))) : undefined;
     if (fromMf) out.push(fromMf);
   }
-  if (depth < MAX_DEPTH) {
-    for (const e of entries.filter((x) => /\.(jar|war|ear)$/i.test(x.name)))
+  if (depth < MAX_JAR_DEPTH) {
+    for (const e of entries.filter((x) => isNestedArchive(x.name)))
       out.push(...jarPackages(e.read(), `${label}!${e.name}`, depth + 1));
   }
   return out;
@@ -174,7 +175,18 @@ export const javaAnalyzer: PackageAnalyzer = {
   kind: 'packages',
   id: ID,
   version: VERSION,
-  concerns: (path) => baseName(path) === 'pom.xml' || /\.(jar|war|ear)$/i.test(path),
+  concerns: (path) => baseName(path) === 'pom.xml' || isNestedArchive(path),
+  keptContent(path, bytes) {
+    if (!isNestedArchive(path)) return undefined;
+    let blob: Uint8Array;
+    try {
+      blob = jarMetadataBlob(bytes, path);
+    } catch {
+      // Kept whole, so analyze reports what is wrong with it against the file, as it always did.
+      return undefined;
+    }
+    return blob.length < bytes.length ? blob : undefined;
+  },
   async analyze(files: FileEntry[]) {
     const out: ExtractedPackage[] = [];
     for (const f of files) {

@@ -38,10 +38,28 @@ export function isWanted(path: string): boolean {
 }
 
 /**
- * True when some analyzer wants a file by its content: asked by an image reader about each regular file `isWanted`
+ * Whether some analyzer wants a file by its content: asked by an image reader about each regular file `isWanted`
  * declined, with the tar entry's mode and the file's first bytes (at least CONTENT_HEAD_BYTES of them, or the whole
- * file when shorter). A file wanted here is handed to the analyzers like any other.
+ * file when shorter). A file wanted here is handed to the analyzers like any other. Given the whole file, the answer
+ * can be bytes instead of true: what to keep in its place (a Go program's build info rather than the program), when
+ * the one analyzer that wants it needs no more; files several analyzers want are kept whole.
  */
-export function isWantedContent(path: string, mode: number, head: Uint8Array): boolean {
-  return packageAnalyzers.some((a) => a.concernsContent?.(path, mode, head) ?? false);
+export function isWantedContent(path: string, mode: number, head: Uint8Array): boolean | Uint8Array {
+  const wanting = packageAnalyzers.filter((a) => a.concernsContent?.(path, mode, head) ?? false);
+  if (wanting.length !== 1) return wanting.length > 1;
+  return wanting[0]!.keptContent?.(path, head) ?? true;
+}
+
+/**
+ * Of a file an image reader keeps for its path, what to keep in its place (a jar's metadata entries rather than the
+ * jar), asked with the file's path and the paths of the links known to reach it. Only when every analyzer that will
+ * be handed the file under those paths is one and the same, which can say what it needs; otherwise, or when that
+ * analyzer needs the whole file, undefined: keep the file whole.
+ */
+export function keptContentOf(paths: readonly string[], bytes: Uint8Array): Uint8Array | undefined {
+  const concerned = analyzers.filter((a) => paths.some((p) => a.concerns(p)));
+  if (concerned.length !== 1 || concerned[0]!.kind !== 'packages') return undefined;
+  const analyzer = concerned[0]!;
+  const path = paths.find((p) => analyzer.concerns(p))!;
+  return analyzer.keptContent?.(path, bytes);
 }

@@ -48,9 +48,16 @@ export interface SquashOptions {
   wanted(path: string): boolean;
   /**
    * Asked about each executable regular file `wanted` declined, with its whole content: true keeps it. For files
-   * recognised by what they hold rather than where they are (Go binaries).
+   * recognised by what they hold rather than where they are (Go binaries). Bytes instead of true: keep those in
+   * place of the file (a Go program's build info), so large executables are not held whole.
    */
-  wantedContent?(path: string, mode: number, bytes: Uint8Array): boolean;
+  wantedContent?(path: string, mode: number, bytes: Uint8Array): boolean | Uint8Array;
+  /**
+   * Of each file kept for its path, with that path and the links known so far to reach it: the bytes to keep in its
+   * place (in real use `keptContentOf` from the analyzer registry: a jar's metadata entries), or undefined to keep it
+   * whole. Only what is kept counts against maxKeptBytes.
+   */
+  keptContent?(paths: readonly string[], bytes: Uint8Array): Uint8Array | undefined;
   limits?: Partial<SquashLimits>;
   /** Apply only the first N layers (the filesystem as it was after layer N-1). */
   layerCount?: number;
@@ -121,12 +128,20 @@ class Pass {
     private readonly wanted: (path: string) => boolean,
     private readonly needed: Set<string>,
     private readonly limits: SquashLimits,
-    private readonly wantedContent?: (path: string, mode: number, bytes: Uint8Array) => boolean,
+    private readonly wantedContent?: (path: string, mode: number, bytes: Uint8Array) => boolean | Uint8Array,
+    private readonly keptContent?: (paths: readonly string[], bytes: Uint8Array) => Uint8Array | undefined,
   ) {}
 
   private keep(path: string): boolean {
     if (this.wanted(path) || this.needed.has(path)) return true;
     return this.links.aliases(path).some((a) => this.wanted(a));
+  }
+
+  private checkKept(index: number, layer: LayerDescriptor, bytes: number): void {
+    this.keptBytes += bytes;
+    if (this.keptBytes > this.limits.maxKeptBytes) {
+      this.fail(index, layer, `kept files pass the limit of ${this.limits.maxKeptBytes} bytes`);
+    }
   }
 
   private fail(index: number, layer: LayerDescriptor, problem: string): never {
@@ -196,12 +211,15 @@ class Pass {
           ) {
             // Executables are judged by their bytes (Go build info); one is held at a time while deciding.
             const bytes = await entry.read(this.limits.maxFileBytes);
-            if (this.wantedContent(path, entry.mode & 0o7777, bytes)) {
-              this.keptBytes += entry.size;
+            const wanted = this.wantedContent(path, entry.mode & 0o7777, bytes);
+            if (wanted !== false) {
+              // A copy of the part: a view would pin the whole executable's buffer.
+              const kept = wanted === true ? bytes : Buffer.from(wanted);
+              this.keptBytes += kept.length;
               if (this.keptBytes > this.limits.maxKeptBytes) {
                 this.fail(index, layer, `kept files pass the limit of ${this.limits.maxKeptBytes} bytes`);
               }
-              data = bytes;
+              data = kept;
               byContent = true;
             }
           } else if (keep) {
@@ -212,11 +230,15 @@ class Pass {
                 `${path} is ${entry.size} bytes, over the kept-file limit of ${this.limits.maxFileBytes}`,
               );
             }
-            this.keptBytes += entry.size;
-            if (this.keptBytes > this.limits.maxKeptBytes) {
-              this.fail(index, layer, `kept files pass the limit of ${this.limits.maxKeptBytes} bytes`);
-            }
+            if (!this.keptContent) this.checkKept(index, layer, entry.size);
             data = await entry.read(this.limits.maxFileBytes);
+            if (this.keptContent) {
+              // One whole file is held at a time while its analyzer picks the part it reads (a jar's metadata).
+              const part = this.keptContent([path, ...this.links.aliases(path)], data);
+              // A copy: a view would pin the whole file's buffer.
+              if (part) data = Buffer.from(part);
+              this.checkKept(index, layer, data.length);
+            }
           }
           upper.put(path, {
             kind: 'file',
@@ -296,7 +318,7 @@ async function runPass(
   limits: SquashLimits,
   needed: Set<string>,
 ) {
-  const pass = new Pass(source, options.wanted, needed, limits, options.wantedContent);
+  const pass = new Pass(source, options.wanted, needed, limits, options.wantedContent, options.keptContent);
   const count = Math.min(options.layerCount ?? source.layers.length, source.layers.length);
   for (let i = 0; i < count; i++) await pass.layer(i, source.layers[i]!);
   return pass;

@@ -5,7 +5,7 @@
 import type { Finding } from '@vigil/contracts';
 import type { FileEntry, OsRelease } from '../analyzers/analyzer.js';
 import { extractPackages } from '../analyzers/extract.js';
-import { analyzers, isWanted, isWantedContent } from '../analyzers/registry.js';
+import { analyzers, isWanted, isWantedContent, keptContentOf } from '../analyzers/registry.js';
 import type { ImageConfig, ImageSource, ImageSourceKind } from '../image/source.js';
 import { squashImage, type SquashedImage } from '../image/squash.js';
 import type { AdvisoryDbInfo, AdvisoryStore } from '../vulndb/advisory-store.js';
@@ -65,7 +65,11 @@ export interface ScanReport {
 }
 
 export async function scanImage(source: ImageSource, options: ScanOptions): Promise<ScanReport> {
-  const squashed = await squashImage(source, { wanted: isWanted, wantedContent: isWantedContent });
+  const squashed = await squashImage(source, {
+    wanted: isWanted,
+    wantedContent: isWantedContent,
+    keptContent: keptContentOf,
+  });
   const layers: PackageLayer[] = squashed.layers.map((l) => ({
     index: l.index,
     digest: l.digest,

@@ -6,6 +6,7 @@ import {
   type VersionScheme,
   isDigit,
   isAsciiLetter,
+  memoizeParse,
   sign,
 } from './scheme.js';
 
@@ -78,9 +79,11 @@ export function compareFragment(a: string, b: string): Sign {
   return 0;
 }
 
+const cachedParse = memoizeParse(parse);
+
 export function compare(a: string, b: string): Sign {
-  const x = parse(a);
-  const y = parse(b);
+  const x = cachedParse(a);
+  const y = cachedParse(b);
   if (x.epoch !== y.epoch) return x.epoch < y.epoch ? -1 : 1;
   return compareFragment(x.upstream, y.upstream) || compareFragment(x.revision, y.revision);
 }

@@ -11,6 +11,7 @@ import {
   compareDigits,
   compareStrings,
   isDigit,
+  memoizeParse,
 } from './scheme.js';
 
 type Item =
@@ -213,8 +214,10 @@ function compareItem(a: Item, b: Item | undefined): Sign {
   }
 }
 
+const cachedParse = memoizeParse(parse);
+
 export function compare(a: string, b: string): Sign {
-  return compareItem(parse(a), parse(b));
+  return compareItem(cachedParse(a), cachedParse(b));
 }
 
 /** Maven version ranges: "[1.0,2.0)", "(,1.0],[1.2,)", or a soft requirement "1.0" (matches that version only). */

@@ -1,7 +1,7 @@
 // npm: SemVer order plus node-semver's range grammar ("||" sets of comparators, hyphen ranges, x-ranges, ~ and ^).
 // A pre-release version only satisfies a set that names a pre-release of the same MAJOR.MINOR.PATCH, as in npm,
 // unless includePrerelease is asked for.
-import { InvalidConstraintError, type VersionScheme } from './scheme.js';
+import { InvalidConstraintError, type VersionScheme, memoizeParse } from './scheme.js';
 import { type SemVer, compareParsed, parse } from './semver.version.js';
 
 interface Comparator {
@@ -141,9 +141,11 @@ export function satisfies(
   });
 }
 
+const parseNpm = memoizeParse((v: string) => parse(v, 'npm'));
+
 export const npmScheme: VersionScheme = {
   id: 'npm',
   parse: (v) => parse(v, 'npm'),
-  compare: (a, b) => compareParsed(parse(a, 'npm'), parse(b, 'npm')),
+  compare: (a, b) => compareParsed(parseNpm(a), parseNpm(b)),
   satisfies: (v, r) => satisfies(v, r),
 };

@@ -26,17 +26,46 @@ function eventVersion(e: OsvEvent): string {
   return (e.introduced ?? e.fixed ?? e.last_affected ?? e.limit)!;
 }
 
-export function inRange(scheme: VersionScheme, version: string, range: OsvRange): boolean {
+// Sorted events per range and scheme: a matcher evaluates the same record ranges for package after package, and
+// sorting them (a scheme comparison per step) was most of the work. Keyed by the range object, so records that are
+// dropped take their entries with them; ranges are not changed once read.
+const sortedByRange = new WeakMap<OsvRange, Map<string, OsvEvent[]>>();
+
+/**
+ * The range's introduced/fixed/last_affected events in OSV evaluation order (introduced "0" first, then by the
+ * scheme's order; equal versions keep the record's order). Limits are left out. Throws as the scheme's compare does.
+ * The list is shared: callers must not change it.
+ */
+export function sortedEvents(scheme: VersionScheme, range: OsvRange): readonly OsvEvent[] {
+  let byScheme = sortedByRange.get(range);
+  const hit = byScheme?.get(scheme.id);
+  if (hit) return hit;
   // introduced "0" means "since the first version"; any other "0" (fixed: "0") is an ordinary version.
   const isStart = (e: OsvEvent): boolean => e.introduced === '0';
   const order = (a: OsvEvent, b: OsvEvent): number => {
     if (isStart(a) || isStart(b)) return isStart(a) === isStart(b) ? 0 : isStart(a) ? -1 : 1;
     return scheme.compare(eventVersion(a), eventVersion(b));
   };
-  const events = range.events.filter((e) => eventVersion(e) !== undefined);
-  const limits = events.filter((e) => e.limit !== undefined).map((e) => e.limit!);
-  if (limits.length > 0 && limits.every((l) => l !== '*' && scheme.compare(version, l) >= 0)) return false;
-  const sorted = events.filter((e) => e.limit === undefined).sort(order);
+  const sorted = range.events
+    .filter((e) => eventVersion(e) !== undefined && e.limit === undefined)
+    .sort(order);
+  if (!byScheme) sortedByRange.set(range, (byScheme = new Map()));
+  byScheme.set(scheme.id, sorted);
+  return sorted;
+}
+
+export function inRange(scheme: VersionScheme, version: string, range: OsvRange): boolean {
+  const isStart = (e: OsvEvent): boolean => e.introduced === '0';
+  let limited = false;
+  let belowSomeLimit = false;
+  for (const e of range.events) {
+    if (e.limit === undefined) continue;
+    limited = true;
+    // In the record's order, stopping at the first limit above the version, as a plain every() would.
+    if (!belowSomeLimit && (e.limit === '*' || scheme.compare(version, e.limit) < 0)) belowSomeLimit = true;
+  }
+  if (limited && !belowSomeLimit) return false;
+  const sorted = sortedEvents(scheme, range);
   let affected = false;
   for (const e of sorted) {
     if (e.introduced !== undefined) {

@@ -9,6 +9,7 @@ import {
   type VersionScheme,
   compareDigits,
   compareStrings,
+  memoizeParse,
 } from './scheme.js';
 
 const PATTERN = new RegExp(
@@ -163,13 +164,15 @@ function compareLegacy(a: string[], b: string[]): Sign {
   return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }
 
-function tryParse(v: string): Pep440Version | undefined {
+// undefined (not PEP 440) is kept too: legacy strings recur in old advisories' versions lists.
+const tryParse = memoizeParse((v: string): Pep440Version | undefined => {
   try {
     return parse(v);
   } catch {
     return undefined;
   }
-}
+});
+const cachedLegacyKey = memoizeParse(legacyKey);
 
 export function compare(a: string, b: string): Sign {
   const x = tryParse(a);
@@ -177,7 +180,7 @@ export function compare(a: string, b: string): Sign {
   if (x && y) return compareValid(x, y);
   if (x) return 1;
   if (y) return -1;
-  return compareLegacy(legacyKey(a), legacyKey(b));
+  return compareLegacy(cachedLegacyKey(a), cachedLegacyKey(b));
 }
 
 /** PEP 440 specifiers: comma-separated clauses with ==, !=, <=, >=, <, >, ~= and ===, "==1.2.*" prefix matches. */
@@ -237,6 +240,21 @@ function sameRelease(x: Pep440Version, y: Pep440Version): boolean {
   const a = trimZeros(x.release);
   const b = trimZeros(y.release);
   return a.length === b.length && a.every((p, i) => p === b[i]);
+}
+
+/**
+ * A key equal for two versions exactly when compare says they are equal: the release without trailing zeros and
+ * every other slot the order reads; strings that are not PEP 440 key as their LegacyVersion key.
+ */
+export function canonicalKey(version: string): string {
+  const v = tryParse(version);
+  if (!v) return `legacy:${JSON.stringify(cachedLegacyKey(version))}`;
+  let s = `${v.epoch}!${trimZeros(v.release).join('.')}`;
+  if (v.pre) s += v.pre[0] + v.pre[1];
+  if (v.post !== undefined) s += `.post${v.post}`;
+  if (v.dev !== undefined) s += `.dev${v.dev}`;
+  if (v.local) s += `+${v.local.join('.')}`;
+  return s;
 }
 
 export const pep440Scheme: VersionScheme = { id: 'pep440', parse, compare, satisfies };

@@ -7,6 +7,7 @@ import {
   compareDigits,
   isDigit,
   isAsciiLetter,
+  memoizeParse,
 } from './scheme.js';
 
 export interface RpmVersion {
@@ -78,9 +79,11 @@ export function rpmvercmp(a: string, b: string): Sign {
   return i >= a.length ? -1 : 1;
 }
 
+const cachedParse = memoizeParse(parse);
+
 export function compare(a: string, b: string): Sign {
-  const x = parse(a);
-  const y = parse(b);
+  const x = cachedParse(a);
+  const y = cachedParse(b);
   const e = compareDigits(x.epoch, y.epoch);
   if (e !== 0) return e;
   const v = rpmvercmp(x.version, y.version);

@@ -85,3 +85,22 @@ export function satisfiesComparator(
       throw new InvalidConstraintError(scheme.id, `${op}${bound}`, `unknown operator ${JSON.stringify(op)}`);
   }
 }
+
+/**
+ * A bounded memo of a pure parse: matching compares one installed version with every bound of every candidate
+ * record, and the same bound strings recur across records, so each string is read once per batch instead of once
+ * per comparison. Thrown errors are not kept (bad versions are rare and their errors carry the input). The cache
+ * is dropped whole when full, so a long-running scanner stays bounded whatever the database holds. The parsed
+ * values are shared: callers must not change them.
+ */
+export function memoizeParse<T>(parse: (version: string) => T, limit = 50_000): (version: string) => T {
+  let cache = new Map<string, T>();
+  return (version) => {
+    const hit = cache.get(version);
+    if (hit !== undefined || cache.has(version)) return hit as T;
+    const value = parse(version);
+    if (cache.size >= limit) cache = new Map();
+    cache.set(version, value);
+    return value;
+  };
+}

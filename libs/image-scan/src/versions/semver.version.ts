@@ -1,7 +1,7 @@
 // SemVer 2.0 order (npm, crates.io, Hex, and Go with its "v" prefix). Parsing is lenient the way OSV matching needs
 // it: a leading "v"/"=", missing minor/patch (0), a pre-release without "-", and components past the third read
 // as build metadata. Numbers are compared as digit strings, so 30-digit components still order.
-import { InvalidVersionError, type Sign, type VersionScheme, compareDigits } from './scheme.js';
+import { InvalidVersionError, type Sign, type VersionScheme, compareDigits, memoizeParse } from './scheme.js';
 
 export interface SemVer {
   core: [string, string, string];
@@ -63,8 +63,12 @@ export function compareParsed(x: SemVer, y: SemVer): Sign {
   return x.prerelease.length === y.prerelease.length ? 0 : x.prerelease.length < y.prerelease.length ? -1 : 1;
 }
 
+// One memo per scheme id: the id is part of the error a bad version raises.
+const parseSemver = memoizeParse((v: string) => parse(v));
+const parseGo = memoizeParse((v: string) => parse(v, 'go'));
+
 export function compare(a: string, b: string): Sign {
-  return compareParsed(parse(a), parse(b));
+  return compareParsed(parseSemver(a), parseSemver(b));
 }
 
 export const semverScheme: VersionScheme = { id: 'semver', parse: (v) => parse(v), compare };
@@ -73,7 +77,7 @@ export const semverScheme: VersionScheme = { id: 'semver', parse: (v) => parse(v
 export const goScheme: VersionScheme = {
   id: 'go',
   parse: (v) => parse(v, 'go'),
-  compare: (a, b) => compareParsed(parse(a, 'go'), parse(b, 'go')),
+  compare: (a, b) => compareParsed(parseGo(a), parseGo(b)),
 };
 
 /** NuGet: up to four numeric parts, pre-release labels compared case-insensitively, build metadata ignored. */

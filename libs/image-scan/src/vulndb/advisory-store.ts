@@ -9,6 +9,23 @@ export interface AdvisoryKey {
   name: string;
 }
 
+/** A package asked for with its version's canonical key (versions/version-key.ts), where its scheme has one. */
+export interface AdvisoryVersionKey extends AdvisoryKey {
+  versionKey?: string;
+}
+
+/**
+ * What a store that tests versions lists itself puts on an entry in place of its `versions` list: the list's
+ * length and which of the asked version keys (of the entry's package) it holds. libs/store writes it under the
+ * same name (STORED_VERSIONS_FIELD there); the colon keeps it apart from OSV's own fields.
+ */
+export const STORED_VERSIONS_FIELD = 'vigil:versions';
+
+export interface StoredVersions {
+  count: number;
+  found: string[];
+}
+
 export interface AdvisorySourceInfo {
   /** Where the records came from: a file name, a URL, "osv:Debian". */
   name: string;
@@ -30,5 +47,11 @@ export interface AdvisoryDbInfo {
 export interface AdvisoryStore {
   /** Every record with an affected[] entry for one of the keys (withdrawn ones included: the matcher drops them). */
   lookup(keys: readonly AdvisoryKey[]): Promise<unknown[]>;
+  /**
+   * As lookup, for a store that keeps versions lists apart (Postgres): entries whose list it keyed come without
+   * it and with STORED_VERSIONS_FIELD instead, so a large list never reaches the matcher. Entries it did not key
+   * come whole. A store without it is looked up with lookup.
+   */
+  lookupVersions?(keys: readonly AdvisoryVersionKey[]): Promise<unknown[]>;
   info(): Promise<AdvisoryDbInfo>;
 }

@@ -1,14 +1,24 @@
 // Feeding a dump into a persistent advisory store. The store (libs/store's Postgres one) only sees these rows:
 // id, modified, withdrawn, the (ecosystem, name) keys, and the validated record as JSON.
 import { readOsvDump, type DumpOptions, type DumpSummary } from './osv-dump.js';
-import { recordKeys, type OsvRecord } from './osv-record.js';
+import { versionKey } from '../versions/version-key.js';
+import { recordKeys, type OsvRecord, type OsvRecordAffected } from './osv-record.js';
 
 export interface AdvisoryRow {
   id: string;
   modified: string;
   withdrawn?: string;
   /** Each key with the record's affected[] entries for it, which `record` then leaves out. */
-  keys: { ecosystem: string; name: string; entries: OsvRecord['affected'] }[];
+  keys: {
+    ecosystem: string;
+    name: string;
+    entries: OsvRecord['affected'];
+    /**
+     * Per entry: the canonical keys of its versions list (versions/version-key.ts), or null where the list is
+     * empty or its scheme has no canonical form and the matcher must scan it. Absent when no entry has keys.
+     */
+    versionKeys?: (string[] | null)[];
+  }[];
   /** The record without the entries filed under keys (it keeps those without a package, e.g. GIT-only ones). */
   record: Omit<OsvRecord, 'affected'> & { affected: OsvRecord['affected'] };
 }
@@ -31,14 +41,27 @@ export function advisoryRow(record: OsvRecord): AdvisoryRow {
     id: record.id,
     modified: record.modified,
     ...(record.withdrawn ? { withdrawn: record.withdrawn } : {}),
-    keys: recordKeys(record).map((k) => ({
-      ...k,
-      entries: record.affected.filter(
+    keys: recordKeys(record).map((k) => {
+      const entries = record.affected.filter(
         (a) => a.package?.ecosystem === k.ecosystem && a.package.name === k.name,
-      ),
-    })),
+      );
+      const versionKeys = entries.map(listKeys);
+      return { ...k, entries, ...(versionKeys.some((v) => v) ? { versionKeys } : {}) };
+    }),
     record: { ...record, affected: record.affected.filter((a) => !a.package) },
   };
+}
+
+function listKeys(entry: OsvRecordAffected): string[] | null {
+  if (!entry.package || !entry.versions.length) return null;
+  const ecosystem = entry.package.ecosystem;
+  const keys: string[] = [];
+  for (const v of entry.versions) {
+    const key = versionKey(ecosystem, v);
+    if (key === undefined) return null;
+    keys.push(key);
+  }
+  return keys;
 }
 
 export interface DumpImportResult extends DumpSummary {

@@ -3,11 +3,18 @@
 // in its own distro release —, evaluate each record's affected[] entries with the ecosystem's version order, drop
 // withdrawn records, then merge the records that describe one vulnerability into one match per package.
 import type { ExtractedPackage } from '../analyzers/analyzer.js';
-import { isAffected, inRange, type OsvRange } from '../versions/osv-range.js';
+import { isAffected, inRange, sortedEvents, type OsvRange } from '../versions/osv-range.js';
 import { versionScheme } from '../versions/registry.js';
 import type { VersionScheme } from '../versions/scheme.js';
 import { semverScheme } from '../versions/semver.version.js';
-import type { AdvisoryKey, AdvisoryStore } from './advisory-store.js';
+import { versionKey } from '../versions/version-key.js';
+import {
+  STORED_VERSIONS_FIELD,
+  type AdvisoryKey,
+  type AdvisoryStore,
+  type AdvisoryVersionKey,
+  type StoredVersions,
+} from './advisory-store.js';
 import type { EpssTable, KevCatalog } from './enrichment.js';
 import type { FixState, VulnerabilityMatch } from './match.types.js';
 import { isValidatedRecord, parseOsvRecord, type OsvRecord, type OsvRecordAffected } from './osv-record.js';
@@ -162,15 +169,8 @@ function windowOf(
   range: OsvRange,
 ): { text: string; fixed?: string; lastAffected?: string } {
   const isStart = (v: string | undefined) => v === '0';
-  const ev = (e: OsvRange['events'][number]) => (e.introduced ?? e.fixed ?? e.last_affected ?? e.limit)!;
-  const events = range.events
-    .filter((e) => e.limit === undefined)
-    .slice()
-    .sort((a, b) => {
-      if (isStart(a.introduced) || isStart(b.introduced))
-        return isStart(a.introduced) === isStart(b.introduced) ? 0 : isStart(a.introduced) ? -1 : 1;
-      return scheme.compare(ev(a), ev(b));
-    });
+  // The order inRange evaluated the range in (and kept for the next package).
+  const events = sortedEvents(scheme, range);
   let open: string | undefined;
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
@@ -190,6 +190,23 @@ function windowOf(
   }
   const limit = range.events.find((e) => e.limit !== undefined)?.limit;
   return { text: `>= ${open ?? '0'}${limit && limit !== '*' ? `, < ${limit} (limit)` : ''}` };
+}
+
+/** The store's answer in place of an entry's versions list, when it tested the list itself. */
+function storedVersionsOf(a: OsvRecordAffected, recordId: string): StoredVersions | undefined {
+  const stored = (a as unknown as Record<string, unknown>)[STORED_VERSIONS_FIELD];
+  if (stored === undefined) return undefined;
+  const s = stored as Partial<StoredVersions> | null;
+  if (
+    !s ||
+    typeof s.count !== 'number' ||
+    !Array.isArray(s.found) ||
+    !s.found.every((k) => typeof k === 'string')
+  )
+    throw new Error(
+      `${recordId}: ${a.package?.ecosystem} ${a.package?.name}: "${STORED_VERSIONS_FIELD}" is not {count, found[]} as the store writes it`,
+    );
+  return s as StoredVersions;
 }
 
 function evaluate(record: OsvRecord, q: Query, onProblem: (m: string) => void): RecordHit | undefined {
@@ -232,11 +249,25 @@ function evaluate(record: OsvRecord, q: Query, onProblem: (m: string) => void): 
       if (w.fixed !== undefined) fixes.push(w.fixed);
       else if (w.lastAffected !== undefined) lastAffectedOnly = true;
     }
-    if (!hit && a.versions.length) {
+    if (!hit) {
+      // The store may have tested the list in SQL against this version's canonical key (the same answer as the
+      // scan: equal keys exactly when the scheme compares equal).
+      let stored: StoredVersions | undefined;
       try {
-        hit = isAffected(eco, q.version, { versions: a.versions });
+        stored = storedVersionsOf(a, record.id);
       } catch (err) {
-        onProblem(`${record.id}: ${eco} ${q.name}@${q.version}: ${(err as Error).message}`);
+        onProblem((err as Error).message);
+        continue;
+      }
+      if (stored) {
+        const key = stored.count ? versionKey(eco, q.version) : undefined;
+        hit = key !== undefined && stored.found.includes(key);
+      } else if (a.versions.length) {
+        try {
+          hit = isAffected(eco, q.version, { versions: a.versions });
+        } catch (err) {
+          onProblem(`${record.id}: ${eco} ${q.name}@${q.version}: ${(err as Error).message}`);
+        }
       }
       if (hit && !matchedRange) matchedRange = `${eco} versions list`;
     }
@@ -459,7 +490,20 @@ export async function matchPackages(
     (k) => `${k.ecosystem}\u0000${k.name}`,
   );
   if (!keys.length) return [];
-  const raw = await store.lookup(keys);
+  let raw: unknown[];
+  if (store.lookupVersions) {
+    // Each package's version goes with its keys, so the store answers the versions lists without sending them.
+    const versionKeys = dedupe(
+      queries.flatMap((q) =>
+        q.keys.map((k): AdvisoryVersionKey => {
+          const vk = versionKey(k.ecosystem, q.version);
+          return vk === undefined ? k : { ...k, versionKey: vk };
+        }),
+      ),
+      (k) => `${k.ecosystem}\u0000${k.name}\u0000${k.versionKey ?? ''}`,
+    );
+    raw = await store.lookupVersions(versionKeys);
+  } else raw = await store.lookup(keys);
 
   const seen = new Map<string, OsvRecord>();
   for (const r of raw) {

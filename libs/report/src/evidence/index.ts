@@ -38,3 +38,10 @@ export { toCsv, csvField, requirementsCsv, findingsCsv } from './evidence-csv.js
 export { renderEvidenceHtml, type EvidenceHtmlInput } from './evidence-html.renderer.js';
 export { toOscalAssessmentResults, controlId, OSCAL_VERSION, type OscalInput } from './oscal.renderer.js';
 export { versionHistory, type VersionHistory } from './evidence-history.js';
+export {
+  exportEvidence,
+  EvidenceSnapshotMissingError,
+  type EvidenceSource,
+  type EvidenceExportInput as EvidenceExportRequest,
+  type ExportedEvidence,
+} from './evidence-export.js';

@@ -67,6 +67,25 @@ describe('readEvents', () => {
     assert.equal(rb.events.length, 2);
   });
 
+  it('reads UTF-16 without a BOM, and calls binary data that merely starts like UTF-16 binary data', () => {
+    const noBom = readEvents(Buffer.from(`${falcoLine}\n`, 'utf16le'));
+    assert.equal(noBom.encoding, 'utf-16le');
+    assert.equal(noBom.events.length, 1);
+    // A zero in every other byte for two characters, then the bytes of the node binary running this test.
+    const binary = Buffer.concat([
+      Buffer.from([0x41, 0x00, 0x42, 0x00]),
+      readFileSync(process.execPath).subarray(4096, 4096 + 400),
+    ]);
+    assert.throws(
+      () => readEvents(binary, { name: 'dump.bin' }),
+      (err: unknown) =>
+        err instanceof RuntimeInputError &&
+        /^dump\.bin: no Falco, Tetragon or Kubernetes audit event in \d+ lines \(line 1: not JSON: binary data \(\d+ bytes\)/.test(
+          err.message,
+        ),
+    );
+  });
+
   it('reads pretty-printed multi-line JSON and continues after it', () => {
     const r = readEvents(`${prettyAudit.trim()}\n${auditLines[0]}\n`);
     assert.equal(r.events.length, 2);
@@ -123,6 +142,46 @@ describe('readEvents', () => {
     assert.match(r.skipped.find((s) => s.line === 1)!.reason, /larger than the 1000-byte event limit/);
     assert.match(r.skipped.find((s) => s.line === 2)!.reason, /nested deeper than 64 levels/);
     assert.ok(r.skipped.some((s) => s.line === 3));
+  });
+
+  it('bounds each event of an audit EventList by the event limit, not the whole list', () => {
+    const events = auditLines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const largest = Math.max(...auditLines.map((l) => l.length));
+    // 1,000 real audit events: far over an event limit that each of them is within.
+    const items = Array.from({ length: 1000 }, (_, i) => ({
+      ...events[i % events.length],
+      auditID: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    }));
+    const list = JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', metadata: {}, items });
+    const limit = largest + 200;
+    assert.ok(list.length > 100 * limit);
+    const r = readEvents(list, { format: 'k8s-audit', limits: { maxEventBytes: limit } });
+    assert.equal(r.events.length, 1000);
+    assert.deepEqual(r.skipped, []);
+    assert.equal(r.events[999]!.value['auditID'], '00000000-0000-4000-8000-000000000999');
+    assert.deepEqual(r.events[0]!.via, ['EventList', 'array']);
+    // A plain JSON array of events is a list too.
+    assert.equal(
+      readEvents(`[${auditLines.join(',')}]`, { limits: { maxEventBytes: limit } }).events.length,
+      auditLines.length,
+    );
+
+    // One event over the limit refuses the list, naming the size.
+    const fat = { ...events[0], annotations: { note: 'x'.repeat(limit) } };
+    const withFat = JSON.stringify({ kind: 'EventList', items: [...items.slice(0, 10), fat] });
+    assert.throws(
+      () => readEvents(withFat, { format: 'k8s-audit', limits: { maxEventBytes: limit } }),
+      (e: Error) =>
+        e instanceof RuntimeInputError &&
+        new RegExp(
+          `JSON list holding a value of ${JSON.stringify(fat).length} bytes, larger than the ${limit}-byte event limit`,
+        ).test(e.message),
+    );
+    // A single event is not a list, whatever arrays it holds inside.
+    const single = JSON.stringify({ ...events[0], responseObject: { items: items.slice(0, 200) } });
+    const one = readEvents(`${single}\n${auditLines[0]}`, { limits: { maxEventBytes: limit } });
+    assert.equal(one.events.length, 1);
+    assert.match(one.skipped[0]!.reason, /larger than the \d+-byte event limit and not a list of events/);
   });
 
   it('stays linear on hostile input full of unterminated values', () => {

@@ -2,12 +2,15 @@ import { isObject } from '../normalizers/field-access.js';
 import { type JsonObject, type RuntimeNormalizer } from '../normalizers/normalizer.model.js';
 import { RUNTIME_NORMALIZERS, type RuntimeFormat } from '../registry.js';
 import { decodeInput } from './decode-input.js';
-import { jsonExtent } from './json-extent.js';
+import { jsonExtent, jsonListExtent } from './json-extent.js';
 
 export interface ReadLimits {
   /** Whole input; larger inputs are refused before any work. */
   maxInputBytes: number;
-  /** One JSON value (an event, or an array / EventList of them). */
+  /**
+   * One event. A list of events (a JSON array, an audit EventList) may be larger, up to the input limit, as long as
+   * each of its events is within this one.
+   */
   maxEventBytes: number;
   /** Nesting of one JSON value. */
   maxDepth: number;
@@ -68,6 +71,32 @@ interface Unwrapped {
   problems: string[];
 }
 
+function concerned(
+  normalizers: readonly RuntimeNormalizer[],
+  value: JsonObject,
+): RuntimeNormalizer | undefined {
+  for (const n of normalizers) if (n.concerns(value)) return n;
+  return undefined;
+}
+
+function parseOrUndefined(json: string): unknown {
+  try {
+    return JSON.parse(json) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+// The lists whose elements, not the whole, the event limit bounds: JSON arrays, audit EventLists and CloudWatch
+// logEvents batches. Nothing else may be larger than one event.
+function isEventList(value: unknown): boolean {
+  if (Array.isArray(value)) return true;
+  if (!isObject(value)) return false;
+  return (
+    (value['kind'] === 'EventList' && Array.isArray(value['items'])) || Array.isArray(value['logEvents'])
+  );
+}
+
 function snippet(text: string): string {
   const t = text.trim();
   // Control bytes and undecodable bytes are binary data, not a line a person should read back.
@@ -107,11 +136,19 @@ export function readEvents(input: string | Uint8Array, options: ReadEventsOption
       return out;
     }
     if (Array.isArray(value)) {
-      value.forEach((el, i) => {
-        const u = unwrap(el, [...via, 'array'], depth + 1);
-        out.events.push(...u.events);
-        out.problems.push(...u.problems.map((p) => `element ${i}: ${p}`));
-      });
+      // One path for all the elements: an EventList of a thousand events makes one, not a thousand.
+      const inArray = [...via, 'array'];
+      for (let i = 0; i < value.length; i++) {
+        const el: unknown = value[i];
+        const mine = isObject(el) ? concerned(candidates, el) : undefined;
+        if (mine) {
+          out.events.push({ value: el as JsonObject, normalizer: mine, via: inArray });
+          continue;
+        }
+        const u = unwrap(el, inArray, depth + 1);
+        for (const ev of u.events) out.events.push(ev);
+        for (const p of u.problems) out.problems.push(`element ${i}: ${p}`);
+      }
       if (value.length === 0) out.problems.push('empty JSON array');
       return out;
     }
@@ -119,7 +156,7 @@ export function readEvents(input: string | Uint8Array, options: ReadEventsOption
       out.problems.push(`JSON ${value === null ? 'null' : typeof value}, not an event object`);
       return out;
     }
-    const mine = candidates.find((n) => n.concerns(value));
+    const mine = concerned(candidates, value);
     if (mine) {
       out.events.push({ value, normalizer: mine, via });
       return out;
@@ -190,6 +227,25 @@ export function readEvents(input: string | Uint8Array, options: ReadEventsOption
   while (i < lineCount) {
     const start = lineStarts[i] ?? 0;
     const end = lineEnd(i);
+    // The common line, one JSON object of a known sensor and nothing else (what every sensor's JSON output writes),
+    // goes straight to JSON.parse: no copy of the line, no wrapper walk. Anything else takes the general path below,
+    // which says what is wrong with it.
+    if (text.charCodeAt(start) === 0x7b /* { */) {
+      const stop = text.charCodeAt(end - 1) === 0x0d /* \r */ ? end - 1 : end;
+      const direct =
+        text.charCodeAt(stop - 1) === 0x7d /* } */
+          ? jsonExtent(text, start, stop, limits.maxEventBytes, limits.maxDepth)
+          : undefined;
+      if (direct?.ok && direct.end === stop) {
+        const value = parseOrUndefined(text.slice(start, stop));
+        const mine = isObject(value) ? concerned(candidates, value) : undefined;
+        if (mine) {
+          result.events.push({ line: i + 1, value: value as JsonObject, normalizer: mine, via: [] });
+          i++;
+          continue;
+        }
+      }
+    }
     const line = text.slice(start, end).replace(/\r$/, '');
     const no = i + 1;
     const trimmed = line.trimStart();
@@ -214,7 +270,18 @@ export function readEvents(input: string | Uint8Array, options: ReadEventsOption
     let firstValue = true;
     for (;;) {
       const multiLine = firstValue && !prefixed && multiLineBudget > 0;
-      const ext = jsonExtent(text, abs, multiLine ? text.length : end, limits.maxEventBytes, limits.maxDepth);
+      const scanEnd = multiLine ? text.length : end;
+      let ext = jsonExtent(text, abs, scanEnd, limits.maxEventBytes, limits.maxDepth);
+      // Over the event limit: still fine if it is a list whose every event is within it (audit webhook batches).
+      let largestElement = -1;
+      if (!ext.ok && ext.problem === 'too-large') {
+        if (multiLine) multiLineBudget -= ext.scanned;
+        const list = jsonListExtent(text, abs, scanEnd, limits.maxDepth);
+        if (list.ok) {
+          ext = { ok: true, end: list.end };
+          largestElement = list.largestElement;
+        } else ext = list;
+      }
       if (!ext.ok) {
         if (multiLine) multiLineBudget -= ext.scanned;
         const why =
@@ -224,6 +291,14 @@ export function readEvents(input: string | Uint8Array, options: ReadEventsOption
               ? `JSON nested deeper than ${limits.maxDepth} levels`
               : `unterminated JSON: ${snippet(text.slice(abs, end))}`;
         result.skipped.push({ line: no, reason: why });
+        break;
+      }
+      const oversized = largestElement >= 0;
+      if (oversized && largestElement > limits.maxEventBytes) {
+        result.skipped.push({
+          line: no,
+          reason: `JSON list holding a value of ${largestElement} bytes, larger than the ${limits.maxEventBytes}-byte event limit`,
+        });
         break;
       }
       let parsed: unknown;
@@ -236,8 +311,16 @@ export function readEvents(input: string | Uint8Array, options: ReadEventsOption
         });
         break;
       }
+      if (oversized && !isEventList(parsed)) {
+        result.skipped.push({
+          line: no,
+          reason: `JSON value of ${ext.end - abs} bytes, larger than the ${limits.maxEventBytes}-byte event limit and not a list of events`,
+        });
+        break;
+      }
       const u = unwrap(parsed, prefixed ? ['prefix'] : [], 0);
-      for (const ev of u.events) result.events.push({ line: no, ...ev });
+      for (const ev of u.events)
+        result.events.push({ line: no, value: ev.value, normalizer: ev.normalizer, via: ev.via });
       if (u.events.length === 0) result.skipped.push({ line: no, reason: u.problems.join('; ') });
       else if (u.problems.length > 0)
         result.skipped.push({ line: no, reason: `partly read: ${u.problems.join('; ')}` });

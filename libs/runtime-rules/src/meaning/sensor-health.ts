@@ -10,7 +10,7 @@ import {
 } from '@vigil/contracts';
 import { requirementsFor } from '@vigil/pci';
 import { RUNTIME_POLICIES } from '../registry.js';
-import { timestampOf } from './to-findings.js';
+import { instantOf, timestampOf, type Instant } from './to-findings.js';
 
 // Runtime coverage is not assumed: a sensor that drops events or goes silent is a failed security control (PCI DSS
 // 10.7.2), and vigil says so instead of reporting a clean node.
@@ -34,9 +34,12 @@ interface Stamped extends SensorRecord {
   ns: bigint;
 }
 
-function nsOf(rfc3339: string): bigint {
-  const t = timestampOf(rfc3339);
-  return t.seconds * 1_000_000_000n + BigInt(t.nanos);
+function nsOf(t: Instant): bigint {
+  return BigInt(t.seconds) * 1_000_000_000n + BigInt(t.nanos);
+}
+
+function msOf(t: Instant): number {
+  return t.seconds * 1000 + Math.floor(t.nanos / 1_000_000);
 }
 
 function finding(
@@ -103,13 +106,14 @@ export function sensorHealthFindings(
   records: readonly SensorRecord[],
   cluster: string,
   silenceMs: number,
+  instant: (rfc3339: string) => Instant = instantOf,
 ): Finding[] {
   if (!Number.isFinite(silenceMs) || silenceMs <= 0)
     throw new Error(`sensor silence interval ${silenceMs} ms is not a positive number of milliseconds`);
   const byNode = new Map<string, Stamped[]>();
   for (const r of records) {
     const list = byNode.get(r.node) ?? [];
-    list.push({ ...r, ns: nsOf(r.time) });
+    list.push({ ...r, ns: nsOf(instant(r.time)) });
     byNode.set(r.node, list);
   }
   const out: Finding[] = [];
@@ -159,28 +163,136 @@ export function sensorHealthFindings(
       const after = list[i] as Stamped;
       const gap = after.ns - before.ns;
       if (gap <= limit) continue;
-      const minutes = Number(gap / 60_000_000_000n);
       out.push(
-        finding(
-          SENSOR_SILENT_RULE,
+        sensorSilenceFinding({
           node,
           cluster,
-          `silent after ${before.time}`,
-          before.time,
-          after.time,
-          `Runtime sensor silent for ${minutes} min (node ${node})`,
-          `The sensor on node ${node} sent nothing from ${before.time} to ${after.time}, longer than the ${Math.round(silenceMs / 60_000)} min interval: runtime detection was not known to be working then.`,
-          [
-            { key: 'node', value: node },
-            { key: 'silent_from', value: before.time },
-            { key: 'silent_until', value: after.time },
-            { key: 'silence_minutes', value: String(minutes) },
-            { key: 'input_lines', value: `${before.line},${after.line}` },
-          ],
-          `${minutes} min`,
-        ),
+          from: before.time,
+          until: after.time,
+          silenceMs,
+          location: `silent after ${before.time}`,
+          evidence: [{ key: 'input_lines', value: `${before.line},${after.line}` }],
+        }),
       );
     }
   }
   return out;
+}
+
+/** A gap in what a node's sensor sent, as sensorSilenceFinding reports it. */
+export interface SensorSilence {
+  node: string;
+  cluster: string;
+  /** RFC 3339: the last time the sensor was heard from before the gap. */
+  from: string;
+  /** RFC 3339: when it was heard again, or, for a gap still open, the moment it became longer than the interval. */
+  until: string;
+  silenceMs: number;
+  /** Names the gap within the node (part of the finding id): the same gap must always get the same location. */
+  location: string;
+  /** True while the sensor has not been heard again: the gap's end is not known yet. */
+  ongoing?: boolean;
+  evidence?: { key: string; value: string }[];
+}
+
+/**
+ * The runtime/sensor-silent finding for one gap: shared by the in-request check above and runtime-ingest's
+ * watch across requests, so a silence reads the same whichever side saw it.
+ */
+export function sensorSilenceFinding(s: SensorSilence): Finding {
+  const gap = nsOf(instantOf(s.until)) - nsOf(instantOf(s.from));
+  if (gap < 0n) throw new Error(`sensor silence on node ${s.node}: ${s.until} is before ${s.from}`);
+  const minutes = Number(gap / 60_000_000_000n);
+  const interval = Math.round(s.silenceMs / 60_000);
+  return finding(
+    SENSOR_SILENT_RULE,
+    s.node,
+    s.cluster,
+    s.location,
+    s.from,
+    s.until,
+    s.ongoing
+      ? `Runtime sensor silent since ${s.from} (node ${s.node})`
+      : `Runtime sensor silent for ${minutes} min (node ${s.node})`,
+    s.ongoing
+      ? `The sensor on node ${s.node} has sent nothing since ${s.from}, longer than the ${interval} min interval by ${s.until}: runtime detection is not known to be working.`
+      : `The sensor on node ${s.node} sent nothing from ${s.from} to ${s.until}, longer than the ${interval} min interval: runtime detection was not known to be working then.`,
+    [
+      { key: 'node', value: s.node },
+      { key: 'silent_from', value: s.from },
+      ...(s.ongoing ? [] : [{ key: 'silent_until', value: s.until }]),
+      { key: 'silence_minutes', value: String(minutes) },
+      ...(s.ongoing ? [{ key: 'silence_ongoing', value: 'true' }] : []),
+      ...(s.evidence ?? []),
+    ],
+    s.ongoing ? `no record since ${s.from}` : `${minutes} min`,
+  );
+}
+
+/** One node's sensor as a delivery showed it: what runtime-ingest tells its sensor watch (SensorSeen). */
+export interface SensorSighting {
+  node: string;
+  sensor: string;
+  /** RFC 3339, the sensor's own clock; null when every record of the node was timed by ours. */
+  first: string | null;
+  last: string | null;
+  /** Events and self-telemetry records of the node in the delivery. */
+  records: number;
+  /** The delivery carried the node's self-telemetry (metrics, heartbeats, drop alerts). */
+  telemetry: boolean;
+  /** Largest dropped-event counter the node reported; null when it reported none. */
+  dropped: number | null;
+}
+
+interface SightingEvent {
+  sensor: string;
+  node: string | null;
+  time: string;
+  timeFromClock: boolean;
+}
+
+interface SightingTelemetry {
+  node: string | null;
+  time: string | null;
+  drops: number | null;
+}
+
+/**
+ * Per node and sensor, what the engine read of it (ingestEvents' events and telemetry). Audit events come from
+ * the API server, not a node's sensor, and are left out. Telemetry records do not name their sensor: they are
+ * the delivery's, `telemetrySensor`.
+ */
+export function sensorSightings(
+  events: readonly SightingEvent[],
+  telemetry: readonly SightingTelemetry[],
+  telemetrySensor: string,
+): SensorSighting[] {
+  const byKey = new Map<string, SensorSighting & { firstMs?: number; lastMs?: number }>();
+  const see = (node: string, sensor: string, time: string | null, tele: boolean, drops: number | null) => {
+    const key = `${node}\u0000${sensor}`;
+    let s = byKey.get(key);
+    if (!s) {
+      s = { node, sensor, first: null, last: null, records: 0, telemetry: false, dropped: null };
+      byKey.set(key, s);
+    }
+    s.records++;
+    if (tele) s.telemetry = true;
+    if (drops !== null) s.dropped = Math.max(s.dropped ?? 0, drops);
+    if (time === null) return;
+    // Milliseconds order a delivery well enough to say when a sensor was heard, and Date.parse is several times
+    // cheaper than instantOf; the string kept is the sensor's own, nanoseconds and all.
+    const parsed = Date.parse(time);
+    const ms = Number.isNaN(parsed) ? msOf(instantOf(time)) : parsed;
+    if (s.firstMs === undefined || ms < s.firstMs) [s.firstMs, s.first] = [ms, time];
+    if (s.lastMs === undefined || ms > s.lastMs) [s.lastMs, s.last] = [ms, time];
+  };
+  for (const e of events)
+    if (e.node && e.sensor !== 'k8s-audit')
+      see(e.node, e.sensor, e.timeFromClock ? null : e.time, false, null);
+  for (const t of telemetry) if (t.node) see(t.node, telemetrySensor, t.time, true, t.drops);
+  return [...byKey.values()]
+    .map(({ firstMs: _f, lastMs: _l, ...s }) => s)
+    .sort((a, b) =>
+      a.node < b.node ? -1 : a.node > b.node ? 1 : a.sensor < b.sensor ? -1 : a.sensor > b.sensor ? 1 : 0,
+    );
 }

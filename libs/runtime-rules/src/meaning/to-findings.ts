@@ -114,14 +114,49 @@ function locationOf(d: RuntimeDetection): string {
 
 const RFC3339 = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})$/i;
 
-/** RFC 3339 with up to nanoseconds into a protobuf Timestamp, keeping the nanoseconds Date would drop. */
-export function timestampOf(rfc3339: string): Timestamp {
+/** A point in time as whole seconds and nanoseconds: plain numbers, cheap to compare, exact to the nanosecond. */
+export interface Instant {
+  seconds: number;
+  nanos: number;
+}
+
+/** RFC 3339 with up to nanoseconds into seconds and nanoseconds, keeping the nanoseconds Date would drop. */
+export function instantOf(rfc3339: string): Instant {
   const m = RFC3339.exec(rfc3339.trim());
   const zone = m?.[3] && /^[+-]\d{4}$/.test(m[3]) ? `${m[3].slice(0, 3)}:${m[3].slice(3)}` : m?.[3];
   const ms = m ? Date.parse(`${m[1]}${zone ?? ''}`) : Number.NaN;
   if (Number.isNaN(ms)) throw new Error(`runtime event time "${rfc3339}" is not an RFC 3339 timestamp`);
   const nanos = m?.[2] ? Number(m[2].padEnd(9, '0')) : 0;
-  return create(TimestampSchema, { seconds: BigInt(Math.floor(ms / 1000)), nanos });
+  return { seconds: Math.floor(ms / 1000), nanos };
+}
+
+/** RFC 3339 with up to nanoseconds into a protobuf Timestamp. */
+export function timestampOf(rfc3339: string): Timestamp {
+  return protoTimestamp(instantOf(rfc3339));
+}
+
+function protoTimestamp(i: Instant): Timestamp {
+  return create(TimestampSchema, { seconds: BigInt(i.seconds), nanos: i.nanos });
+}
+
+/**
+ * instantOf remembering what it parsed: one ingest checks every event's time, then windows the findings and judges
+ * sensor health from the same strings, and a batch parsed three times over showed in the profile.
+ */
+export function rememberingInstantOf(): (rfc3339: string) => Instant {
+  const seen = new Map<string, Instant>();
+  return (rfc3339) => {
+    let i = seen.get(rfc3339);
+    if (!i) {
+      i = instantOf(rfc3339);
+      seen.set(rfc3339, i);
+    }
+    return i;
+  };
+}
+
+function compareInstants(a: Instant, b: Instant): number {
+  return a.seconds !== b.seconds ? a.seconds - b.seconds : a.nanos - b.nanos;
 }
 
 // Findings travel as events under Kafka's 1 MB limit: a burst of a million alerts must not list every line.
@@ -130,10 +165,6 @@ function capped(values: string[]): string {
   return values.length <= MAX_LISTED
     ? values.join(',')
     : `${values.slice(0, MAX_LISTED).join(',')} and ${values.length - MAX_LISTED} more`;
-}
-
-function nsOf(t: Timestamp): bigint {
-  return t.seconds * 1_000_000_000n + BigInt(t.nanos);
 }
 
 function unitOf(d: RuntimeDetection): { id: string; version: number } {
@@ -183,27 +214,51 @@ function where(d: RuntimeDetection): string {
  * Detections into findings: one per (rule, asset, salient detail), with the time window of every occurrence and
  * the occurrence count as evidence. Order: first seen, then id, so the output is stable.
  */
-export function toFindings(detections: readonly RuntimeDetection[], cluster: string): Finding[] {
+export function toFindings(
+  detections: readonly RuntimeDetection[],
+  cluster: string,
+  instant: (rfc3339: string) => Instant = instantOf,
+): Finding[] {
   const groups = new Map<string, { asset: AssetInit; location: string; items: RuntimeDetection[] }>();
+  // Hashing the id is the costly part of grouping, and a burst repeats the same rule, asset and detail: the id is
+  // computed once per distinct (rule, asset fields, detail). Groups stay keyed by the id itself, so detections
+  // whose assets differ only in what the id leaves out (a container's node) still share one finding.
+  const idOf = new Map<string, string>();
   for (const d of detections) {
     const asset = assetOf(d, cluster);
     const location = locationOf(d);
-    const id = findingId({ source: FindingSource.RUNTIME, ruleId: d.ruleId, asset, location });
+    // A container's id leaves its node out, so the node stays out of the key too: one hash per container, not per
+    // container and node (the key may be finer than the id, never coarser).
+    const node = asset.kind === AssetKind.CONTAINER ? '' : (asset.node ?? '');
+    const key = `${d.ruleId}\u0000${asset.kind}\u0000${asset.namespace ?? ''}\u0000${asset.name ?? ''}\u0000${asset.resourceKind ?? ''}\u0000${asset.container ?? ''}\u0000${asset.imageRef ?? ''}\u0000${node}\u0000${location}`;
+    let id = idOf.get(key);
+    if (id === undefined) {
+      id = findingId({ source: FindingSource.RUNTIME, ruleId: d.ruleId, asset, location });
+      idOf.set(key, id);
+    }
     const g = groups.get(id);
     if (g) g.items.push(d);
     else groups.set(id, { asset, location, items: [d] });
   }
-  const out: { first: bigint; finding: Finding }[] = [];
+  const out: { first: Instant; finding: Finding }[] = [];
   for (const [id, g] of groups) {
-    const stamped = g.items
-      .map((d) => ({ d, t: timestampOf(d.time) }))
-      .sort((a, b) => (nsOf(a.t) < nsOf(b.t) ? -1 : nsOf(a.t) > nsOf(b.t) ? 1 : 0));
-    const first = stamped[0];
-    const last = stamped[stamped.length - 1];
+    // Earliest and latest in one pass; on equal times the first listed is first and the last listed is last, as a
+    // stable sort by time would have it.
+    let first: { d: RuntimeDetection; t: Instant } | undefined;
+    let last: { d: RuntimeDetection; t: Instant } | undefined;
+    for (const d of g.items) {
+      const t = instant(d.time);
+      if (!first || compareInstants(t, first.t) < 0) first = { d, t };
+      if (!last || compareInstants(t, last.t) >= 0) last = { d, t };
+    }
     if (!first || !last) continue;
     const d = first.d;
     // The most severe occurrence speaks for the group (a later alert may carry a higher priority).
-    const severity = Math.min(...g.items.map((x) => severityOf(x)));
+    let severity = severityOf(d);
+    for (const x of g.items) {
+      const s = severityOf(x);
+      if (s < severity) severity = s;
+    }
     const meaning = pciMeaning(d);
     const ev: { key: string; value: string }[] = [
       { key: 'occurrences', value: String(g.items.length) },
@@ -248,7 +303,9 @@ export function toFindings(detections: readonly RuntimeDetection[], cluster: str
         key: 'legacy_pci_tag',
         value: `${r.tag} → ${r.ids.length ? r.ids.join(', ') : 'no v4.0.1 equivalent (dropped)'}`,
       });
-    const window = { start: first.t, end: last.t };
+    const start = protoTimestamp(first.t);
+    const end = protoTimestamp(last.t);
+    const window = { start, end };
     const finding = create(FindingSchema, {
       id,
       source: FindingSource.RUNTIME,
@@ -262,13 +319,13 @@ export function toFindings(detections: readonly RuntimeDetection[], cluster: str
       locations: g.location ? [g.location] : [],
       remediation: { summary: REMEDIATION[d.kind] },
       evidence: ev,
-      firstSeen: first.t,
-      lastSeen: last.t,
+      firstSeen: start,
+      lastSeen: end,
       window,
       detection: { matchType: MatchType.RUNTIME_RULE, unit: unitOf(d), record: d.ruleId, ...inspected(d) },
     });
-    out.push({ first: nsOf(first.t), finding });
+    out.push({ first: first.t, finding });
   }
-  out.sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : a.finding.id < b.finding.id ? -1 : 1));
+  out.sort((a, b) => compareInstants(a.first, b.first) || (a.finding.id < b.finding.id ? -1 : 1));
   return out.map((o) => o.finding);
 }

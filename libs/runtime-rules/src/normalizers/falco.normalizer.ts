@@ -8,7 +8,7 @@ import {
   type SensorPriority,
 } from '../detection.model.js';
 import { falcoRuleKind } from '../meaning/falco-rule-kinds.data.js';
-import { derivedProcessPolicies } from '../policies/process-policies.js';
+import { derivedProcessPolicies, detectionOf } from '../policies/process-policies.js';
 import {
   bareContainerId,
   isObject,
@@ -237,15 +237,15 @@ function normalize(v: JsonObject, ctx: NormalizeContext): NormalizeOutcome {
 
 function detect(event: RuntimeEvent, ctx: Parameters<RuntimeNormalizer['detect']>[1]): RuntimeDetection[] {
   const kind = falcoRuleKind(event.eventType, event.tags, event.file !== null);
-  const own: RuntimeDetection = {
-    ...event,
-    ruleId: `falco:${event.eventType}`,
-    sensorRule: event.eventType,
-    title: event.eventType,
+  const own = detectionOf(
+    event,
+    `falco:${event.eventType}`,
     kind,
-    reason: `Falco rule "${event.eventType}" fired${event.priority ? ` at priority ${event.priority}` : ''}`,
-    derivedFrom: null,
-  };
+    event.eventType,
+    `Falco rule "${event.eventType}" fired${event.priority ? ` at priority ${event.priority}` : ''}`,
+    null,
+    event.legacyPciTags,
+  );
   return [own, ...derivedProcessPolicies(event, own.ruleId, ctx)];
 }
 

@@ -92,15 +92,57 @@ function derived(
   from: string | null,
 ): RuntimeDetection {
   // The sensor rule's legacy PCI tags belong to that rule, not to vigil's policy derived from the same event.
+  return detectionOf(event, ruleId, kind, title, reason, from, from ? [] : event.legacyPciTags);
+}
+
+/**
+ * A detection over an event: the event's fields, each named, then the rule's. Named, not spread: V8 copies a
+ * spread of this many fields followed by more through its slow path, tens of µs per detection; a literal of fixed
+ * shape is one allocation. The nested parts (process, container, k8s ...) are the event's own, shared, not copied.
+ */
+export function detectionOf(
+  e: RuntimeEvent,
+  ruleId: string,
+  kind: RuntimeDetection['kind'],
+  title: string,
+  reason: string,
+  derivedFrom: string | null,
+  legacyPciTags: string[],
+): RuntimeDetection {
   return {
-    ...event,
-    legacyPciTags: from ? [] : event.legacyPciTags,
+    sensor: e.sensor,
+    normalizer: e.normalizer,
+    eventType: e.eventType,
+    source: e.source,
+    priority: e.priority,
+    time: e.time,
+    timeFromClock: e.timeFromClock,
+    node: e.node,
+    line: e.line,
+    container: e.container,
+    namespace: e.namespace,
+    pod: e.pod,
+    workload: e.workload,
+    process: e.process,
+    parent: e.parent,
+    ancestors: e.ancestors,
+    file: e.file,
+    peer: e.peer,
+    k8s: e.k8s,
+    denied: e.denied,
+    tags: e.tags,
+    mitre: e.mitre,
+    legacyPciTags,
+    message: e.message,
+    kprobe: e.kprobe,
+    execSyscall: e.execSyscall,
+    capSysAdmin: e.capSysAdmin,
     ruleId,
-    sensorRule: event.eventType,
+    sensorRule: e.eventType,
     title,
     kind,
     reason,
-    derivedFrom: from,
+    derivedFrom,
   };
 }
 

@@ -5,12 +5,16 @@ import { ReportingStore1764752400000 } from './1764752400000-reporting-store.js'
 import { SnapshotScanId1764763200000 } from './1764763200000-snapshot-scan-id.js';
 import { AdvisoryDb1764813600000 } from './1764813600000-advisory-db.js';
 import { ApiTokens1764914400000 } from './1764914400000-api-tokens.js';
+import { FindingPriority1765000000000 } from './1765000000000-finding-priority.js';
+import { AdvisoryVersionKeys1765100000000 } from './1765100000000-advisory-version-keys.js';
 
 export const MIGRATIONS = [
   ReportingStore1764752400000,
   SnapshotScanId1764763200000,
   AdvisoryDb1764813600000,
   ApiTokens1764914400000,
+  FindingPriority1765000000000,
+  AdvisoryVersionKeys1765100000000,
 ];
 
 export const MIGRATIONS_TABLE = 'schema_migrations';

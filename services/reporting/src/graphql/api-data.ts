@@ -21,28 +21,43 @@ import {
   type Snapshot,
 } from './models.js';
 
-// Snapshots are immutable, so a decoded report can be kept by its content hash; a few versions are what
-// dashboards and diffs ask for over and over.
+// Snapshots are immutable (a scope's version is appended once and never rewritten), so a decoded report is kept
+// by scope and version: a cache hit reads nothing from the database, which is what keeps the summary query flat
+// under many dashboards. A few versions are what dashboards and diffs ask for over and over.
 const REPORT_CACHE_SIZE = 8;
 
 export class SnapshotReports {
-  private readonly cache = new Map<string, ComplianceReport>();
+  // Promises, not reports: fifty clients asking for a version that is not decoded yet wait for one decode.
+  private readonly cache = new Map<string, Promise<ComplianceReport | undefined>>();
 
   constructor(private readonly store: ReportingReader) {}
 
-  async report(scope: string, version: number): Promise<ComplianceReport | undefined> {
-    const info = await this.store.getSnapshot(scope, version);
-    if (!info) return undefined;
-    const hit = this.cache.get(info.contentHash);
-    if (hit) return hit;
-    const report = reportFromContent(info.content, info.contentHash);
-    this.cache.set(info.contentHash, report);
+  report(scope: string, version: number): Promise<ComplianceReport | undefined> {
+    const key = `${scope}\u0000${version}`;
+    const hit = this.cache.get(key);
+    if (hit) {
+      // Most recently used last, so the eviction below drops the least recently used.
+      this.cache.delete(key);
+      this.cache.set(key, hit);
+      return hit;
+    }
+    const loading = this.store
+      .getSnapshot(scope, version)
+      .then((info) => (info ? reportFromContent(info.content, info.contentHash) : undefined));
+    this.cache.set(key, loading);
+    // A version that is not there (yet) or failed to load is asked for again next time, not remembered.
+    loading.then(
+      (report) => {
+        if (!report) this.cache.delete(key);
+      },
+      () => this.cache.delete(key),
+    );
     if (this.cache.size > REPORT_CACHE_SIZE) this.cache.delete(this.cache.keys().next().value as string);
-    return report;
+    return loading;
   }
 }
 
-export function snapshotOf(s: SnapshotInfo): Snapshot {
+export function snapshotOf(s: Omit<SnapshotInfo, 'size'>): Snapshot {
   return {
     scope: s.scope,
     version: s.version,
@@ -140,15 +155,27 @@ export function findingFromMessage(f: FindingMessage, status: FindingStatusWord)
   return { ...findingFields(f), status, resolvedAt: null };
 }
 
-export function findingFromRow(row: StoredFinding): Finding {
+/** A finding as the API returns it, with the scope it came from (not a field: what its context is read in). */
+export type ScopedFinding = Finding & { scope?: string };
+
+export function findingFromRow(row: StoredFinding): ScopedFinding {
   const f = fromBinary(FindingSchema, row.payload);
   return {
     ...findingFields(f),
+    priority: row.priority !== undefined ? row.priority : priorityOf(f),
     status: row.status === 'open' ? FindingStatusWord.open : FindingStatusWord.resolved,
     resolvedAt: row.resolvedAt,
     firstSeen: row.firstSeen,
     lastSeen: row.lastSeen,
+    scope: row.scope,
   };
+}
+
+/** The correlator's rendered factors of a stored finding ("" when it has none). */
+export function priorityFactorsOf(row: StoredFinding): string {
+  return (
+    fromBinary(FindingSchema, row.payload).evidence.find((e) => e.key === 'priority-factors')?.value ?? ''
+  );
 }
 
 /**

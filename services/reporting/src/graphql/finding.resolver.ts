@@ -1,9 +1,10 @@
 import { Inject, UseGuards } from '@nestjs/common';
-import { Args, Context, Int, Query, Resolver } from '@nestjs/graphql';
+import { Args, Context, Int, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { InventoryItemSchema, timestampDate, toJson } from '@vigil/contracts';
 import type { ReportState } from '@vigil/report';
-import type { ReportingStore } from '@vigil/store';
-import { compareFindings, findingFromRow, principalOf } from './api-data.js';
+import { SEVERITIES, type ReportingStore, type StoredSeverity } from '@vigil/store';
+import { findingFromRow, priorityFactorsOf, type ScopedFinding } from './api-data.js';
+import { CorrelatedContext, parsePriorityFactors } from './finding-context.js';
 import type { ApiContext } from './auth.js';
 import { decodeCursor, encodeCursor, pageSize } from './cursor.js';
 import {
@@ -24,10 +25,10 @@ const isPosition = (v: unknown): v is Position =>
   typeof v === 'object' &&
   v !== null &&
   typeof (v as Position).id === 'string' &&
-  typeof (v as Position).s === 'string' &&
+  SEVERITIES.includes((v as Position).s as StoredSeverity) &&
   ((v as Position).p === null || typeof (v as Position).p === 'number');
 
-@Resolver()
+@Resolver(() => Finding)
 @UseGuards(PermissionGuard)
 export class FindingResolver {
   constructor(
@@ -51,42 +52,56 @@ export class FindingResolver {
     const cursor = after ? decodeCursor(after, isPosition) : undefined;
     if (!seesScope(ctx.principal, scope))
       return { nodes: [], pageInfo: { endCursor: null, hasNextPage: false }, totalCount: 0 };
-    const status = filter?.status ?? FindingStatusWord.open;
-    const rows = await this.store.findingsForScope(scope, status);
-    const severities = filter?.severity?.length ? new Set<string>(filter.severity) : undefined;
-    const requirement = filter?.requirement;
-    const matching = rows.filter(
-      (r) =>
-        (!severities || severities.has(r.severity)) &&
-        (!filter?.source || r.source === filter.source) &&
-        (!filter?.asset ||
-          r.assetKey === filter.asset ||
-          (filter.asset.endsWith('/') && r.assetKey.startsWith(filter.asset))) &&
-        (!requirement ||
-          r.pciRequirements.some((id) => id === requirement || principalOf(id) === requirement)),
-    );
-    const sorted = matching.map(findingFromRow).sort(compareFindings);
-    const start = cursor
-      ? sorted.findIndex(
-          (f) =>
-            compareFindings(f, {
-              ...f,
-              id: cursor.id,
-              priority: cursor.p,
-              severity: cursor.s as Finding['severity'],
-            }) > 0,
-        )
-      : 0;
-    const rest = start < 0 ? [] : sorted.slice(start);
-    const page = rest.slice(0, size);
-    const last = page[page.length - 1];
+    const page = await this.store.queryFindings({
+      scope,
+      status: filter?.status ?? FindingStatusWord.open,
+      ...(filter?.severity?.length ? { severities: filter.severity } : {}),
+      ...(filter?.requirement ? { requirement: filter.requirement } : {}),
+      ...(filter?.source ? { source: filter.source } : {}),
+      ...(filter?.asset ? { asset: filter.asset } : {}),
+      ...(filter?.correlated !== undefined && filter.correlated !== null
+        ? { correlated: filter.correlated }
+        : {}),
+      ...(cursor
+        ? { after: { priority: cursor.p, severity: cursor.s as StoredSeverity, findingId: cursor.id } }
+        : {}),
+      limit: size,
+    });
+    const nodes = page.rows.map(findingFromRow);
+    const last = page.rows[page.rows.length - 1];
     return {
-      nodes: page,
+      nodes,
       pageInfo: {
-        endCursor: last ? encodeCursor({ p: last.priority, s: last.severity, id: last.id }) : null,
-        hasNextPage: rest.length > size,
+        endCursor: last
+          ? encodeCursor({ p: last.priority ?? null, s: last.severity, id: last.findingId })
+          : null,
+        hasNextPage: page.hasMore,
       },
-      totalCount: sorted.length,
+      totalCount: page.total,
+    };
+  }
+
+  @ResolveField(() => CorrelatedContext, {
+    nullable: true,
+    description:
+      'The correlated findings that reference this one, and for a correlated finding the findings and assets it joins; null outside a scope’s current findings',
+  })
+  async correlatedContext(
+    @Context() ctx: ApiContext,
+    @Parent() finding: ScopedFinding,
+  ): Promise<CorrelatedContext | null> {
+    const scope = finding.scope;
+    if (!scope || !seesScope(ctx.principal, scope)) return null;
+    const [self] = await this.store.findingsByIds(scope, [finding.id]);
+    if (!self) return null;
+    const referencedBy = await this.store.findingsReferencing(scope, finding.id);
+    const joins = await this.store.findingsByIds(scope, self.relatedFindingIds ?? []);
+    const assets = [...new Set([self.assetKey, ...joins.map((j) => j.assetKey)].filter((k) => k))].sort();
+    return {
+      referencedBy: referencedBy.map(findingFromRow),
+      joins: joins.map(findingFromRow),
+      assets,
+      priorityFactors: parsePriorityFactors(priorityFactorsOf(self)),
     };
   }
 

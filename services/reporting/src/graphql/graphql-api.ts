@@ -1,12 +1,16 @@
-import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { Module, type DynamicModule, type Provider, type Type } from '@nestjs/common';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { GraphQLModule } from '@nestjs/graphql';
 import { SERVICE_DATABASE } from '@vigil/nest-kit';
-import type { ReportState } from '@vigil/report';
+import type { ReportState, SigningKey } from '@vigil/report';
 import type { Sql } from '@vigil/store';
 import { createLogger } from '@vigil/telemetry';
 import { formatApiError, type ErrorLogger } from './api-errors.js';
 import { authenticate, type ApiContext, type TokenVerifier } from './auth.js';
+import { EVIDENCE_SIGNING_KEY } from './evidence-bundles.js';
+import { EvidenceController } from './evidence.controller.js';
+import { EvidenceResolver } from './evidence.resolver.js';
+import { ExceptionResolver } from './exception.resolver.js';
 import { FindingResolver } from './finding.resolver.js';
 import { PermissionGuard } from './permission.guard.js';
 import { DEFAULT_QUERY_LIMITS, queryLimitsRule, type QueryLimits } from './query-limits.js';
@@ -27,6 +31,11 @@ export interface GraphqlApiOptions {
   /** Write the generated SDL here (the committed schema.graphql in tests); default: kept in memory. */
   schemaFile?: string;
   logger?: ErrorLogger;
+  /**
+   * The deployment's evidence signing key for exportEvidence, read once at startup (a bad key fails the start);
+   * none: the mutation answers that VIGIL_SIGNING_KEY is not set.
+   */
+  signingKey?: () => Promise<SigningKey | undefined>;
 }
 
 @Module({})
@@ -37,7 +46,11 @@ class GraphqlAuthModule {}
  * join the reporting module rather than forming a module of their own because the resolvers need the reporting
  * store and the projection, which only the reporting module provides.
  */
-export function graphqlApi(options: GraphqlApiOptions): { imports: DynamicModule[]; providers: Provider[] } {
+export function graphqlApi(options: GraphqlApiOptions): {
+  imports: DynamicModule[];
+  providers: Provider[];
+  controllers: Type[];
+} {
   const limits: QueryLimits = { ...DEFAULT_QUERY_LIMITS, ...options.limits };
   const logger = options.logger ?? telemetryLogger();
   const auth: DynamicModule = {
@@ -73,7 +86,9 @@ export function graphqlApi(options: GraphqlApiOptions): { imports: DynamicModule
     }),
   });
   return {
-    imports: [graphql],
+    // The auth module too: the evidence download checks the same tokens outside GraphQL.
+    imports: [graphql, auth],
+    controllers: [EvidenceController],
     providers: [
       { provide: API_STORE, useExisting: options.storeToken },
       {
@@ -86,6 +101,12 @@ export function graphqlApi(options: GraphqlApiOptions): { imports: DynamicModule
       SnapshotResolver,
       FindingResolver,
       ScanResolver,
+      ExceptionResolver,
+      {
+        provide: EVIDENCE_SIGNING_KEY,
+        useFactory: async () => (await options.signingKey?.()) ?? null,
+      },
+      EvidenceResolver,
     ],
   };
 }

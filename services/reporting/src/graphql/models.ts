@@ -161,6 +161,8 @@ export class FindingFilter {
   @Field({ nullable: true, description: 'image, config, runtime, host or correlated' }) source?: string;
   @Field({ nullable: true, description: 'The asset key, or a prefix of it ending in /' }) asset?: string;
   @Field(() => FindingStatusWord, { nullable: true, description: 'Default open' }) status?: FindingStatusWord;
+  @Field({ nullable: true, description: 'true: only correlated findings; false: none of them' })
+  correlated?: boolean;
 }
 
 @ObjectType()

@@ -93,9 +93,8 @@ export class SnapshotResolver {
     @Args('version', { type: () => Int, nullable: true }) version?: number,
   ): Promise<Snapshot | null> {
     if (!seesScope(ctx.principal, scope)) return null;
-    const wanted = version ?? (await this.store.latestSnapshot(scope))?.version;
-    if (wanted === undefined) return null;
-    const info = (await this.store.listSnapshots(scope)).find((s) => s.version === wanted);
+    // One indexed row without content: this is the summary dashboards poll, so it must not read snapshot bodies.
+    const info = await this.store.snapshotHead(scope, version ?? undefined);
     return info ? snapshotOf(info) : null;
   }
 

@@ -7,7 +7,8 @@ import { VIGIL_VERSION } from '../pipeline.js';
 import { UsageError } from '../usage-error.js';
 
 export interface AckCommandInput {
-  deployment: Pick<Deployment, 'eventLog'>;
+  /** The log the close goes on, and the database whose store says which findings exist. */
+  deployment: Pick<Deployment, 'eventLog' | 'sql'>;
   /** The positional arguments after `ack`: the runtime finding id. */
   args: readonly string[];
   cluster: string;
@@ -30,9 +31,14 @@ export function ackArgs(args: readonly string[], reason: string | undefined): st
   return id;
 }
 
+/** Exit code for an id no finding of the cluster has: an input error, like usage errors. */
+export const EXIT_NO_SUCH_FINDING = 2;
+
 /**
  * `vigil ack <finding-id> --reason TEXT [--by NAME] [--exception ID]`: closes a runtime detection's window by
  * publishing a DetectionClosed; the next snapshot no longer counts it open unless it is seen again afterwards.
+ * The id must be a finding the deployment's store holds for the cluster (exit 2 "no such finding" otherwise): a
+ * mistyped id would publish a close of nothing and look like an acknowledgement on the record.
  */
 export async function ackCommand(i: AckCommandInput): Promise<number> {
   const id = ackArgs(i.args, i.reason);
@@ -51,6 +57,17 @@ export async function ackCommand(i: AckCommandInput): Promise<number> {
   } catch (err) {
     if (err instanceof DetectionCloseError) throw new UsageError(`vigil ack: ${err.message}`);
     throw err;
+  }
+  // The store's findings table is keyed by (scope, finding_id); the scope is the cluster.
+  const known = await i.deployment.sql.query<{ found: number }>(
+    'SELECT 1 AS found FROM findings WHERE scope = $1 AND finding_id = $2 LIMIT 1',
+    [i.cluster, id],
+  );
+  if (known.rows.length === 0) {
+    i.out.warn(
+      `vigil ack ${id}: no such finding in cluster "${i.cluster}" (vigil report lists the findings; nothing was published)`,
+    );
+    return EXIT_NO_SUCH_FINDING;
   }
   const env = newEnvelope({
     payload: { case: 'detectionClosed', value: closed },

@@ -2,21 +2,17 @@ import { constants } from 'node:fs';
 import { chmod, link, mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import {
-  buildEvidenceBundle,
-  eventsWithin,
+  EvidenceSnapshotMissingError,
+  exportEvidence,
   generateSigningKeyPem,
   parsePublicKey,
   parseSigningKey,
   publicKeyPem,
-  reportFromContent,
-  sbomRefsOf,
   verifyEvidenceBundle,
   ZipFormatError,
-  type EvidenceEvent,
-  type EvidenceSbom,
+  type ExportedEvidence,
   type SigningKey,
 } from '@vigil/report';
-import type { ComplianceReport } from '@vigil/contracts';
 import type { ReportingReader } from '@vigil/store';
 import type { Output } from '../output.js';
 import { VIGIL_VERSION } from '../pipeline.js';
@@ -118,63 +114,28 @@ export interface EvidenceExportInput {
 export async function evidenceExport(i: EvidenceExportInput): Promise<number> {
   if (!i.output.trim())
     throw new UsageError('vigil evidence export: -o/--output names the bundle file to write');
-  const stored =
-    i.version !== undefined
-      ? await i.store.getSnapshot(i.cluster, i.version)
-      : await i.store.latestSnapshot(i.cluster);
-  if (!stored) {
-    throw new UsageError(
-      i.version !== undefined
-        ? `vigil evidence export: scope ${i.cluster} has no snapshot version ${i.version}`
-        : `vigil evidence export: scope ${i.cluster} has no snapshot yet; run a scan first`,
-    );
+  let exported: ExportedEvidence;
+  try {
+    exported = await exportEvidence({
+      source: i.store,
+      scope: i.cluster,
+      version: i.version,
+      signingKey: i.signingKey,
+      createdAt: i.now,
+      producer: `vigil ${VIGIL_VERSION}`,
+    });
+  } catch (err) {
+    const message = `vigil evidence export: ${(err as Error).message}`;
+    throw err instanceof EvidenceSnapshotMissingError
+      ? new UsageError(message)
+      : new Error(message, { cause: err });
   }
-  const report = reportFromContent(stored.content, stored.contentHash);
-  const versions: ComplianceReport[] = [report];
-  for (let v = 1; v < stored.version; v++) {
-    const s = await i.store.getSnapshot(i.cluster, v);
-    if (!s)
-      throw new Error(
-        `vigil evidence export: scope ${i.cluster} lacks snapshot version ${v} (the chain needs every version)`,
-      );
-    versions.push(reportFromContent(s.content, s.contentHash));
-  }
-  const previous = versions.find((r) => r.snapshotVersion === stored.version - 1);
-
-  // Paged, keeping only what the snapshot folded: a scope's log may run far past an old snapshot.
-  const events: EvidenceEvent[] = [];
-  for (let offset = 0; ;) {
-    const page = await i.store.eventsForScope(i.cluster, { offset, limit: 5000 });
-    if (page.length === 0) break;
-    events.push(...eventsWithin(page, report));
-    offset += page.length;
-  }
-  const sboms: EvidenceSbom[] = [];
-  for (const ref of sbomRefsOf(events)) {
-    const blob = await i.store.getBlob(ref.digest);
-    if (!blob)
-      throw new Error(
-        `vigil evidence export: the SBOM ${ref.digest} of scan ${ref.scanId} (${ref.targetKey}) is not in the blob store`,
-      );
-    sboms.push({ ...ref, content: blob.content });
-  }
-
-  const bundle = buildEvidenceBundle({
-    report,
-    content: stored.content,
-    previous,
-    versions,
-    events,
-    sboms,
-    signingKey: i.signingKey,
-    createdAt: i.now,
-    producer: `vigil ${VIGIL_VERSION}`,
-  });
+  const { bundle, version, contentHash } = exported;
   const path = resolve(i.output);
   await writeAtomically(path, bundle.zip);
   i.out.result(
     [
-      `wrote ${path}: snapshot ${stored.version} of ${i.cluster} (${stored.contentHash})`,
+      `wrote ${path}: snapshot ${version} of ${i.cluster} (${contentHash})`,
       `  ${bundle.manifest.files.length} files, ${bundle.manifest.events} events, ${bundle.manifest.sboms.length} SBOM(s)`,
       `  signed by key ${i.signingKey.fingerprint}`,
     ].join('\n'),

@@ -153,6 +153,47 @@ test('input with no event at all exits 2 with a message naming the file', async 
       h.warnings.some((w) => w.includes(`${file}: no falco event in 2 lines`)),
       h.warnings.join('\n'),
     );
+    assert.equal(h.sourcesRead.length, 0, 'no scan request was published');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('an empty or binary input is refused before anything is published, naming the file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'vigil-ingest-spec-'));
+  try {
+    const empty = join(dir, 'empty.jsonl');
+    await writeFile(empty, '');
+    // A real binary: the first 64 KiB of the node executable running this test.
+    const binary = join(dir, 'node.bin');
+    await writeFile(binary, readFileSync(process.execPath).subarray(0, 65536));
+    for (const [file, says] of [
+      [empty, `${empty}: empty input: no tetragon event`],
+      [binary, `${binary}: no tetragon event in`],
+    ] as const) {
+      const h = harness();
+      const code = await ingestCommand({ ...h.input, args: ['tetragon', file], format: 'table' });
+      assert.equal(code, 2);
+      assert.equal(h.results.length, 0, 'nothing on stdout');
+      assert.equal(h.sourcesRead.length, 0, 'no scan request was published');
+      const warned = h.warnings.join('\n');
+      assert.ok(warned.includes(says), warned);
+      if (file === binary) {
+        assert.match(warned, /not JSON: binary data \(\d+ bytes\)/);
+        // Nothing but the message's own words: no undecodable or control characters echoed back.
+        assert.doesNotMatch(warned, /[\uFFFD\u0000-\u0008]/);
+      }
+    }
+    const h = harness();
+    const code = await ingestCommand({
+      ...h.input,
+      args: ['falco', '-'],
+      format: 'json',
+      stdin: (async function* () {})(),
+    });
+    assert.equal(code, 2);
+    assert.equal(h.sourcesRead.length, 0);
+    assert.match(h.warnings.join('\n'), /vigil ingest falco: stdin: empty input: no falco event/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { accessSync, constants, statSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
@@ -22,6 +22,7 @@ import {
   type Finding,
 } from '@vigil/contracts';
 import { skippedLineCount } from '@vigil/runtime-ingest';
+import { RuntimeInputError, readEvents } from '@vigil/runtime-rules';
 import type { ReportingStore } from '@vigil/store';
 import type { Deployment } from '../deployment.js';
 import { table, type Output } from '../output.js';
@@ -77,7 +78,8 @@ export function ingestArgs(args: readonly string[]): { source: IngestSource; fil
  * `vigil ingest <source> <file|->`: publishes a runtime-events scan request, lets the pipeline run (the runtime
  * ingest reads the file with the engine's reader and publishes the findings; the reporting side folds them), and
  * prints the scan's findings. stdin is spooled to a private temporary file first, since a scan request names a
- * file. The number of lines that were not events goes to stderr. Exit 0; 2 when the input has no event at all.
+ * file. The number of lines that were not events goes to stderr. Exit 0; 2 when the input has no event at all
+ * (nothing is published then).
  */
 export async function ingestCommand(i: IngestCommandInput): Promise<number> {
   const { source, file } = ingestArgs(i.args);
@@ -85,6 +87,7 @@ export async function ingestCommand(i: IngestCommandInput): Promise<number> {
   try {
     let path: string;
     let key: string;
+    let bytes: Buffer;
     const options: Record<string, string> = {};
     if (file === '-') {
       spoolDir = await mkdtemp(join(tmpdir(), 'vigil-ingest-'));
@@ -92,12 +95,24 @@ export async function ingestCommand(i: IngestCommandInput): Promise<number> {
       const chunks: Buffer[] = [];
       for await (const chunk of i.stdin ?? process.stdin)
         chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk));
-      await writeFile(path, Buffer.concat(chunks), { mode: 0o600 });
+      bytes = Buffer.concat(chunks);
+      await writeFile(path, bytes, { mode: 0o600 });
       key = 'stdin';
       options['input-name'] = 'stdin';
     } else {
       path = resolve(file);
       key = path;
+      bytes = await readFile(path);
+    }
+    // An input without a single event (empty, binary, the wrong sensor) is refused here, before the request is
+    // published: the pipeline would otherwise record a failed scan and make a snapshot version out of nothing.
+    // The runtime ingest reads the file again; reading it twice is the price of not publishing anything for it.
+    try {
+      readEvents(bytes, { format: source, name: key });
+    } catch (err) {
+      if (!(err instanceof RuntimeInputError)) throw err;
+      i.out.warn(`vigil ingest ${source}: ${err.message}`);
+      return EXIT_NO_EVENTS;
     }
 
     const scanId = randomUUID();

@@ -8,22 +8,26 @@ import {
 import {
   diffSnapshots,
   renderComplianceTable,
+  renderExceptionListing,
+  exceptionListing,
   renderEvidenceHtml,
   reportFromContent,
   requirementsCsv,
   snapshotList,
+  toJunit,
   toSarif,
   versionHistory,
 } from '@vigil/report';
+import { applyPolicy } from '@vigil/policy';
 import type { ReportingStore } from '@vigil/store';
 import { table, type Output } from '../output.js';
 import { UsageError } from '../usage-error.js';
-import { policyOutcome, type PolicyInput } from './findings-view.js';
+import { policyOutcome, policyView, type PolicyInput } from './findings-view.js';
 
 export interface ReportCommandInput {
   store: ReportingStore;
   cluster: string;
-  /** sarif, csv and html are for one snapshot (not --list or --diff). */
+  /** sarif, csv, html and junit are for one snapshot (not --list or --diff). */
   format: ReportFormat;
   /** The deployment's evidence key fingerprint, printed in the HTML report (see vigil evidence key). */
   keyFingerprint?: () => Promise<string>;
@@ -38,7 +42,7 @@ export interface ReportCommandInput {
   out: Output;
 }
 
-export type ReportFormat = 'table' | 'json' | 'sarif' | 'csv' | 'html';
+export type ReportFormat = 'table' | 'json' | 'sarif' | 'csv' | 'html' | 'junit';
 
 /** `vigil report`: the scope's latest snapshot (or one version, the list, or a diff of two). */
 export async function reportCommand(i: ReportCommandInput): Promise<number> {
@@ -68,7 +72,16 @@ export async function reportCommand(i: ReportCommandInput): Promise<number> {
     i.out.result(JSON.stringify(toSarif(report.findings, { toolVersion: i.toolVersion ?? '' }), null, 2));
   else if (i.format === 'csv') i.out.result(requirementsCsv(report));
   else if (i.format === 'html') i.out.result(await htmlReport(i, report));
-  else i.out.result(renderComplianceTable(report));
+  else if (i.format === 'junit') i.out.result(junitReport(report, i.policy));
+  else {
+    i.out.result(renderComplianceTable(report));
+    if (report.exceptions.length || report.attestations.length)
+      i.out.result(
+        renderExceptionListing(
+          exceptionListing({ exceptionUses: report.exceptions, attestationUses: report.attestations }),
+        ),
+      );
+  }
   const outcome = policyOutcome(report.findings, i.policy, true);
   for (const w of outcome.warnings) i.out.warn(w);
   if (i.format === 'table') for (const n of outcome.notes) i.out.result(n);
@@ -165,5 +178,24 @@ async function htmlReport(i: ReportCommandInput, report: ComplianceReport): Prom
     keyFingerprint: i.keyFingerprint ? await i.keyFingerprint() : '',
     bundleCreatedAt: new Date(),
     producer: `vigil ${i.toolVersion ?? ''}`.trim(),
+  });
+}
+
+// The test cases fail on the open findings the ignore file does not accept (the snapshot's verdict) and, with
+// --fail-on, only on those at or above it, as the exit code does.
+function junitReport(report: ComplianceReport, policy: PolicyInput): string {
+  const result = applyPolicy(report.findings.map(policyView), {
+    ...(policy.threshold ? { threshold: policy.threshold } : {}),
+    ignores: policy.ignores,
+    now: policy.now,
+  });
+  const ignored = new Set(result.ignored.map((x) => x.finding.id));
+  const order = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'];
+  const severe = (f: ComplianceReport['findings'][number]) =>
+    !policy.threshold || order.indexOf(policyView(f).severity) <= order.indexOf(policy.threshold);
+  return toJunit(report, {
+    fails: (f) => !ignored.has(f.id) && severe(f),
+    waivedBecause: (f) =>
+      ignored.has(f.id) ? 'accepted in the ignore file' : `below --fail-on ${policy.threshold}`,
   });
 }

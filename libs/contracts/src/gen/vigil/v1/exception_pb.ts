@@ -2,21 +2,22 @@
 // @generated from file vigil/v1/exception.proto (package vigil.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Asset, Scope } from "./common_pb.js";
 import { file_vigil_v1_common } from "./common_pb.js";
 import type { FindingSource } from "./finding_pb.js";
 import { file_vigil_v1_finding } from "./finding_pb.js";
+import { file_vigil_v1_options } from "./options_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file vigil/v1/exception.proto.
  */
 export const file_vigil_v1_exception: GenFile = /*@__PURE__*/
-  fileDesc("Chh2aWdpbC92MS9leGNlcHRpb24ucHJvdG8SCHZpZ2lsLnYxIr0BCg9GaW5kaW5nU2VsZWN0b3ISEwoLZmluZGluZ19pZHMYASADKAkSEAoIcnVsZV9pZHMYAiADKAkSKAoHc291cmNlcxgDIAMoDjIXLnZpZ2lsLnYxLkZpbmRpbmdTb3VyY2USHgoFYXNzZXQYBCABKAsyDy52aWdpbC52MS5Bc3NldBIYChBpbWFnZV9yZXBvc2l0b3J5GAUgASgJEhAKCHBhY2thZ2VzGAYgAygJEg0KBXBhdGhzGAcgAygJIkkKCEFwcHJvdmVyEgwKBG5hbWUYASABKAkSLwoLYXBwcm92ZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIqQCChFFeGNlcHRpb25SZWNvcmRlZBIUCgxleGNlcHRpb25faWQYASABKAkSHgoFc2NvcGUYAiABKAsyDy52aWdpbC52MS5TY29wZRIrCghzZWxlY3RvchgDIAEoCzIZLnZpZ2lsLnYxLkZpbmRpbmdTZWxlY3RvchINCgVvd25lchgEIAEoCRIVCg1qdXN0aWZpY2F0aW9uGAUgASgJEiUKCWFwcHJvdmVycxgGIAMoCzISLnZpZ2lsLnYxLkFwcHJvdmVyEi4KCmV4cGlyZXNfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDWV4cGlyZV9vbl9maXgYCCABKAgSGAoQcGNpX3JlcXVpcmVtZW50cxgJIAMoCSJsChBFeGNlcHRpb25SZXZva2VkEhQKDGV4Y2VwdGlvbl9pZBgBIAEoCRIeCgVzY29wZRgCIAEoCzIPLnZpZ2lsLnYxLlNjb3BlEhIKCnJldm9rZWRfYnkYAyABKAkSDgoGcmVhc29uGAQgASgJIpwCChNSZXF1aXJlbWVudEF0dGVzdGVkEhYKDmF0dGVzdGF0aW9uX2lkGAEgASgJEh4KBXNjb3BlGAIgASgLMg8udmlnaWwudjEuU2NvcGUSFgoOcmVxdWlyZW1lbnRfaWQYAyABKAkSEwoLYXR0ZXN0ZWRfYnkYBCABKAkSEQoJc3RhdGVtZW50GAUgASgJEisKC2F0dGFjaG1lbnRzGAYgAygLMhYudmlnaWwudjEuQXR0ZXN0ZWRGaWxlEi8KC2F0dGVzdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt2YWxpZF91bnRpbBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiUgoMQXR0ZXN0ZWRGaWxlEgwKBG5hbWUYASABKAkSDgoGc2hhMjU2GAIgASgJEhAKBHNpemUYAyABKARCAjABEhIKCm1lZGlhX3R5cGUYBCABKAkicAoSQXR0ZXN0YXRpb25SZXZva2VkEhYKDmF0dGVzdGF0aW9uX2lkGAEgASgJEh4KBXNjb3BlGAIgASgLMg8udmlnaWwudjEuU2NvcGUSEgoKcmV2b2tlZF9ieRgDIAEoCRIOCgZyZWFzb24YBCABKAliBnByb3RvMw", [file_google_protobuf_timestamp, file_vigil_v1_common, file_vigil_v1_finding]);
+  fileDesc("Chh2aWdpbC92MS9leGNlcHRpb24ucHJvdG8SCHZpZ2lsLnYxIr0BCg9GaW5kaW5nU2VsZWN0b3ISEwoLZmluZGluZ19pZHMYASADKAkSEAoIcnVsZV9pZHMYAiADKAkSKAoHc291cmNlcxgDIAMoDjIXLnZpZ2lsLnYxLkZpbmRpbmdTb3VyY2USHgoFYXNzZXQYBCABKAsyDy52aWdpbC52MS5Bc3NldBIYChBpbWFnZV9yZXBvc2l0b3J5GAUgASgJEhAKCHBhY2thZ2VzGAYgAygJEg0KBXBhdGhzGAcgAygJIkkKCEFwcHJvdmVyEgwKBG5hbWUYASABKAkSLwoLYXBwcm92ZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIssCChFFeGNlcHRpb25SZWNvcmRlZBIUCgxleGNlcHRpb25faWQYASABKAkSHgoFc2NvcGUYAiABKAsyDy52aWdpbC52MS5TY29wZRIrCghzZWxlY3RvchgDIAEoCzIZLnZpZ2lsLnYxLkZpbmRpbmdTZWxlY3RvchINCgVvd25lchgEIAEoCRIVCg1qdXN0aWZpY2F0aW9uGAUgASgJEiUKCWFwcHJvdmVycxgGIAMoCzISLnZpZ2lsLnYxLkFwcHJvdmVyEi4KCmV4cGlyZXNfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDWV4cGlyZV9vbl9maXgYCCABKAgSGAoQcGNpX3JlcXVpcmVtZW50cxgJIAMoCRIlCgRraW5kGAogASgOMhcudmlnaWwudjEuRXhjZXB0aW9uS2luZCJsChBFeGNlcHRpb25SZXZva2VkEhQKDGV4Y2VwdGlvbl9pZBgBIAEoCRIeCgVzY29wZRgCIAEoCzIPLnZpZ2lsLnYxLlNjb3BlEhIKCnJldm9rZWRfYnkYAyABKAkSDgoGcmVhc29uGAQgASgJIpwCChNSZXF1aXJlbWVudEF0dGVzdGVkEhYKDmF0dGVzdGF0aW9uX2lkGAEgASgJEh4KBXNjb3BlGAIgASgLMg8udmlnaWwudjEuU2NvcGUSFgoOcmVxdWlyZW1lbnRfaWQYAyABKAkSEwoLYXR0ZXN0ZWRfYnkYBCABKAkSEQoJc3RhdGVtZW50GAUgASgJEisKC2F0dGFjaG1lbnRzGAYgAygLMhYudmlnaWwudjEuQXR0ZXN0ZWRGaWxlEi8KC2F0dGVzdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt2YWxpZF91bnRpbBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiUgoMQXR0ZXN0ZWRGaWxlEgwKBG5hbWUYASABKAkSDgoGc2hhMjU2GAIgASgJEhAKBHNpemUYAyABKARCAjABEhIKCm1lZGlhX3R5cGUYBCABKAkicAoSQXR0ZXN0YXRpb25SZXZva2VkEhYKDmF0dGVzdGF0aW9uX2lkGAEgASgJEh4KBXNjb3BlGAIgASgLMg8udmlnaWwudjEuU2NvcGUSEgoKcmV2b2tlZF9ieRgDIAEoCRIOCgZyZWFzb24YBCABKAkijwMKDEV4Y2VwdGlvblVzZRIUCgxleGNlcHRpb25faWQYASABKAkSJQoEa2luZBgCIAEoDjIXLnZpZ2lsLnYxLkV4Y2VwdGlvbktpbmQSLQoIc3RhbmRpbmcYAyABKA4yGy52aWdpbC52MS5FeGNlcHRpb25TdGFuZGluZxIbChNjb3ZlcmVkX2ZpbmRpbmdfaWRzGAQgAygJEh0KFXVuY292ZXJlZF9maW5kaW5nX2lkcxgFIAMoCRINCgVvd25lchgGIAEoCRIVCg1qdXN0aWZpY2F0aW9uGAcgASgJEiUKCWFwcHJvdmVycxgIIAMoCzISLnZpZ2lsLnYxLkFwcHJvdmVyEi4KCmV4cGlyZXNfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDWV4cGlyZV9vbl9maXgYCiABKAgSGAoQcGNpX3JlcXVpcmVtZW50cxgLIAMoCRISCgpyZXZva2VkX2J5GAwgASgJEhUKDXJldm9rZV9yZWFzb24YDSABKAki6wIKDkF0dGVzdGF0aW9uVXNlEhYKDmF0dGVzdGF0aW9uX2lkGAEgASgJEhYKDnJlcXVpcmVtZW50X2lkGAIgASgJEi8KCHN0YW5kaW5nGAMgASgOMh0udmlnaWwudjEuQXR0ZXN0YXRpb25TdGFuZGluZxIWCg5kZWNpZGVkX3N0YXR1cxgEIAEoCBITCgthdHRlc3RlZF9ieRgFIAEoCRIvCgthdHRlc3RlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdmFsaWRfdW50aWwYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXN0YXRlbWVudBgIIAEoCRIrCgthdHRhY2htZW50cxgJIAMoCzIWLnZpZ2lsLnYxLkF0dGVzdGVkRmlsZRISCgpyZXZva2VkX2J5GAogASgJEhUKDXJldm9rZV9yZWFzb24YCyABKAkqggEKDUV4Y2VwdGlvbktpbmQSHgoaRVhDRVBUSU9OX0tJTkRfVU5TUEVDSUZJRUQQABIiCh5FWENFUFRJT05fS0lORF9SSVNLX0FDQ0VQVEFOQ0UQARInCiNFWENFUFRJT05fS0lORF9DT01QRU5TQVRJTkdfQ09OVFJPTBACGgTo4BgBKuQBChFFeGNlcHRpb25TdGFuZGluZxIiCh5FWENFUFRJT05fU1RBTkRJTkdfVU5TUEVDSUZJRUQQABIdChlFWENFUFRJT05fU1RBTkRJTkdfQUNUSVZFEAESHgoaRVhDRVBUSU9OX1NUQU5ESU5HX0VYUElSRUQQAhIeChpFWENFUFRJT05fU1RBTkRJTkdfUkVWT0tFRBADEiQKIEVYQ0VQVElPTl9TVEFORElOR19MQVBTRURfT05fRklYEAQSIAocRVhDRVBUSU9OX1NUQU5ESU5HX05PX0VYUElSWRAFGgTo4BgBKqUBChNBdHRlc3RhdGlvblN0YW5kaW5nEiQKIEFUVEVTVEFUSU9OX1NUQU5ESU5HX1VOU1BFQ0lGSUVEEAASHgoaQVRURVNUQVRJT05fU1RBTkRJTkdfVkFMSUQQARIgChxBVFRFU1RBVElPTl9TVEFORElOR19FWFBJUkVEEAISIAocQVRURVNUQVRJT05fU1RBTkRJTkdfUkVWT0tFRBADGgTo4BgBYgZwcm90bzM", [file_google_protobuf_timestamp, file_vigil_v1_common, file_vigil_v1_finding, file_vigil_v1_options]);
 
 /**
  * Which findings a risk acceptance covers. Every non-empty criterion must match (AND); within a repeated field any
@@ -154,6 +155,11 @@ export type ExceptionRecorded = Message<"vigil.v1.ExceptionRecorded"> & {
    * @generated from field: repeated string pci_requirements = 9;
    */
   pciRequirements: string[];
+
+  /**
+   * @generated from field: vigil.v1.ExceptionKind kind = 10;
+   */
+  kind: ExceptionKind;
 };
 
 /**
@@ -323,4 +329,275 @@ export type AttestationRevoked = Message<"vigil.v1.AttestationRevoked"> & {
  */
 export const AttestationRevokedSchema: GenMessage<AttestationRevoked> = /*@__PURE__*/
   messageDesc(file_vigil_v1_exception, 6);
+
+/**
+ * One exception as a compliance report lists it: its standing and what it covered. An active exception with no
+ * covered_finding_ids matched nothing (a stale or mistyped scope); an inactive one with uncovered_finding_ids shows
+ * which findings fail again because of it.
+ *
+ * @generated from message vigil.v1.ExceptionUse
+ */
+export type ExceptionUse = Message<"vigil.v1.ExceptionUse"> & {
+  /**
+   * @generated from field: string exception_id = 1;
+   */
+  exceptionId: string;
+
+  /**
+   * @generated from field: vigil.v1.ExceptionKind kind = 2;
+   */
+  kind: ExceptionKind;
+
+  /**
+   * @generated from field: vigil.v1.ExceptionStanding standing = 3;
+   */
+  standing: ExceptionStanding;
+
+  /**
+   * Open findings it keeps from failing their requirements (only while active).
+   *
+   * @generated from field: repeated string covered_finding_ids = 4;
+   */
+  coveredFindingIds: string[];
+
+  /**
+   * Open findings its selector matches while it does not apply.
+   *
+   * @generated from field: repeated string uncovered_finding_ids = 5;
+   */
+  uncoveredFindingIds: string[];
+
+  /**
+   * @generated from field: string owner = 6;
+   */
+  owner: string;
+
+  /**
+   * @generated from field: string justification = 7;
+   */
+  justification: string;
+
+  /**
+   * @generated from field: repeated vigil.v1.Approver approvers = 8;
+   */
+  approvers: Approver[];
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expires_at = 9;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: bool expire_on_fix = 10;
+   */
+  expireOnFix: boolean;
+
+  /**
+   * @generated from field: repeated string pci_requirements = 11;
+   */
+  pciRequirements: string[];
+
+  /**
+   * Set when revoked.
+   *
+   * @generated from field: string revoked_by = 12;
+   */
+  revokedBy: string;
+
+  /**
+   * @generated from field: string revoke_reason = 13;
+   */
+  revokeReason: string;
+};
+
+/**
+ * Describes the message vigil.v1.ExceptionUse.
+ * Use `create(ExceptionUseSchema)` to create a new message.
+ */
+export const ExceptionUseSchema: GenMessage<ExceptionUse> = /*@__PURE__*/
+  messageDesc(file_vigil_v1_exception, 7);
+
+/**
+ * One attestation as a compliance report lists it.
+ *
+ * @generated from message vigil.v1.AttestationUse
+ */
+export type AttestationUse = Message<"vigil.v1.AttestationUse"> & {
+  /**
+   * @generated from field: string attestation_id = 1;
+   */
+  attestationId: string;
+
+  /**
+   * @generated from field: string requirement_id = 2;
+   */
+  requirementId: string;
+
+  /**
+   * @generated from field: vigil.v1.AttestationStanding standing = 3;
+   */
+  standing: AttestationStanding;
+
+  /**
+   * True when it made the requirement manually_attested; false when the attestation is not valid, or findings or
+   * automated evidence decided the status instead, or the requirement is not applicable or not in the catalog.
+   *
+   * @generated from field: bool decided_status = 4;
+   */
+  decidedStatus: boolean;
+
+  /**
+   * @generated from field: string attested_by = 5;
+   */
+  attestedBy: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp attested_at = 6;
+   */
+  attestedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp valid_until = 7;
+   */
+  validUntil?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string statement = 8;
+   */
+  statement: string;
+
+  /**
+   * @generated from field: repeated vigil.v1.AttestedFile attachments = 9;
+   */
+  attachments: AttestedFile[];
+
+  /**
+   * @generated from field: string revoked_by = 10;
+   */
+  revokedBy: string;
+
+  /**
+   * @generated from field: string revoke_reason = 11;
+   */
+  revokeReason: string;
+};
+
+/**
+ * Describes the message vigil.v1.AttestationUse.
+ * Use `create(AttestationUseSchema)` to create a new message.
+ */
+export const AttestationUseSchema: GenMessage<AttestationUse> = /*@__PURE__*/
+  messageDesc(file_vigil_v1_exception, 8);
+
+/**
+ * What an exception rests on. Both stop the covered findings failing their requirements while active; a compensating
+ * control is what PCI DSS Appendix B asks for when a requirement cannot be met as stated, so the report keeps the two
+ * apart for the assessor.
+ *
+ * @generated from enum vigil.v1.ExceptionKind
+ */
+export enum ExceptionKind {
+  /**
+   * Recorded before the kind existed: read as a risk acceptance.
+   *
+   * @generated from enum value: EXCEPTION_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: EXCEPTION_KIND_RISK_ACCEPTANCE = 1;
+   */
+  RISK_ACCEPTANCE = 1,
+
+  /**
+   * @generated from enum value: EXCEPTION_KIND_COMPENSATING_CONTROL = 2;
+   */
+  COMPENSATING_CONTROL = 2,
+}
+
+/**
+ * Describes the enum vigil.v1.ExceptionKind.
+ */
+export const ExceptionKindSchema: GenEnum<ExceptionKind> = /*@__PURE__*/
+  enumDesc(file_vigil_v1_exception, 0);
+
+/**
+ * How an exception stands at a snapshot's as-of time.
+ *
+ * @generated from enum vigil.v1.ExceptionStanding
+ */
+export enum ExceptionStanding {
+  /**
+   * @generated from enum value: EXCEPTION_STANDING_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: EXCEPTION_STANDING_ACTIVE = 1;
+   */
+  ACTIVE = 1,
+
+  /**
+   * @generated from enum value: EXCEPTION_STANDING_EXPIRED = 2;
+   */
+  EXPIRED = 2,
+
+  /**
+   * @generated from enum value: EXCEPTION_STANDING_REVOKED = 3;
+   */
+  REVOKED = 3,
+
+  /**
+   * expire_on_fix: every finding it covered was resolved after it was recorded.
+   *
+   * @generated from enum value: EXCEPTION_STANDING_LAPSED_ON_FIX = 4;
+   */
+  LAPSED_ON_FIX = 4,
+
+  /**
+   * Recorded without an expiry: never applied, since every accepted risk must come back for review.
+   *
+   * @generated from enum value: EXCEPTION_STANDING_NO_EXPIRY = 5;
+   */
+  NO_EXPIRY = 5,
+}
+
+/**
+ * Describes the enum vigil.v1.ExceptionStanding.
+ */
+export const ExceptionStandingSchema: GenEnum<ExceptionStanding> = /*@__PURE__*/
+  enumDesc(file_vigil_v1_exception, 1);
+
+/**
+ * @generated from enum vigil.v1.AttestationStanding
+ */
+export enum AttestationStanding {
+  /**
+   * @generated from enum value: ATTESTATION_STANDING_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: ATTESTATION_STANDING_VALID = 1;
+   */
+  VALID = 1,
+
+  /**
+   * valid_until has passed: the attestation must be renewed.
+   *
+   * @generated from enum value: ATTESTATION_STANDING_EXPIRED = 2;
+   */
+  EXPIRED = 2,
+
+  /**
+   * @generated from enum value: ATTESTATION_STANDING_REVOKED = 3;
+   */
+  REVOKED = 3,
+}
+
+/**
+ * Describes the enum vigil.v1.AttestationStanding.
+ */
+export const AttestationStandingSchema: GenEnum<AttestationStanding> = /*@__PURE__*/
+  enumDesc(file_vigil_v1_exception, 2);
 

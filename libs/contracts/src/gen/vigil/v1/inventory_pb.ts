@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file vigil/v1/inventory.proto.
  */
 export const file_vigil_v1_inventory: GenFile = /*@__PURE__*/
-  fileDesc("Chh2aWdpbC92MS9pbnZlbnRvcnkucHJvdG8SCHZpZ2lsLnYxIlEKB0NsdXN0ZXISDAoEbmFtZRgBIAEoCRILCgN1aWQYAiABKAkSDwoHY29udGV4dBgDIAEoCRIaChJrdWJlcm5ldGVzX3ZlcnNpb24YBCABKAkikwEKCU5hbWVzcGFjZRIMCgRuYW1lGAEgASgJEgsKA3VpZBgCIAEoCRIvCgZsYWJlbHMYAyADKAsyHy52aWdpbC52MS5OYW1lc3BhY2UuTGFiZWxzRW50cnkSCwoDY2RlGAQgASgIGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi+gIKCFdvcmtsb2FkEhEKCW5hbWVzcGFjZRgBIAEoCRIMCgRraW5kGAIgASgJEgwKBG5hbWUYAyABKAkSCwoDdWlkGAQgASgJEi4KBmxhYmVscxgFIAMoCzIeLnZpZ2lsLnYxLldvcmtsb2FkLkxhYmVsc0VudHJ5EhcKD3NlcnZpY2VfYWNjb3VudBgGIAEoCRIQCghyZXBsaWNhcxgHIAEoDRIUCgxob3N0X25ldHdvcmsYCCABKAgSEAoIaG9zdF9waWQYCSABKAgSCwoDY2RlGAogASgIEisKB2luZ3Jlc3MYCyABKA4yGi52aWdpbC52MS5OZXR3b3JrSXNvbGF0aW9uEioKBmVncmVzcxgMIAEoDjIaLnZpZ2lsLnYxLk5ldHdvcmtJc29sYXRpb24SGgoSaW1hZ2VfcHVsbF9zZWNyZXRzGA0gAygJGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiwQEKCUNvbnRhaW5lchIRCgluYW1lc3BhY2UYASABKAkSFQoNd29ya2xvYWRfa2luZBgCIAEoCRIVCg13b3JrbG9hZF9uYW1lGAMgASgJEgwKBG5hbWUYBCABKAkSEQoJaW1hZ2VfcmVmGAUgASgJEhQKDGltYWdlX2RpZ2VzdBgGIAEoCRIMCgRpbml0GAcgASgIEhIKCnByaXZpbGVnZWQYCCABKAgSGgoSaW1hZ2VfcHVsbF9zZWNyZXRzGAkgAygJIocBCg5TZXJ2aWNlQWNjb3VudBIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCRIUCgxjYXBhYmlsaXRpZXMYAyADKAkSEgoKZ3JhbnRlZF9ieRgEIAMoCRIXCg9hdXRvbW91bnRfdG9rZW4YBSABKAgSEQoJd29ya2xvYWRzGAYgAygJIncKBUltYWdlEgsKA3JlZhgBIAEoCRIOCgZkaWdlc3QYAiABKAkSCgoCb3MYAyABKAkSFAoMYXJjaGl0ZWN0dXJlGAQgASgJEg4KBmRpc3RybxgFIAEoCRIfCgRzYm9tGAYgASgLMhEudmlnaWwudjEuQmxvYlJlZiLtAQoETm9kZRIMCgRuYW1lGAEgASgJEgsKA3VpZBgCIAEoCRIqCgZsYWJlbHMYAyADKAsyGi52aWdpbC52MS5Ob2RlLkxhYmVsc0VudHJ5EhAKCG9zX2ltYWdlGAQgASgJEhYKDmtlcm5lbF92ZXJzaW9uGAUgASgJEhkKEWNvbnRhaW5lcl9ydW50aW1lGAYgASgJEhcKD2t1YmVsZXRfdmVyc2lvbhgHIAEoCRIRCglhZGRyZXNzZXMYCCADKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJVCgtTZXJ2aWNlUG9ydBIMCgRwb3J0GAEgASgNEhAKCHByb3RvY29sGAIgASgJEhMKC3RhcmdldF9wb3J0GAMgASgJEhEKCW5vZGVfcG9ydBgEIAEoDSKGAgoPU2VydmljZUV4cG9zdXJlEhEKCW5hbWVzcGFjZRgBIAEoCRIMCgRuYW1lGAIgASgJEgwKBHR5cGUYAyABKAkSJAoFcG9ydHMYBCADKAsyFS52aWdpbC52MS5TZXJ2aWNlUG9ydBI5CghzZWxlY3RvchgFIAMoCzInLnZpZ2lsLnYxLlNlcnZpY2VFeHBvc3VyZS5TZWxlY3RvckVudHJ5Eg0KBWhvc3RzGAYgAygJEhAKCGV4dGVybmFsGAcgASgIEhEKCXdvcmtsb2FkcxgIIAMoCRovCg1TZWxlY3RvckVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi5wIKDUludmVudG9yeUl0ZW0SJAoHY2x1c3RlchgBIAEoCzIRLnZpZ2lsLnYxLkNsdXN0ZXJIABIoCgluYW1lc3BhY2UYAiABKAsyEy52aWdpbC52MS5OYW1lc3BhY2VIABImCgh3b3JrbG9hZBgDIAEoCzISLnZpZ2lsLnYxLldvcmtsb2FkSAASKAoJY29udGFpbmVyGAQgASgLMhMudmlnaWwudjEuQ29udGFpbmVySAASIAoFaW1hZ2UYBSABKAsyDy52aWdpbC52MS5JbWFnZUgAEh4KBG5vZGUYBiABKAsyDi52aWdpbC52MS5Ob2RlSAASNQoQc2VydmljZV9leHBvc3VyZRgHIAEoCzIZLnZpZ2lsLnYxLlNlcnZpY2VFeHBvc3VyZUgAEjMKD3NlcnZpY2VfYWNjb3VudBgIIAEoCzIYLnZpZ2lsLnYxLlNlcnZpY2VBY2NvdW50SABCBgoEaXRlbSKOAQoRSW52ZW50b3J5T2JzZXJ2ZWQSDwoHc2Nhbl9pZBgBIAEoCRIeCgVzY29wZRgCIAEoCzIPLnZpZ2lsLnYxLlNjb3BlEiYKBWl0ZW1zGAMgAygLMhcudmlnaWwudjEuSW52ZW50b3J5SXRlbRIgCgVibG9icxgEIAMoCzIRLnZpZ2lsLnYxLkJsb2JSZWYqmQEKEE5ldHdvcmtJc29sYXRpb24SIQodTkVUV09SS19JU09MQVRJT05fVU5TUEVDSUZJRUQQABIeChpORVRXT1JLX0lTT0xBVElPTl9JU09MQVRFRBABEiAKHE5FVFdPUktfSVNPTEFUSU9OX1JFU1RSSUNURUQQAhIaChZORVRXT1JLX0lTT0xBVElPTl9PUEVOEAMaBOjgGAFiBnByb3RvMw", [file_vigil_v1_common, file_vigil_v1_options]);
+  fileDesc("Chh2aWdpbC92MS9pbnZlbnRvcnkucHJvdG8SCHZpZ2lsLnYxIlEKB0NsdXN0ZXISDAoEbmFtZRgBIAEoCRILCgN1aWQYAiABKAkSDwoHY29udGV4dBgDIAEoCRIaChJrdWJlcm5ldGVzX3ZlcnNpb24YBCABKAkikwEKCU5hbWVzcGFjZRIMCgRuYW1lGAEgASgJEgsKA3VpZBgCIAEoCRIvCgZsYWJlbHMYAyADKAsyHy52aWdpbC52MS5OYW1lc3BhY2UuTGFiZWxzRW50cnkSCwoDY2RlGAQgASgIGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi+gIKCFdvcmtsb2FkEhEKCW5hbWVzcGFjZRgBIAEoCRIMCgRraW5kGAIgASgJEgwKBG5hbWUYAyABKAkSCwoDdWlkGAQgASgJEi4KBmxhYmVscxgFIAMoCzIeLnZpZ2lsLnYxLldvcmtsb2FkLkxhYmVsc0VudHJ5EhcKD3NlcnZpY2VfYWNjb3VudBgGIAEoCRIQCghyZXBsaWNhcxgHIAEoDRIUCgxob3N0X25ldHdvcmsYCCABKAgSEAoIaG9zdF9waWQYCSABKAgSCwoDY2RlGAogASgIEisKB2luZ3Jlc3MYCyABKA4yGi52aWdpbC52MS5OZXR3b3JrSXNvbGF0aW9uEioKBmVncmVzcxgMIAEoDjIaLnZpZ2lsLnYxLk5ldHdvcmtJc29sYXRpb24SGgoSaW1hZ2VfcHVsbF9zZWNyZXRzGA0gAygJGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiwQEKCUNvbnRhaW5lchIRCgluYW1lc3BhY2UYASABKAkSFQoNd29ya2xvYWRfa2luZBgCIAEoCRIVCg13b3JrbG9hZF9uYW1lGAMgASgJEgwKBG5hbWUYBCABKAkSEQoJaW1hZ2VfcmVmGAUgASgJEhQKDGltYWdlX2RpZ2VzdBgGIAEoCRIMCgRpbml0GAcgASgIEhIKCnByaXZpbGVnZWQYCCABKAgSGgoSaW1hZ2VfcHVsbF9zZWNyZXRzGAkgAygJIocBCg5TZXJ2aWNlQWNjb3VudBIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCRIUCgxjYXBhYmlsaXRpZXMYAyADKAkSEgoKZ3JhbnRlZF9ieRgEIAMoCRIXCg9hdXRvbW91bnRfdG9rZW4YBSABKAgSEQoJd29ya2xvYWRzGAYgAygJIncKBUltYWdlEgsKA3JlZhgBIAEoCRIOCgZkaWdlc3QYAiABKAkSCgoCb3MYAyABKAkSFAoMYXJjaGl0ZWN0dXJlGAQgASgJEg4KBmRpc3RybxgFIAEoCRIfCgRzYm9tGAYgASgLMhEudmlnaWwudjEuQmxvYlJlZiLtAQoETm9kZRIMCgRuYW1lGAEgASgJEgsKA3VpZBgCIAEoCRIqCgZsYWJlbHMYAyADKAsyGi52aWdpbC52MS5Ob2RlLkxhYmVsc0VudHJ5EhAKCG9zX2ltYWdlGAQgASgJEhYKDmtlcm5lbF92ZXJzaW9uGAUgASgJEhkKEWNvbnRhaW5lcl9ydW50aW1lGAYgASgJEhcKD2t1YmVsZXRfdmVyc2lvbhgHIAEoCRIRCglhZGRyZXNzZXMYCCADKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJVCgtTZXJ2aWNlUG9ydBIMCgRwb3J0GAEgASgNEhAKCHByb3RvY29sGAIgASgJEhMKC3RhcmdldF9wb3J0GAMgASgJEhEKCW5vZGVfcG9ydBgEIAEoDSKGAgoPU2VydmljZUV4cG9zdXJlEhEKCW5hbWVzcGFjZRgBIAEoCRIMCgRuYW1lGAIgASgJEgwKBHR5cGUYAyABKAkSJAoFcG9ydHMYBCADKAsyFS52aWdpbC52MS5TZXJ2aWNlUG9ydBI5CghzZWxlY3RvchgFIAMoCzInLnZpZ2lsLnYxLlNlcnZpY2VFeHBvc3VyZS5TZWxlY3RvckVudHJ5Eg0KBWhvc3RzGAYgAygJEhAKCGV4dGVybmFsGAcgASgIEhEKCXdvcmtsb2FkcxgIIAMoCRovCg1TZWxlY3RvckVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEigwEKA1BvZBIRCgluYW1lc3BhY2UYASABKAkSDAoEbmFtZRgCIAEoCRILCgN1aWQYAyABKAkSFQoNd29ya2xvYWRfa2luZBgEIAEoCRIVCg13b3JrbG9hZF9uYW1lGAUgASgJEhEKCW5vZGVfbmFtZRgGIAEoCRINCgVwaGFzZRgHIAEoCSKFAwoNSW52ZW50b3J5SXRlbRIkCgdjbHVzdGVyGAEgASgLMhEudmlnaWwudjEuQ2x1c3RlckgAEigKCW5hbWVzcGFjZRgCIAEoCzITLnZpZ2lsLnYxLk5hbWVzcGFjZUgAEiYKCHdvcmtsb2FkGAMgASgLMhIudmlnaWwudjEuV29ya2xvYWRIABIoCgljb250YWluZXIYBCABKAsyEy52aWdpbC52MS5Db250YWluZXJIABIgCgVpbWFnZRgFIAEoCzIPLnZpZ2lsLnYxLkltYWdlSAASHgoEbm9kZRgGIAEoCzIOLnZpZ2lsLnYxLk5vZGVIABI1ChBzZXJ2aWNlX2V4cG9zdXJlGAcgASgLMhkudmlnaWwudjEuU2VydmljZUV4cG9zdXJlSAASMwoPc2VydmljZV9hY2NvdW50GAggASgLMhgudmlnaWwudjEuU2VydmljZUFjY291bnRIABIcCgNwb2QYCSABKAsyDS52aWdpbC52MS5Qb2RIAEIGCgRpdGVtIo4BChFJbnZlbnRvcnlPYnNlcnZlZBIPCgdzY2FuX2lkGAEgASgJEh4KBXNjb3BlGAIgASgLMg8udmlnaWwudjEuU2NvcGUSJgoFaXRlbXMYAyADKAsyFy52aWdpbC52MS5JbnZlbnRvcnlJdGVtEiAKBWJsb2JzGAQgAygLMhEudmlnaWwudjEuQmxvYlJlZiqZAQoQTmV0d29ya0lzb2xhdGlvbhIhCh1ORVRXT1JLX0lTT0xBVElPTl9VTlNQRUNJRklFRBAAEh4KGk5FVFdPUktfSVNPTEFUSU9OX0lTT0xBVEVEEAESIAocTkVUV09SS19JU09MQVRJT05fUkVTVFJJQ1RFRBACEhoKFk5FVFdPUktfSVNPTEFUSU9OX09QRU4QAxoE6OAYAWIGcHJvdG8z", [file_vigil_v1_common, file_vigil_v1_options]);
 
 /**
  * @generated from message vigil.v1.Cluster
@@ -473,6 +473,63 @@ export const ServiceExposureSchema: GenMessage<ServiceExposure> = /*@__PURE__*/
   messageDesc(file_vigil_v1_inventory, 8);
 
 /**
+ * One pod the cluster runs, where the scheduler placed it: what ties a workload's pods to nodes and their host
+ * findings. Manifests have no pods, so only a live read yields these.
+ *
+ * @generated from message vigil.v1.Pod
+ */
+export type Pod = Message<"vigil.v1.Pod"> & {
+  /**
+   * @generated from field: string namespace = 1;
+   */
+  namespace: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string uid = 3;
+   */
+  uid: string;
+
+  /**
+   * The top-level workload that owns it through its owner chain ("Deployment" for a ReplicaSet's pod), or "Pod"
+   * and the pod's own name when nothing owns it.
+   *
+   * @generated from field: string workload_kind = 4;
+   */
+  workloadKind: string;
+
+  /**
+   * @generated from field: string workload_name = 5;
+   */
+  workloadName: string;
+
+  /**
+   * spec.nodeName; empty while the pod is not scheduled.
+   *
+   * @generated from field: string node_name = 6;
+   */
+  nodeName: string;
+
+  /**
+   * status.phase: "Pending", "Running", "Succeeded", "Failed", "Unknown".
+   *
+   * @generated from field: string phase = 7;
+   */
+  phase: string;
+};
+
+/**
+ * Describes the message vigil.v1.Pod.
+ * Use `create(PodSchema)` to create a new message.
+ */
+export const PodSchema: GenMessage<Pod> = /*@__PURE__*/
+  messageDesc(file_vigil_v1_inventory, 9);
+
+/**
  * @generated from message vigil.v1.InventoryItem
  */
 export type InventoryItem = Message<"vigil.v1.InventoryItem"> & {
@@ -527,6 +584,12 @@ export type InventoryItem = Message<"vigil.v1.InventoryItem"> & {
      */
     value: ServiceAccount;
     case: "serviceAccount";
+  } | {
+    /**
+     * @generated from field: vigil.v1.Pod pod = 9;
+     */
+    value: Pod;
+    case: "pod";
   } | { case: undefined; value?: undefined };
 };
 
@@ -535,7 +598,7 @@ export type InventoryItem = Message<"vigil.v1.InventoryItem"> & {
  * Use `create(InventoryItemSchema)` to create a new message.
  */
 export const InventoryItemSchema: GenMessage<InventoryItem> = /*@__PURE__*/
-  messageDesc(file_vigil_v1_inventory, 9);
+  messageDesc(file_vigil_v1_inventory, 10);
 
 /**
  * Published on inventory, keyed by the observed asset (or the scan's target key for a batch).
@@ -573,7 +636,7 @@ export type InventoryObserved = Message<"vigil.v1.InventoryObserved"> & {
  * Use `create(InventoryObservedSchema)` to create a new message.
  */
 export const InventoryObservedSchema: GenMessage<InventoryObserved> = /*@__PURE__*/
-  messageDesc(file_vigil_v1_inventory, 10);
+  messageDesc(file_vigil_v1_inventory, 11);
 
 /**
  * What NetworkPolicies leave open in one direction for a workload's pods.

@@ -1,0 +1,1 @@
+export { toJunit, xmlText, xmlAttr, JUNIT_OTHER_SUITE, type JunitOptions } from './junit.renderer.js';

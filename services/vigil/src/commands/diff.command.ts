@@ -1,0 +1,48 @@
+import { RequirementStatus, SnapshotDiffSchema, toReportJson } from '@vigil/contracts';
+import { diffSnapshots, reportFromContent } from '@vigil/report';
+import type { ReportingStore } from '@vigil/store';
+import type { Output } from '../output.js';
+import { UsageError } from '../usage-error.js';
+
+/** `vigil diff A B [--scope S]`: findings added, resolved and changed, and requirement status changes. */
+export async function diffCommand(i: {
+  store: ReportingStore;
+  scope: string;
+  from: string | undefined;
+  to: string | undefined;
+  format: 'table' | 'json';
+  out: Output;
+}): Promise<number> {
+  if (i.from === undefined || i.to === undefined)
+    throw new UsageError('vigil diff: give two snapshot versions, e.g. vigil diff 3 5');
+  const from = version(i.from);
+  const to = version(i.to);
+  const load = async (v: number) => {
+    const s = await i.store.getSnapshot(i.scope, v);
+    if (!s) throw new UsageError(`vigil diff: scope ${i.scope} has no snapshot version ${v}`);
+    return { ...reportFromContent(s.content, s.contentHash), contentHash: s.contentHash };
+  };
+  const d = diffSnapshots(await load(from), await load(to));
+  if (i.format === 'json') {
+    i.out.result(JSON.stringify(toReportJson(SnapshotDiffSchema, d), null, 2));
+    return 0;
+  }
+  const f = d.findings;
+  const word = (s: RequirementStatus) => (RequirementStatus[s] ?? String(s)).toLowerCase();
+  const lines = [
+    `scope ${i.scope}, version ${from} → ${to}: ${f?.added.length ?? 0} added, ${f?.resolved.length ?? 0} resolved, ` +
+      `${f?.changed.length ?? 0} changed finding(s); ${d.requirements.length} requirement status change(s)`,
+    ...(f?.added ?? []).map((x) => `  + ${x.id}  ${x.ruleId}  ${x.title}`),
+    ...(f?.resolved ?? []).map((x) => `  - ${x.id}  ${x.ruleId}  ${x.title}`),
+    ...(f?.changed ?? []).map((x) => `  ~ ${x.findingId}  (${x.fields.join(', ')})`),
+    ...d.requirements.map((r) => `  requirement ${r.id}: ${word(r.from)} → ${word(r.to)}`),
+  ];
+  i.out.result(lines.join('\n'));
+  return 0;
+}
+
+function version(text: string): number {
+  if (!/^[1-9][0-9]{0,9}$/.test(text))
+    throw new UsageError(`vigil diff: "${text}" is not a snapshot version (1 or more)`);
+  return Number(text);
+}
