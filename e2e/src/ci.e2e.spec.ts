@@ -154,4 +154,20 @@ describe('vigil ci on the example platform', () => {
       assert.match(r.stderr, why);
     }
   });
+
+  test('an output that cannot be written exits 2 before anything is scanned', async () => {
+    const before = await runVigil(['snapshots', '--format', 'json']);
+    for (const flag of ['--sarif', '--junit']) {
+      const path = join(tmp.dir, 'no-such-dir', 'out');
+      const args = [...gate(), flag, path];
+      const r = await runVigil(args);
+      assert.equal(r.code, 2, explain(args, r));
+      assert.match(
+        r.stderr,
+        new RegExp(`${flag} .*no-such-dir/out: cannot write it \\(its directory: ENOENT\\)`),
+      );
+    }
+    const after = await runVigil(['snapshots', '--format', 'json']);
+    assert.equal(after.stdout, before.stdout, 'no scan ran, so no snapshot version was added');
+  });
 });

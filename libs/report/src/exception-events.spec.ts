@@ -83,6 +83,17 @@ describe('parseDeadline, findingSourceOf', () => {
   it('reads a day as its end in UTC and names a bad date or source', () => {
     assert.equal(parseDeadline('2027-01-31', '--expires').toISOString(), '2027-01-31T23:59:59.999Z');
     assert.throws(() => parseDeadline('next week', '--expires'), /--expires "next week" is not a date/);
+    // JavaScript's Date would roll these into March; an expiry must be the day that was signed off.
+    assert.throws(() => parseDeadline('2027-02-30', '--expires'), /2027-02-30 does not exist/);
+    assert.throws(
+      () => parseDeadline('2027-02-31T10:00:00Z', '--valid-until'),
+      /--valid-until .* does not exist/,
+    );
+    assert.equal(parseDeadline('2028-02-29', '--expires').toISOString(), '2028-02-29T23:59:59.999Z');
+    assert.equal(
+      parseDeadline('2027-03-01T01:00:00+02:00', '--expires').toISOString(),
+      '2027-02-28T23:00:00.000Z',
+    );
     assert.equal(findingSourceOf('RBAC'), FindingSource.CONFIG);
     assert.throws(() => findingSourceOf('network'), /source "network" is not one of image, config, rbac/);
   });

@@ -187,6 +187,13 @@ export function parseDeadline(text: string, what: string): Date {
   const d = new Date(day ? `${t}T23:59:59.999Z` : t);
   if (!/^\d{4}-\d{2}-\d{2}/.test(t) || Number.isNaN(d.getTime()))
     throw new ExceptionInputError(`${what} "${text}" is not a date (YYYY-MM-DD or an ISO-8601 time)`);
+  // Date rolls 2027-02-30 over into March; a signed-off expiry must be the day that was written.
+  const [y, m, dd] = t.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const check = new Date(Date.UTC(y, m - 1, dd));
+  if (check.getUTCFullYear() !== y || check.getUTCMonth() !== m - 1 || check.getUTCDate() !== dd)
+    throw new ExceptionInputError(
+      `${what} "${text}" is not a calendar date (${t.slice(0, 10)} does not exist)`,
+    );
   return d;
 }
 

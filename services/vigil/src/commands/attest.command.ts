@@ -14,7 +14,7 @@ import {
 import type { Deployment } from '../deployment.js';
 import type { Output } from '../output.js';
 import { UsageError } from '../usage-error.js';
-import { publish, type CommandFlags } from './exception.command.js';
+import { publish, requireRecorded, type CommandFlags } from './exception.command.js';
 
 // `vigil attest` records manual evidence for a requirement automation cannot fully test. The files stay with the
 // assessor's evidence; the log keeps their names, sizes and SHA-256 hashes, which prove later which files they were.
@@ -154,6 +154,8 @@ export async function attestArgs(
 export async function attestCommand(i: AttestCommandInput): Promise<number> {
   const now = (i.clock ?? (() => new Date()))();
   const event = i.prepared ?? (await attestArgs({ ...i, clock: () => now }));
+  if (event.payload.case === 'attestationRevoked')
+    await requireRecorded(i.deployment, i.cluster, 'attestation', event.key);
   await publish(i.deployment, event.payload, i.cluster, event.key, now);
   i.out.result(event.done);
   return 0;

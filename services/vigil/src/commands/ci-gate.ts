@@ -50,7 +50,9 @@ export function parseBaseline(path: string, text: string): Baseline {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new UsageError(`vigil ci: --baseline ${path}: not JSON (${(err as Error).message})`);
+    throw new UsageError(
+      `vigil ci: --baseline ${path}: not JSON (${(err as Error).message.replace(/\s+/g, ' ')})`,
+    );
   }
   if (
     typeof json !== 'object' ||

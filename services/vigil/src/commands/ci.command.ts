@@ -1,4 +1,6 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import {
   ScanReportSchema,
   ScanStatus,
@@ -50,6 +52,9 @@ export interface CiCommandInput extends CiArgs {
  */
 export async function ciPrepare(a: CiArgs, policy: PolicyInput): Promise<Baseline | undefined> {
   ciTargets(a, policy);
+  // An output that cannot be written must stop the run before its scans add a snapshot version.
+  if (a.sarifPath) checkWritable(a.sarifPath, '--sarif');
+  if (a.junitPath) checkWritable(a.junitPath, '--junit');
   return a.baseline !== undefined && !isSnapshotVersion(a.baseline)
     ? readBaselineFile(a.baseline)
     : undefined;
@@ -194,6 +199,25 @@ async function snapshotOf(i: CiCommandInput, scanId: string): Promise<Compliance
   const report = reportFromContent(stored.content, stored.contentHash);
   report.contentHash = stored.contentHash;
   return report;
+}
+
+function checkWritable(path: string, flag: string): void {
+  const problem = (() => {
+    try {
+      if (statSync(path).isDirectory()) return 'it is a directory';
+      accessSync(path, constants.W_OK);
+      return undefined;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return (err as NodeJS.ErrnoException).code;
+    }
+    try {
+      accessSync(dirname(resolve(path)), constants.W_OK);
+      return undefined;
+    } catch (err) {
+      return `its directory: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+    }
+  })();
+  if (problem) throw new UsageError(`vigil ci: ${flag} ${path}: cannot write it (${problem})`);
 }
 
 async function writeOutput(path: string, content: string, flag: string): Promise<void> {

@@ -132,6 +132,27 @@ describe('vigil exception and vigil attest', () => {
       again.map((r) => [r.standing, r.revokedBy]),
       [['revoked', 'admin@acme.example']],
     );
+
+    // A second revocation, a made-up id, or another cluster's id publish nothing.
+    const published = (await readExceptionsTopic(deployment())).length;
+    const revoke = (exceptionId: string, cluster: string) =>
+      exceptionCommand({
+        deployment: deployment(),
+        sub: 'revoke',
+        args: [exceptionId],
+        flags: { reason: 'typo' },
+        cluster,
+        format: 'table',
+        out: capture(),
+        clock: () => NOW,
+      });
+    await assert.rejects(revoke(id, 'payments-prod'), /already revoked; nothing was published/);
+    await assert.rejects(
+      revoke('exc-0000000000000000', 'payments-prod'),
+      /exc-0000000000000000: no such exception in cluster "payments-prod"/,
+    );
+    await assert.rejects(revoke(id, 'other-cluster'), /no such exception in cluster "other-cluster"/);
+    assert.equal((await readExceptionsTopic(deployment())).length, published);
   });
 
   it('refuses an acceptance without a future expiry or a scope, naming the problem, and publishes nothing', async () => {
@@ -212,6 +233,17 @@ describe('vigil exception and vigil attest', () => {
     });
     const later = scopeStateOf(fold(await readExceptionsTopic(deployment())), { cluster: 'payments-prod' });
     assert.equal(later && attestationViews(later, undefined)[0]?.standing, 'revoked');
+    await assert.rejects(
+      attestCommand({
+        deployment: deployment(),
+        args: ['revoke', 'att-nonexistent'],
+        flags: { reason: 'typo' },
+        cluster: 'payments-prod',
+        out: capture(),
+        clock: () => NOW,
+      }),
+      /vigil attest revoke att-nonexistent: no such attestation in cluster "payments-prod"/,
+    );
   });
 
   it('refuses a missing evidence file and an unknown requirement id, naming them', async () => {

@@ -142,6 +142,8 @@ export async function exceptionCommand(i: ExceptionCommandInput): Promise<number
   const now = clock();
   const event = exceptionArgs({ ...i, clock: () => now });
   if (event === undefined) return listExceptions(i, now);
+  if (event.payload.case === 'exceptionRevoked')
+    await requireRecorded(i.deployment, i.cluster, 'exception', event.key);
   await publish(i.deployment, event.payload, i.cluster, event.key, now);
   i.out.result(event.done);
   return 0;
@@ -163,6 +165,35 @@ export async function publish(
   });
   await deployment.eventLog.publish([{ topic: topicFor(env), key, value: encodeEnvelope(env) }]);
   return env;
+}
+
+/**
+ * A revocation names something recorded in this cluster and not revoked yet: a typo must not leave an event that
+ * reads as if an acceptance or attestation had been withdrawn.
+ */
+export async function requireRecorded(
+  deployment: Pick<Deployment, 'eventLog'>,
+  cluster: string,
+  what: 'exception' | 'attestation',
+  id: string,
+): Promise<void> {
+  let recorded = false;
+  let revoked = false;
+  for (const e of await readExceptionsTopic(deployment)) {
+    if ((e.scope?.cluster ?? '') !== cluster) continue;
+    const p = e.payload;
+    if (what === 'exception') {
+      if (p.case === 'exceptionRecorded' && p.value.exceptionId === id) recorded = true;
+      if (p.case === 'exceptionRevoked' && p.value.exceptionId === id) revoked = true;
+    } else {
+      if (p.case === 'requirementAttested' && p.value.attestationId === id) recorded = true;
+      if (p.case === 'attestationRevoked' && p.value.attestationId === id) revoked = true;
+    }
+  }
+  const command = what === 'exception' ? 'vigil exception revoke' : 'vigil attest revoke';
+  if (!recorded)
+    throw new UsageError(`${command} ${id}: no such ${what} in cluster "${cluster}"; nothing was published`);
+  if (revoked) throw new UsageError(`${command} ${id}: already revoked; nothing was published`);
 }
 
 /** Every exception and attestation event of the log, folded: what `list` reads. */
