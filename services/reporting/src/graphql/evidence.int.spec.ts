@@ -7,11 +7,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Module, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import type { INestApplication } from '@nestjs/common';
 import { ALL_TOPICS, encodeEnvelope, topicFor, type EventEnvelope } from '@vigil/contracts';
 import { createEmbeddedEventLog, type ConsumedRecord, type EventLog } from '@vigil/event-log';
-import { composeServiceModules } from '@vigil/nest-kit';
 import {
   generateSigningKeyPem,
   parsePublicKey,
@@ -37,7 +35,7 @@ import { corpusAdvisories, eventFactory } from '../corpus-events.spec-helper.js'
 import { ReportingProjection } from '../reporting.projection.js';
 import { SnapshotMaker } from '../snapshot-maker.js';
 import { parseEvidenceMediaType, readSigningKeyFile } from './evidence-bundles.js';
-import { graphqlApi } from './graphql-api.js';
+import { serveGraphqlApi } from './api-server.spec-helper.js';
 
 const adminUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const dbName = `vigil_graphql_evidence_${randomUUID().slice(0, 8)}`;
@@ -75,31 +73,15 @@ function records(events: readonly EventEnvelope[]): ConsumedRecord[] {
 
 async function serve(key: (() => Promise<SigningKey | undefined>) | undefined): Promise<string> {
   const tokenStore = createTokenStore(sql);
-  const api = graphqlApi({
-    storeToken: 'test:store',
-    stateToken: ReportingProjection,
-    tokens: () => tokenStore,
-    logger: { error: () => undefined },
-    ...(key ? { signingKey: key } : {}),
+  const served = await serveGraphqlApi({
+    store,
+    projection,
+    eventLog: log,
+    sql,
+    options: { tokens: () => tokenStore, ...(key ? { signingKey: key } : {}) },
   });
-  @Module({
-    imports: api.imports,
-    controllers: api.controllers,
-    providers: [
-      { provide: 'test:store', useValue: store },
-      { provide: ReportingProjection, useValue: projection },
-      ...api.providers,
-    ],
-  })
-  class TestApiModule {}
-  const root = composeServiceModules(
-    { identity: { service: 'reporting', version: '0', instance: 'spec' }, eventLog: log, sql, http: false },
-    [TestApiModule],
-  );
-  const app = await NestFactory.create(root, { logger: false, abortOnError: false });
-  apps.push(app);
-  await app.listen(0, '127.0.0.1');
-  return (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  apps.push(served.app);
+  return served.base;
 }
 
 const EXPORT = `mutation E($scope: String!, $snapshot: Int) { exportEvidence(scope: $scope, snapshot: $snapshot) {

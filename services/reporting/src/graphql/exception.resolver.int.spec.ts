@@ -4,8 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { Module, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import type { INestApplication } from '@nestjs/common';
 import {
   ALL_TOPICS,
   FindingReportedSchema,
@@ -26,7 +25,6 @@ import {
   type EventEnvelope,
 } from '@vigil/contracts';
 import { createEmbeddedEventLog, type ConsumedRecord, type EventLog } from '@vigil/event-log';
-import { composeServiceModules } from '@vigil/nest-kit';
 import { pciCatalog, reportFromContent } from '@vigil/report';
 import {
   createDatabase,
@@ -41,7 +39,7 @@ import {
 } from '@vigil/store';
 import { ReportingProjection } from '../reporting.projection.js';
 import { SnapshotMaker } from '../snapshot-maker.js';
-import { graphqlApi } from './graphql-api.js';
+import { serveGraphqlApi } from './api-server.spec-helper.js';
 
 const adminUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const dbName = `vigil_graphql_exc_${randomUUID().slice(0, 8)}`;
@@ -194,28 +192,13 @@ describe('exception and attestation mutations over HTTP', () => {
     for (const role of ['viewer', 'auditor', 'admin'] as const)
       tokens[role] = (await tokenStore.create({ role, clusters: [scope.cluster] })).token;
     tokens.elsewhere = (await tokenStore.create({ role: 'admin', clusters: ['staging'] })).token;
-    const api = graphqlApi({
-      storeToken: 'test:store',
-      stateToken: ReportingProjection,
-      tokens: () => tokenStore,
-      logger: { error: () => undefined },
-    });
-    @Module({
-      imports: api.imports,
-      providers: [
-        { provide: 'test:store', useValue: store },
-        { provide: ReportingProjection, useValue: projection },
-        ...api.providers,
-      ],
-    })
-    class TestApiModule {}
-    const root = composeServiceModules(
-      { identity: { service: 'reporting', version: '0', instance: 'spec' }, eventLog: log, sql, http: false },
-      [TestApiModule],
-    );
-    app = await NestFactory.create(root, { logger: false, abortOnError: false });
-    await app.listen(0, '127.0.0.1');
-    base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    ({ app, base } = await serveGraphqlApi({
+      store,
+      projection,
+      eventLog: log,
+      sql,
+      options: { tokens: () => tokenStore },
+    }));
   });
   after(async () => {
     await app?.close();

@@ -4,8 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { Module, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import type { INestApplication } from '@nestjs/common';
 import {
   AssetKind,
   FindingReportedSchema,
@@ -23,7 +22,6 @@ import {
   type EventEnvelope,
 } from '@vigil/contracts';
 import { createEmbeddedEventLog, type ConsumedRecord, type EventLog } from '@vigil/event-log';
-import { composeServiceModules } from '@vigil/nest-kit';
 import { pciCatalog } from '@vigil/report';
 import {
   createDatabase,
@@ -38,7 +36,7 @@ import {
 } from '@vigil/store';
 import { ReportingProjection } from '../reporting.projection.js';
 import { SnapshotMaker } from '../snapshot-maker.js';
-import { graphqlApi } from './graphql-api.js';
+import { serveGraphqlApi } from './api-server.spec-helper.js';
 
 const adminUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const dbName = `vigil_findings_${randomUUID().slice(0, 8)}`;
@@ -230,28 +228,13 @@ describe('findings in SQL: filters, keyset pages by priority, correlated context
     ]);
     const tokens = createTokenStore(sql);
     token = (await tokens.create({ role: 'viewer', clusters: [scope.cluster] })).token;
-    const api = graphqlApi({
-      storeToken: 'test:store',
-      stateToken: ReportingProjection,
-      tokens: () => tokens,
-      logger: { error: () => undefined },
-    });
-    @Module({
-      imports: api.imports,
-      providers: [
-        { provide: 'test:store', useValue: store },
-        { provide: ReportingProjection, useValue: projection },
-        ...api.providers,
-      ],
-    })
-    class TestApiModule {}
-    const root = composeServiceModules(
-      { identity: { service: 'reporting', version: '0', instance: 'spec' }, eventLog: log, sql, http: false },
-      [TestApiModule],
-    );
-    app = await NestFactory.create(root, { logger: false, abortOnError: false });
-    await app.listen(0, '127.0.0.1');
-    base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    ({ app, base } = await serveGraphqlApi({
+      store,
+      projection,
+      eventLog: log,
+      sql,
+      options: { tokens: () => tokens },
+    }));
   });
   after(async () => {
     await app?.close();

@@ -6,8 +6,7 @@ import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Module, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import type { INestApplication } from '@nestjs/common';
 import {
   FindingReportedSchema,
   FindingSchema,
@@ -27,7 +26,6 @@ import {
   type EventEnvelope,
 } from '@vigil/contracts';
 import { createEmbeddedEventLog, type ConsumedRecord, type EventLog } from '@vigil/event-log';
-import { composeServiceModules } from '@vigil/nest-kit';
 import { pciCatalog, reportFromContent } from '@vigil/report';
 import {
   createDatabase,
@@ -42,7 +40,7 @@ import {
 } from '@vigil/store';
 import { ReportingProjection } from '../reporting.projection.js';
 import { SnapshotMaker } from '../snapshot-maker.js';
-import { graphqlApi } from './graphql-api.js';
+import { serveGraphqlApi } from './api-server.spec-helper.js';
 
 const SCHEMA_FILE = new URL('../../schema.graphql', import.meta.url);
 const adminUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -169,30 +167,13 @@ describe('GraphQL API over HTTP on a real database', () => {
     tokens.auditor = (await tokenStore.create({ role: 'auditor', clusters: [scope.cluster] })).token;
     tokens.elsewhere = (await tokenStore.create({ role: 'admin', clusters: ['staging'] })).token;
 
-    const api = graphqlApi({
-      storeToken: 'test:store',
-      stateToken: ReportingProjection,
-      tokens: () => tokenStore,
-      schemaFile: generatedSdl,
-      limits: { maxDepth: 5 },
-      logger: { error: () => undefined },
-    });
-    @Module({
-      imports: api.imports,
-      providers: [
-        { provide: 'test:store', useValue: store },
-        { provide: ReportingProjection, useValue: projection },
-        ...api.providers,
-      ],
-    })
-    class TestApiModule {}
-    const root = composeServiceModules(
-      { identity: { service: 'reporting', version: '0', instance: 'spec' }, eventLog: log, sql, http: false },
-      [TestApiModule],
-    );
-    app = await NestFactory.create(root, { logger: false, abortOnError: false });
-    await app.listen(0, '127.0.0.1');
-    base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    ({ app, base } = await serveGraphqlApi({
+      store,
+      projection,
+      eventLog: log,
+      sql,
+      options: { tokens: () => tokenStore, schemaFile: generatedSdl, limits: { maxDepth: 5 } },
+    }));
   });
   after(async () => {
     await app?.close();
