@@ -10,17 +10,21 @@
 //   node bench/image-scan/match.mjs
 //   ADVISORIES=200000 PACKAGES=5000 node bench/image-scan/match.mjs
 //
-// Postgres is timed twice: the plain store (every match moves and validates its records again) and behind
-// CachedAdvisoryStore (a scanner's per-process cache for one DB build: its first run fills it, the median is warm).
+// Postgres is timed three ways: the plain store (every match is cold: the two-step look-up moves the candidates'
+// match entries, then the records that hit), the same store asked in one step (lookup: every candidate's whole
+// record, as before the two-step look-up), and behind CachedAdvisoryStore (a scanner's per-process cache for one
+// DB build: its first run fills it, the median is warm).
 // Each store's matches are digested; the digests must agree, or the line says which differs.
 //
 // Environment: DATABASE_URL (admin URL, default postgresql://postgres@127.0.0.1:5432/postgres), ADVISORIES,
-// PACKAGES, RUNS (timed match runs per store, default 3), SEED, SKIP=postgres, VERSION_KEYS=off (import without
-// version keys: every versions list goes to the matcher, as before they existed), KEEP_DB.
+// PACKAGES, RUNS (timed match runs per store, default 3), SEED, SKIP=memory,postgres,pg-one-step,pg+cache, KEEP_DB
+// (keep the database and stop after the look-ups), REUSE_DB (the URL KEEP_DB printed, same ADVISORIES and SEED:
+// no import, the database is kept).
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  CachedAdvisoryStore,
   MemoryAdvisoryStore,
   advisoryRow,
   matchPackages,
@@ -36,9 +40,6 @@ import {
   withDatabase,
 } from '@vigil/store';
 import { corpusPath } from '@vigil/testing';
-// Not exported from the package index yet (see the issue 3 report); the compiled module is the same code.
-import { CachedAdvisoryStore } from '../../libs/image-scan/dist/vulndb/cached-store.js';
-import { versionKey as versionKey_ } from '../../libs/image-scan/dist/versions/version-key.js';
 
 const int = (name, dflt) => {
   const v = Number(process.env[name] ?? dflt);
@@ -161,26 +162,58 @@ console.log(
   `bench/image-scan/match: ${ADVISORIES} advisories (copies of ${templates.length} real records in ${ecosystems.length} ecosystems, ${(entries / ADVISORIES).toFixed(1)} affected[] entries each on average), ${PACKAGES} packages; generated in ${ms(t0).toFixed(0)} ms`,
 );
 
-async function timeMatches(label, store) {
+/** The store with the wall time spent in its look-ups (rows from Postgres, parsed by the driver) added up. */
+function timedStore(store) {
+  const timed = { spent: 0, byMethod: {}, info: () => store.info() };
+  for (const method of ['lookup', 'lookupCandidates', 'lookupRecords'])
+    if (store[method])
+      timed[method] = async (...args) => {
+        const t = process.hrtime.bigint();
+        try {
+          return await store[method](...args);
+        } finally {
+          timed.spent += ms(t);
+          timed.byMethod[method] = (timed.byMethod[method] ?? 0) + ms(t);
+        }
+      };
+  return timed;
+}
+
+async function timeMatches(label, plain) {
+  const store = timedStore(plain);
   const times = [];
   const cpu = [];
+  const lookups = [];
+  const split = [];
   let matches = [];
   let problems = 0;
   for (let run = 0; run <= RUNS; run++) {
     const t = process.hrtime.bigint();
     const c = process.cpuUsage();
+    store.spent = 0;
+    store.byMethod = {};
     matches = await matchPackages(packages, store, { onProblem: () => problems++ });
     const used = process.cpuUsage(c);
     if (run > 0) {
       times.push(ms(t));
       cpu.push((used.user + used.system) / 1000);
+      lookups.push(store.spent);
+      split.push(store.byMethod);
     } else console.log(`  ${label.padEnd(10)} match, first run   ${fmt(ms(t))}`);
   }
-  times.sort((a, b) => a - b);
-  cpu.sort((a, b) => a - b);
-  const median = times[Math.floor(times.length / 2)];
+  const mid = (list) => list.sort((a, b) => a - b)[Math.floor(list.length / 2)];
+  const median = mid(times);
   console.log(
-    `  ${label.padEnd(10)} match, median CPU   ${fmt(cpu[Math.floor(cpu.length / 2)])}  (this process, all threads; the wall time below includes waiting for a shared machine)`,
+    `  ${label.padEnd(10)} match, median CPU   ${fmt(mid(cpu))}  (this process, all threads; the wall time below includes waiting for a shared machine)`,
+  );
+  console.log(
+    `  ${label.padEnd(10)} of which look-ups ${fmt(mid(lookups))}  (median wall time waiting for the store's answers${
+      split.some((m) => Object.keys(m).length > 1)
+        ? `: ${Object.keys(split[0])
+            .map((k) => `${k} ${mid(split.map((m) => m[k] ?? 0)).toFixed(0)} ms`)
+            .join(', ')}`
+        : ''
+    })`,
   );
   const matched = new Set(matches.map((m) => m.package.name)).size;
   const digest = createHash('sha256').update(JSON.stringify(matches)).digest('hex').slice(0, 16);
@@ -196,7 +229,7 @@ async function timeMatches(label, store) {
 const digests = new Map();
 
 // --- memory store -------------------------------------------------------------------------------------------
-{
+if (!skip.has('memory')) {
   const store = new MemoryAdvisoryStore();
   t0 = process.hrtime.bigint();
   // parseOsvRecord as an import would, so the load figure includes validation.
@@ -210,9 +243,10 @@ const digests = new Map();
 
 // --- Postgres -----------------------------------------------------------------------------------------------
 if (!skip.has('postgres')) {
+  const reuse = process.env.REUSE_DB;
   const name = `bench_match_${randomBytes(4).toString('hex')}`;
-  await createDatabase(adminUrl, name);
-  const url = withDatabase(adminUrl, name);
+  if (!reuse) await createDatabase(adminUrl, name);
+  const url = reuse ?? withDatabase(adminUrl, name);
   const sql = createSql(url, { max: 4, applicationName: 'bench:match' });
   try {
     await runMigrations(url);
@@ -220,19 +254,16 @@ if (!skip.has('postgres')) {
     t0 = process.hrtime.bigint();
     function* batches() {
       for (let i = 0; i < records.length; i += 1000)
-        yield records.slice(i, i + 1000).map((r) => {
-          const row = advisoryRow(parseOsvRecord(r, r.id));
-          // VERSION_KEYS=off imports as before version keys (lists scanned by the matcher), for comparison.
-          if (process.env.VERSION_KEYS === 'off') for (const k of row.keys) delete k.versionKeys;
-          return row;
-        });
+        yield records.slice(i, i + 1000).map((r) => advisoryRow(parseOsvRecord(r, r.id)));
     }
-    const r = await store.importSource('bench', batches());
-    console.log(`  postgres   import              ${fmt(ms(t0))}  (${r.inserted} rows in one transaction)`);
+    if (!reuse) {
+      const r = await store.importSource('bench', batches());
+      console.log(`  postgres   import              ${fmt(ms(t0))}  (${r.inserted} rows in one transaction)`);
+    }
     // A scanner on Postgres holds no records between scans: drop the generated ones before timing.
     records.length = 0;
     await sql.query('ANALYZE');
-    // The look-up alone (rows from Postgres, JSON parsed by the driver), to tell it apart from matching.
+    // The look-ups alone (rows from Postgres, JSON parsed by the driver), to tell them apart from matching.
     const keys = [
       ...new Map(
         packages.map((p) => [`${p.ecosystem}\u0000${p.name}`, { ecosystem: p.ecosystem, name: p.name }]),
@@ -241,35 +272,29 @@ if (!skip.has('postgres')) {
     t0 = process.hrtime.bigint();
     const rows = await store.lookup(keys);
     console.log(
-      `  postgres   lookup only         ${fmt(ms(t0))}  (${rows.length} records, ${(JSON.stringify(rows).length / 1e6).toFixed(1)} MB as JSON)`,
+      `  postgres   lookup, whole records ${fmt(ms(t0))}  (${rows.length} records, ${(JSON.stringify(rows).length / 1e6).toFixed(1)} MB as JSON)`,
     );
-    // What matching on Postgres asks instead: each package's version key, the keyed versions lists tested in SQL.
-    const versionKeys = [
-      ...new Map(
-        packages.map((p) => {
-          const versionKey = versionKey_(p.ecosystem, p.version);
-          return [
-            `${p.ecosystem}\u0000${p.name}\u0000${versionKey ?? ''}`,
-            { ecosystem: p.ecosystem, name: p.name, ...(versionKey ? { versionKey } : {}) },
-          ];
-        }),
-      ).values(),
-    ];
+    rows.length = 0;
     t0 = process.hrtime.bigint();
-    const slim = await store.lookupVersions(versionKeys);
+    const candidates = await store.lookupCandidates(keys);
     console.log(
-      `  postgres   lookup, lists in SQL ${fmt(ms(t0))}  (${slim.length} records, ${(JSON.stringify(slim).length / 1e6).toFixed(1)} MB as JSON)`,
+      `  postgres   lookup, candidates  ${fmt(ms(t0))}  (${candidates.length} (record, key) pairs, ${(JSON.stringify(candidates).length / 1e6).toFixed(1)} MB as JSON)`,
     );
+    candidates.length = 0;
     if (process.env.KEEP_DB) {
       console.log(`  kept ${url}`);
       process.exit(0);
     }
     await timeMatches('postgres', store);
-    const cached = new CachedAdvisoryStore(store);
-    await timeMatches('pg+cache', cached);
-    console.log(`  pg+cache   records held        ${String(cached.size).padStart(7)}`);
+    if (!skip.has('pg-one-step'))
+      await timeMatches('pg 1-step', { lookup: (k) => store.lookup(k), info: () => store.info() });
+    if (!skip.has('pg+cache')) {
+      const cached = new CachedAdvisoryStore(store);
+      await timeMatches('pg+cache', cached);
+      console.log(`  pg+cache   records held        ${String(cached.size).padStart(7)}`);
+    }
   } finally {
     await sql.close();
-    await dropDatabase(adminUrl, name);
+    if (!reuse) await dropDatabase(adminUrl, name);
   }
 }

@@ -13,6 +13,7 @@
 //   EVENTS=100000 BATCH=500 CONNECTIONS=8 node bench/runtime-ingest/run.mjs
 //   LOG=kafka KAFKA_BROKERS=127.0.0.1:9092 node bench/runtime-ingest/run.mjs   # bash infra/local/kafka.sh start
 //   PROFILE_DIR=/tmp/prof WORKERS=1 node bench/runtime-ingest/run.mjs   # CPU profile of each server worker
+//   WORKER_FLAGS='--trace-gc --max-semi-space-size=16' node bench/runtime-ingest/run.mjs   # node flags of the workers
 //
 // Environment: DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/postgres), LOG (embedded or kafka),
 // KAFKA_BROKERS (default 127.0.0.1:9092), EVENTS, BATCH (events per request), CONNECTIONS (requests in flight),
@@ -20,7 +21,8 @@
 // comma list of worker counts, one round each on a fresh log, default 1,2).
 //
 // The server runs as the service does with RUNTIME_INGEST_WORKERS=N: N node:cluster workers on one port, each a
-// full NestJS runtime-ingest with its own log producer, the primary only handing out connections. CPU µs/event is
+// full NestJS runtime-ingest with its own log producer and the node flags the service gives its workers
+// (workerExecArgv), the primary only handing out connections. CPU µs/event is
 // the workers' CPU (and, on the embedded log, the Postgres backends' CPU) over the events: unlike events/s it
 // hardly depends on what else the machine runs. Peak RSS is the sum of the workers' peaks.
 import 'reflect-metadata';
@@ -216,6 +218,7 @@ if (process.argv[2] === 'client') {
 const { createEmbeddedEventLog, createKafkaEventLog } = await import('@vigil/event-log');
 const { ALL_TOPICS } = await import('@vigil/contracts');
 const { createDatabase, createSql, dropDatabase, withDatabase } = await import('@vigil/store');
+const { workerExecArgv } = await import('@vigil/runtime-ingest');
 const adminUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').filter(Boolean);
 const quiet = {
@@ -341,9 +344,12 @@ if (cluster.isWorker) {
       await admin.log.ensureTopics(ALL_TOPICS);
       const port = await freePort();
       // PROFILE_DIR: each worker writes a CPU profile there (node --cpu-prof) when it exits.
-      const workerArgv = process.env.PROFILE_DIR
-        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE_DIR}`]
-        : [];
+      // The node flags the service's primary gives its workers; WORKER_FLAGS adds to them (e.g. --trace-gc).
+      const extra = (process.env.WORKER_FLAGS ?? '').split(' ').filter(Boolean);
+      const workerArgv = [
+        ...workerExecArgv(extra, process.env.NODE_OPTIONS),
+        ...(process.env.PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE_DIR}`] : []),
+      ];
       cluster.setupPrimary({ exec: fileURLToPath(import.meta.url), args: [], execArgv: workerArgv });
       const messages = new Map();
       const next = (w, type) =>

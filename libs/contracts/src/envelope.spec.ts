@@ -6,7 +6,13 @@ import { AssetKind } from './gen/vigil/v1/common_pb.js';
 import { EventEnvelopeSchema } from './gen/vigil/v1/envelope_pb.js';
 import { FindingSchema, FindingSource, Severity } from './gen/vigil/v1/finding_pb.js';
 import { ScanStatus, ScannerKind, TargetKind } from './gen/vigil/v1/scan_pb.js';
-import { decodeEnvelope, encodeEnvelope, EnvelopeDecodeError, newEnvelope } from './envelope.js';
+import {
+  decodeEnvelope,
+  encodeEnvelope,
+  EnvelopeDecodeError,
+  newEnvelope,
+  reportedFindingBytes,
+} from './envelope.js';
 import { TOPICS, topicFor } from './topics.js';
 
 const producer = { service: 'image-scanner', version: '0.1.0', instance: 'image-scanner-7d9f-1' };
@@ -183,4 +189,36 @@ test('newEnvelope and encodeEnvelope reject incomplete events, naming the input'
     () => encodeEnvelope(create(EventEnvelopeSchema, { eventId: 'e-2' })),
     /event e-2 has no payload/,
   );
+});
+
+test('reportedFindingBytes gives the finding of a FindingReported envelope as the bytes it was encoded to', () => {
+  const finding = create(FindingSchema, {
+    id: 'image-235892704151f76b125864a7f2c9d933',
+    source: FindingSource.IMAGE,
+    ruleId: 'CVE-2024-6119',
+    severity: Severity.HIGH,
+    pciRequirements: ['6.3.1', '6.3.3', '11.3.1'],
+    asset: { kind: AssetKind.IMAGE, cluster: 'default', imageDigest: 'sha256:' + 'c'.repeat(64) },
+    locations: ['/usr/lib/x86_64-linux-gnu/libssl.so.3'],
+  });
+  const bytes = encodeEnvelope(
+    newEnvelope({
+      payload: { case: 'findingReported', value: { scanId: 'scan-1', finding } },
+      scope,
+      subjectKey: finding.id,
+      producer,
+      clock: () => at,
+    }),
+  );
+  const inner = reportedFindingBytes(bytes);
+  assert.ok(inner);
+  assert.deepEqual(Buffer.from(inner), Buffer.from(toBinary(FindingSchema, finding)));
+  // A view into the message, not a copy.
+  assert.equal(inner.buffer, bytes.buffer);
+
+  assert.equal(reportedFindingBytes(encodeEnvelope(completed())), undefined);
+  // A second copy of the payload field is merged by a decoder: the first copy alone is not the finding.
+  const twice = new Uint8Array([...bytes, ...bytes.subarray(bytes.length - inner.length - 20)]);
+  assert.equal(reportedFindingBytes(twice), undefined);
+  assert.equal(reportedFindingBytes(new Uint8Array([0xff, 0xff])), undefined);
 });

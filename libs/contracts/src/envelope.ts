@@ -1,8 +1,11 @@
 import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import { randomUUID } from 'node:crypto';
 import { type ProducerSchema, type ScopeSchema } from './gen/vigil/v1/common_pb.js';
 import { type EventEnvelope, EventEnvelopeSchema } from './gen/vigil/v1/envelope_pb.js';
+import { FindingReportedSchema } from './gen/vigil/v1/finding_pb.js';
+import { writeEnvelope } from './envelope-writer.js';
 import { EVENT_SCHEMA_VERSIONS, type PayloadCase, upcastEvent } from './schema-versions.js';
 
 type PayloadInit = NonNullable<MessageInitShape<typeof EventEnvelopeSchema>['payload']>;
@@ -64,7 +67,7 @@ export function encodeEnvelope(envelope: EventEnvelope): Uint8Array {
   if (envelope.payload.case === undefined) {
     throw new Error(`encodeEnvelope: event ${envelope.eventId || '(no id)'} has no payload`);
   }
-  return toBinary(EventEnvelopeSchema, envelope);
+  return writeEnvelope(envelope) ?? toBinary(EventEnvelopeSchema, envelope);
 }
 
 export type EnvelopeDecodeFailure =
@@ -84,6 +87,57 @@ export class EnvelopeDecodeError extends Error {
     this.name = 'EnvelopeDecodeError';
     this.failure = failure;
   }
+}
+
+const fieldNumber = (name: string, fields: readonly { localName: string; number: number }[]): number => {
+  const f = fields.find((x) => x.localName === name);
+  if (!f) throw new Error(`contracts: no field ${name}`);
+  return f.number;
+};
+const SCHEMA_VERSION_FIELD = fieldNumber('schemaVersion', EventEnvelopeSchema.fields);
+const FINDING_REPORTED_FIELD = fieldNumber('findingReported', EventEnvelopeSchema.fields);
+const REPORTED_FINDING_FIELD = fieldNumber('finding', FindingReportedSchema.fields);
+
+/**
+ * The encoded Finding inside an encoded FindingReported envelope: a view into `bytes`, not a copy. Lets a consumer
+ * keep the finding it received without encoding it again. Undefined when the bytes cannot stand for the decoded
+ * finding as they are: another payload, an older schema version (decoding upcasts it), or a field given twice
+ * (decoding merges the copies). Call it on bytes decodeEnvelope accepted.
+ */
+export function reportedFindingBytes(bytes: Uint8Array): Uint8Array | undefined {
+  try {
+    const envelope = onlyField(bytes, FINDING_REPORTED_FIELD, SCHEMA_VERSION_FIELD);
+    if (!envelope?.field || envelope.varint !== EVENT_SCHEMA_VERSIONS.findingReported) return undefined;
+    return onlyField(envelope.field, REPORTED_FINDING_FIELD)?.field;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The length-delimited field `no` of an encoded message (undefined when it is given twice), and the last value of
+ * the varint field `varintNo` when one is named.
+ */
+function onlyField(
+  bytes: Uint8Array,
+  no: number,
+  varintNo?: number,
+): { field: Uint8Array | undefined; varint: number | undefined } | undefined {
+  let field: Uint8Array | undefined;
+  let varint: number | undefined;
+  const r = new BinaryReader(bytes);
+  while (r.pos < r.len) {
+    const [n, wire] = r.tag();
+    if (n === no && wire === WireType.LengthDelimited) {
+      if (field) return undefined;
+      field = r.bytes();
+    } else if (n === varintNo && wire === WireType.Varint) {
+      varint = r.uint32();
+    } else {
+      r.skip(wire, n);
+    }
+  }
+  return { field, varint };
 }
 
 const knownFieldNumbers = new Set(EventEnvelopeSchema.fields.map((f) => f.number));

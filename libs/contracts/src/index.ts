@@ -25,6 +25,7 @@ export {
   newEnvelope,
   encodeEnvelope,
   decodeEnvelope,
+  reportedFindingBytes,
   eventTypeOf,
   EnvelopeDecodeError,
   type EnvelopeDecodeFailure,

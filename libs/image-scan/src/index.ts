@@ -54,9 +54,8 @@ export type {
   AdvisoryKey,
   AdvisoryDbInfo,
   AdvisorySourceInfo,
-  AdvisoryVersionKey,
+  AdvisoryCandidate,
 } from './vulndb/advisory-store.js';
-export { STORED_VERSIONS_FIELD } from './vulndb/advisory-store.js';
 export { versionKey, hasVersionKeys } from './versions/version-key.js';
 export type { VulnerabilityMatch, CvssScore, FixState, VendorRating } from './vulndb/match.types.js';
 export { openImage, type OpenImageOptions } from './image/open-image.js';

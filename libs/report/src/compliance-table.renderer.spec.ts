@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Events, ScannerKind, Severity, subsetCatalog, vuln } from './events.spec-helper.js';
 import { fold } from './scope-state.js';
 import { buildSnapshot } from './snapshot.builder.js';
-import { renderComplianceTable } from './compliance-table.renderer.js';
+import { acceptedFindingIds, renderComplianceTable } from './compliance-table.renderer.js';
 
 describe('renderComplianceTable', () => {
   // given a small snapshot: one critical in an image, accepted for 11.3.1 only, over six requirements
@@ -66,11 +66,53 @@ describe('renderComplianceTable', () => {
       '                                           assessed as a merchant',
       '',
       'Requirements: 6 · 0 in_place · 1 not_in_place · 3 not_tested · 2 not_applicable · 0 manually_attested',
-      'Findings: 1 open · 1 CRITICAL · 0 HIGH · 0 MEDIUM · 0 LOW · 0 UNKNOWN',
+      // Accepted for 11.3.1 only, the finding still fails 6.3.1: it is open, not accepted.
+      'Findings: 1 open (1 CRITICAL · 0 HIGH · 0 MEDIUM · 0 LOW · 0 UNKNOWN), 0 accepted',
       '',
     ];
     assert.deepEqual(text.split('\n'), expected);
     for (const line of text.split('\n')) assert.ok(line.length <= 110, `within 110 columns: ${line}`);
+  });
+
+  it('counts a finding an exception accepts for every requirement as accepted, not open', () => {
+    // given the same scan with a second finding, and an exception for the first with no requirement limit
+    const openssl = vuln({
+      cve: 'CVE-2023-5363',
+      pkg: 'libssl3',
+      installed: '3.0.11-1~deb12u1',
+      imageRef: APP,
+      digest: 'sha256:' + 'c3'.repeat(32),
+      severity: Severity.HIGH,
+    });
+    const both = buildSnapshot({
+      state: fold([
+        e.reported('img-2', zlib, 1),
+        e.reported('img-2', openssl, 1),
+        e.completed({
+          scanId: 'img-2',
+          scanner: ScannerKind.IMAGE,
+          targetKey: APP,
+          minute: 2,
+          findingIds: [zlib.id, openssl.id],
+        }),
+        e.exception({ id: 'exc-zlib-all', selector: { findingIds: [zlib.id] }, expiresMinute: 600 }, 3),
+      ]),
+      scope: { cluster: 'prod' },
+      catalog: subsetCatalog(['6.3.1', '11.3.1']),
+      entityType: 'merchant',
+      logPosition: [{ topic: 'scans', partition: 0, offset: '3' }],
+      createdAt: new Date('2026-11-02T12:00:00Z'),
+    });
+    // when rendered, then the snapshot still holds both findings, and the footer counts them apart
+    assert.equal(both.report.findings.length, 2);
+    assert.deepEqual([...acceptedFindingIds(both.report)], [zlib.id]);
+    const lines = renderComplianceTable(both.report).split('\n');
+    assert.ok(
+      lines.includes('Findings: 1 open (0 CRITICAL · 1 HIGH · 0 MEDIUM · 0 LOW · 0 UNKNOWN), 1 accepted'),
+      lines.join('\n'),
+    );
+    // and the requirement-limited exception of the first snapshot accepts nothing
+    assert.deepEqual([...acceptedFindingIds(snapshot.report)], []);
   });
 
   it('wraps to a narrower width and refuses one too narrow for the columns', () => {

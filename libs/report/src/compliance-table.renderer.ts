@@ -1,10 +1,6 @@
-import {
-  RequirementStatus,
-  type ComplianceReport,
-  type FindingCounts,
-  type RequirementResult,
-} from '@vigil/contracts';
+import { RequirementStatus, type ComplianceReport, type RequirementResult } from '@vigil/contracts';
 import { requirement } from '@vigil/pci';
+import { findingCounts } from './snapshot.builder.js';
 
 // `vigil report --format table`: one line per requirement, grouped under its principal requirement or appendix,
 // reasons wrapped (never cut) so the table stays within the width.
@@ -79,8 +75,26 @@ export function renderComplianceTable(report: ComplianceReport, options: TableOp
     `Requirements: ${s?.total ?? 0} · ${s?.inPlace ?? 0} in_place · ${s?.notInPlace ?? 0} not_in_place · ` +
       `${s?.notTested ?? 0} not_tested · ${s?.notApplicable ?? 0} not_applicable · ${s?.manuallyAttested ?? 0} manually_attested`,
   );
-  prose(findingsLine(report.findingCounts));
+  prose(findingsLine(report));
   return lines.join('\n') + '\n';
+}
+
+/**
+ * The open findings an exception accepts: covered by an active exception and failing no requirement. A finding an
+ * exception limited to some requirements covers still fails the others, so it stays open. `vigil report` and
+ * `vigil ci` count these apart from the open ones; the snapshot keeps them (and findingCounts counts them).
+ */
+export function acceptedFindingIds(
+  report: Pick<ComplianceReport, 'exceptions' | 'requirements'>,
+): Set<string> {
+  const failing = new Set(report.requirements.flatMap((r) => r.findingIds));
+  // A requirement's excepted findings are covered ones too; the exceptions' lists add those no requirement maps
+  // (a config finding that only supports its requirements).
+  const covered = [
+    ...report.requirements.flatMap((r) => r.exceptedFindingIds),
+    ...report.exceptions.flatMap((x) => x.coveredFindingIds),
+  ];
+  return new Set(covered.filter((id) => !failing.has(id)));
 }
 
 function reasonOf(r: RequirementResult): string {
@@ -89,10 +103,13 @@ function reasonOf(r: RequirementResult): string {
   return `${r.reason} (${n} accepted risk${n === 1 ? '' : 's'}: ${r.exceptionIds.join(', ')})`;
 }
 
-function findingsLine(c: FindingCounts | undefined): string {
+// "N open (by severity), M accepted": an accepted finding is still in the snapshot but not an open risk.
+function findingsLine(report: ComplianceReport): string {
+  const accepted = acceptedFindingIds(report);
+  const c = findingCounts(report.findings.filter((f) => !accepted.has(f.id)));
   return (
-    `Findings: ${c?.total ?? 0} open · ${c?.critical ?? 0} CRITICAL · ${c?.high ?? 0} HIGH · ${c?.medium ?? 0} MEDIUM · ` +
-    `${c?.low ?? 0} LOW · ${c?.unknown ?? 0} UNKNOWN`
+    `Findings: ${c.total} open (${c.critical} CRITICAL · ${c.high} HIGH · ${c.medium} MEDIUM · ` +
+    `${c.low} LOW · ${c.unknown} UNKNOWN), ${accepted.size} accepted`
   );
 }
 

@@ -372,6 +372,17 @@ const shownMemo = new WeakMap<
   { best: FindingReport; first: bigint | undefined; last: bigint | undefined; finding: Finding }
 >();
 
+// Shown findings that are frozen copies of their best report's finding with nothing changed.
+const unchangedCopies = new WeakMap<Finding, Finding>();
+
+/**
+ * The reported finding a shown one is an unchanged copy of, if it is one: a consumer that kept something of the
+ * reported finding (its encoded bytes, say) may use it for the shown one.
+ */
+export function reportedFindingOf(shown: Finding): Finding | undefined {
+  return unchangedCopies.get(shown);
+}
+
 function displayed(scope: ScopeState, record: FindingRecord, keeping: readonly FindingReport[]): Finding {
   let best = keeping[0] as FindingReport;
   for (const r of keeping.slice(1)) if (compareReports(scope, r, best) > 0) best = r;
@@ -390,6 +401,8 @@ function displayed(scope: ScopeState, record: FindingRecord, keeping: readonly F
     firstSeen: firstSeen as Finding['firstSeen'],
     lastSeen: lastSeen as Finding['lastSeen'],
   });
+  if (toNanos(best.finding.firstSeen) === first && toNanos(best.finding.lastSeen) === last)
+    unchangedCopies.set(finding, best.finding);
   shownMemo.set(record, { best, first, last, finding });
   return finding;
 }

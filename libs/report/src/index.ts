@@ -22,6 +22,7 @@ export {
 } from './scope-state.js';
 export {
   resolveFindings,
+  reportedFindingOf,
   type ResolutionOptions,
   type Resolution,
   type OpenFinding,
@@ -77,7 +78,7 @@ export {
   type SnapshotRef,
   type LogPositionInput,
 } from './snapshot.builder.js';
-export { canonicalJson, canonicalBytes } from './canonical-json.js';
+export { canonicalJson, canonicalBytes, fromCanonicalJson } from './canonical-json.js';
 export { diffSnapshots, changedFields } from './snapshot-diff.js';
 export {
   complianceReport,
@@ -89,6 +90,7 @@ export {
 } from './compliance-report.js';
 export {
   renderComplianceTable,
+  acceptedFindingIds,
   REQUIREMENT_STATUS_WORDS,
   type TableOptions,
 } from './compliance-table.renderer.js';

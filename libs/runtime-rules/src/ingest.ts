@@ -1,6 +1,11 @@
 import { type Finding } from '@vigil/contracts';
 import { type RuntimeDetection, type RuntimeEvent, type SensorKind } from './detection.model.js';
-import { readEvents, type ReadLimits, type SkippedLine } from './input/read-events.js';
+import {
+  readEachEvent,
+  type RawRuntimeEvent,
+  type ReadLimits,
+  type SkippedLine,
+} from './input/read-events.js';
 import { sensorHealthFindings, type SensorRecord } from './meaning/sensor-health.js';
 import { rememberingInstantOf, toFindings, type Instant } from './meaning/to-findings.js';
 import { type RuntimeInventoryPort, type RuntimePolicyConfig } from './normalizers/normalizer.model.js';
@@ -95,15 +100,15 @@ export const DEFAULT_CLUSTER = 'default';
  * `skipped` with its line and reason.
  */
 export function ingestEvents(req: IngestEventsInput): IngestEventsResult {
-  const read = readEvents(req.input, { format: req.format, name: req.name, limits: req.limits });
   const policy = { ...DEFAULT_RUNTIME_POLICY, ...req.policy };
   const events: RuntimeEvent[] = [];
   const detections: RuntimeDetection[] = [];
   const telemetry: SensorTelemetry[] = [];
   const bySensor: Record<SensorKind, number> = { falco: 0, tetragon: 0, 'k8s-audit': 0 };
-  const skipped = [...read.skipped];
+  const problems: SkippedLine[] = [];
   const instant = rememberingInstantOf();
-  for (const raw of read.events) {
+  // Each event is normalized as it is read, so only the normalized events outlive their parsed JSON.
+  const take = (raw: RawRuntimeEvent): void => {
     const outcome = raw.normalizer.normalize(raw.value, {
       line: raw.line,
       clock: req.clock,
@@ -120,18 +125,20 @@ export function ingestEvents(req: IngestEventsInput): IngestEventsResult {
         time: t,
         kind: outcome.kind,
       });
-      continue;
+      return;
     }
     // A wrong-typed time would make the event unplaceable in any window: refuse that event, keep the batch.
     const problem = timeProblem(outcome.event.time, instant);
     if (problem) {
-      skipped.push({ line: raw.line, reason: `${raw.normalizer.sensor} event: ${problem}` });
-      continue;
+      problems.push({ line: raw.line, reason: `${raw.normalizer.sensor} event: ${problem}` });
+      return;
     }
     events.push(outcome.event);
     for (const d of raw.normalizer.detect(outcome.event, { inventory: req.inventory, policy }, raw.value))
       detections.push(d);
-  }
+  };
+  const read = readEachEvent(req.input, { format: req.format, name: req.name, limits: req.limits }, take);
+  const skipped = [...read.skipped, ...problems];
   skipped.sort((a, b) => a.line - b.line);
   const cluster = req.cluster ?? DEFAULT_CLUSTER;
   const findings = [
@@ -148,7 +155,7 @@ export function ingestEvents(req: IngestEventsInput): IngestEventsResult {
     counts: {
       lines: read.lines,
       blankLines: read.blankLines,
-      events: read.events.length,
+      events: read.events,
       bySensor,
       telemetry: telemetry.length,
       detections: detections.length,

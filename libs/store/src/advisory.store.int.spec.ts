@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createAdvisoryStore, type AdvisoryImportRow, type PgAdvisoryStore } from './advisory.store.js';
+import type { QueryRunner } from 'typeorm';
 import { freshTestDatabase } from './int-test-database.js';
+import { AdvisoryMatchEntries1765600000000 } from './migrations/1765600000000-advisory-match-entries.js';
 import { runMigrations } from './migrations.runner.js';
 import { createSql } from './pg-sql.adapter.js';
 import type { Sql } from './sql.port.js';
@@ -217,113 +219,170 @@ describe('Postgres advisory store', () => {
   });
 });
 
-describe('Postgres advisory store: versions lists tested in SQL', () => {
-  // Keys as libs/image-scan's importer writes them (versions/version-key.ts): the store only compares strings.
-  const listed = ['1.0-1', '1.0-2', '1:2.0-1'];
-  const keysOf = (versions: string[]) => versions.map((v) => `k:${v.includes(':') ? v : `0:${v}`}`);
-  const entry = (ecosystem: string, versions: string[]) => ({
-    package: { ecosystem, name: 'libxml2' },
-    ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '3.0-1' }] }],
-    versions,
+describe('Postgres advisory store: two-step look-up', () => {
+  const entry = (ecosystem: string, name: string, fixed: string) => ({
+    package: { ecosystem, name },
+    ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed }] }],
+    versions: ['1.0-1', '1.0-2'],
+    ecosystem_specific: { urgency: 'high', binaries: ['libxml2', 'libxml2-dev'] },
   });
-  const keyedRow = (modified: string, versions: string[], keyed = true): AdvisoryImportRow => ({
-    id: 'DEBIAN-CVE-2099-7',
+  // As libs/image-scan's importer writes them: each entry without package, severity and ecosystem_specific.
+  const slim = ({ package: _p, ecosystem_specific: _e, ...rest }: ReturnType<typeof entry>) => rest;
+  const splitRow = (id: string, modified: string, names: string[], extra: Record<string, unknown> = {}) => ({
+    id,
     modified,
-    keys: [
-      {
-        ecosystem: 'Debian:12',
-        name: 'libxml2',
-        entries: [entry('Debian:12', versions), entry('Debian:12', ['odd version'])],
-        // The second entry's scheme "has no canonical form": it keeps its list.
-        ...(keyed ? { versionKeys: [keysOf(versions), null] } : {}),
-      },
-      { ecosystem: 'Debian:11', name: 'libxml2', entries: [entry('Debian:11', versions)] },
-    ],
-    record: { id: 'DEBIAN-CVE-2099-7', modified, affected: [] },
+    ...(typeof extra['withdrawn'] === 'string' ? { withdrawn: extra['withdrawn'] } : {}),
+    keys: names.map((name) => {
+      const entries = [entry('Debian:12', name, '2.0-1')];
+      return { ecosystem: 'Debian:12', name, entries, matchEntries: entries.map(slim) };
+    }),
+    record: {
+      id,
+      modified,
+      details: `the long text of ${id}`,
+      references: [{ type: 'WEB', url: `https://example.org/${id}` }],
+      ...extra,
+      affected: [],
+    },
   });
-  type Entry = Record<string, unknown> & { package: { ecosystem: string } };
-  const lookedUp = async (keys: { ecosystem: string; name: string; versionKey?: string }[]) => {
-    const [record, ...more] = (await store.lookupVersions(keys)) as { id: string; affected: Entry[] }[];
-    assert.equal(more.length, 0);
-    return record!;
-  };
 
-  it('answers which asked keys a keyed list holds, without sending the list', async () => {
-    await store.importSource('osv:Debian-keys', [[keyedRow('2026-02-01T00:00:00Z', listed)]]);
-    const r = await lookedUp([
-      { ecosystem: 'Debian:12', name: 'libxml2', versionKey: 'k:0:1.0-2' },
-      { ecosystem: 'Debian:12', name: 'libxml2', versionKey: 'k:0:2.5-1' },
-      { ecosystem: 'Debian:12', name: 'libxml2', versionKey: 'k:1:2.0-1' },
+  it('sends each candidate as (id, key, match entries) and the records asked for whole', async () => {
+    await store.importSource('osv:two-step', [
+      [
+        splitRow('DEBIAN-CVE-2099-10', '2026-01-01T00:00:00Z', ['libxml2', 'libxslt']),
+        splitRow('DEBIAN-CVE-2099-11', '2026-01-01T00:00:00Z', ['libxml2'], {
+          withdrawn: '2026-01-02T00:00:00Z',
+        }),
+      ],
     ]);
-    assert.equal(r.id, 'DEBIAN-CVE-2099-7');
-    const { versions: _versions, ...slim } = entry('Debian:12', listed);
-    assert.deepEqual(r.affected, [
-      { ...slim, 'vigil:versions': { count: 3, found: ['k:0:1.0-2', 'k:1:2.0-1'] } },
-      entry('Debian:12', ['odd version']),
-    ]);
-    // A package whose version the list does not hold, and one asked without a key: the count, nothing found.
-    const none = await lookedUp([{ ecosystem: 'Debian:12', name: 'libxml2', versionKey: 'k:0:9-9' }]);
-    assert.deepEqual(none.affected[0]!['vigil:versions'], { count: 3, found: [] });
-    const unkeyed = await lookedUp([{ ecosystem: 'Debian:12', name: 'libxml2' }]);
-    assert.deepEqual(unkeyed.affected[0]!['vigil:versions'], { count: 3, found: [] });
-    // Another key of the record, imported without version keys, comes whole.
-    const other = await lookedUp([{ ecosystem: 'Debian:11', name: 'libxml2', versionKey: 'k:0:1.0-1' }]);
-    assert.deepEqual(other.affected, [entry('Debian:11', listed)]);
-    // The plain look-up is unchanged: the lists as imported.
-    const [plain] = (await store.lookup([{ ecosystem: 'Debian:12', name: 'libxml2' }])) as {
+    const keys = [
+      { ecosystem: 'Debian:12', name: 'libxml2' },
+      { ecosystem: 'Debian:12', name: 'libxslt' },
+    ];
+    const candidates = await store.lookupCandidates(keys);
+    const byPair = (c: { id: string; name: string }) => `${c.id} ${c.name}`;
+    assert.deepEqual(
+      candidates.sort((x, y) => byPair(x).localeCompare(byPair(y))),
+      [
+        {
+          id: 'DEBIAN-CVE-2099-10',
+          ecosystem: 'Debian:12',
+          name: 'libxml2',
+          entries: [slim(entry('Debian:12', 'libxml2', '2.0-1'))],
+        },
+        {
+          id: 'DEBIAN-CVE-2099-10',
+          ecosystem: 'Debian:12',
+          name: 'libxslt',
+          entries: [slim(entry('Debian:12', 'libxslt', '2.0-1'))],
+        },
+        // Withdrawn records are candidates too: whether one counts is the matcher's call.
+        {
+          id: 'DEBIAN-CVE-2099-11',
+          ecosystem: 'Debian:12',
+          name: 'libxml2',
+          entries: [slim(entry('Debian:12', 'libxml2', '2.0-1'))],
+        },
+      ],
+    );
+    assert.deepEqual(await store.lookupCandidates([]), []);
+    // The hit, whole: its own fields and the asked keys' full entries; the other record does not move.
+    const [hit, ...more] = (await store.lookupRecords(['DEBIAN-CVE-2099-10'], keys.slice(0, 1))) as {
+      id: string;
+      details: string;
       affected: unknown[];
     }[];
-    assert.deepEqual(plain!.affected, [entry('Debian:12', listed), entry('Debian:12', ['odd version'])]);
-    assert.deepEqual(await store.lookupVersions([]), []);
+    assert.equal(more.length, 0);
+    assert.equal(hit!.details, 'the long text of DEBIAN-CVE-2099-10');
+    assert.deepEqual(hit!.affected, [entry('Debian:12', 'libxml2', '2.0-1')]);
+    const [withdrawn] = (await store.lookupRecords(['DEBIAN-CVE-2099-11'], keys)) as { withdrawn?: string }[];
+    assert.equal(withdrawn!.withdrawn, '2026-01-02T00:00:00Z');
+    assert.deepEqual(await store.lookupRecords([], keys), []);
+    assert.deepEqual(
+      await store.lookupRecords(['DEBIAN-CVE-2099-10'], [{ ecosystem: 'Debian:11', name: 'libxml2' }]),
+      [],
+    );
   });
 
-  it('a newer copy replaces the stored keys', async () => {
-    const r = await store.importSource('osv:Debian-keys', [[keyedRow('2026-03-01T00:00:00Z', ['1.0-3'])]]);
-    assert.equal(r.replaced, 1);
-    const after = await lookedUp([
-      { ecosystem: 'Debian:12', name: 'libxml2', versionKey: 'k:0:1.0-2' },
-      { ecosystem: 'Debian:12', name: 'libxml2', versionKey: 'k:0:1.0-3' },
+  it('a package with many records: every one a candidate, only the asked ids fetched', async () => {
+    const rows = Array.from({ length: 600 }, (_, i) =>
+      splitRow(`DEBIAN-CVE-2098-${1000 + i}`, '2026-01-01T00:00:00Z', ['busybox']),
+    );
+    await store.importSource('osv:two-step', [rows.slice(0, 300), rows.slice(300)]);
+    const keys = [{ ecosystem: 'Debian:12', name: 'busybox' }];
+    const candidates = await store.lookupCandidates(keys);
+    assert.equal(candidates.length, 600);
+    assert.deepEqual(new Set(candidates.map((c) => c.id)), new Set(rows.map((r) => r.id)));
+    const some = rows.filter((_, i) => i % 7 === 0).map((r) => r.id);
+    assert.deepEqual(ids(await store.lookupRecords(some, keys)), some.slice().sort());
+  });
+
+  it("rows given without match entries: the entries themselves, or the whole record's for the key", async () => {
+    const full = entry('Debian:12', 'zlib', '1.3-1');
+    await store.importSource('osv:two-step', [
+      [
+        {
+          ...splitRow('DEBIAN-CVE-2099-20', '2026-01-01T00:00:00Z', []),
+          keys: [{ ecosystem: 'Debian:12', name: 'zlib', entries: [full] }],
+        },
+        // Imported whole: the record holds its entries, of two packages.
+        {
+          id: 'DEBIAN-CVE-2099-21',
+          modified: '2026-01-01T00:00:00Z',
+          keys: [
+            { ecosystem: 'Debian:12', name: 'zlib' },
+            { ecosystem: 'Debian:12', name: 'minizip' },
+          ],
+          record: {
+            id: 'DEBIAN-CVE-2099-21',
+            modified: '2026-01-01T00:00:00Z',
+            affected: [full, entry('Debian:12', 'minizip', '1.3-1')],
+          },
+        },
+      ],
     ]);
-    assert.deepEqual(after.affected[0]!['vigil:versions'], { count: 1, found: ['k:0:1.0-3'] });
-    const rows = await sql.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM advisory_versions WHERE advisory_id = 'DEBIAN-CVE-2099-7'`,
+    const candidates = await store.lookupCandidates([{ ecosystem: 'Debian:12', name: 'zlib' }]);
+    assert.deepEqual(
+      candidates.sort((x, y) => x.id.localeCompare(y.id)).map((c) => [c.id, c.entries]),
+      [
+        ['DEBIAN-CVE-2099-20', [full]],
+        ['DEBIAN-CVE-2099-21', [full]],
+      ],
     );
-    assert.equal(rows.rows[0]!.n, 1, 'the old copy left no keys behind');
   });
 
-  it('rows stored without keys come whole, and importing the same copy again keys them', async () => {
-    const id = 'DEBIAN-CVE-2099-7';
-    await store.importSource('osv:Debian-keys', [[keyedRow('2026-04-01T00:00:00Z', listed, false)]]);
-    const asked = [{ ecosystem: 'Debian:12', name: 'libxml2', versionKey: 'k:0:1.0-1' }];
-    assert.deepEqual((await lookedUp(asked)).affected[0], entry('Debian:12', listed));
-    const again = await store.importSource('osv:Debian-keys', [[keyedRow('2026-04-01T00:00:00Z', listed)]]);
-    assert.deepEqual([again.inserted, again.replaced, again.unchanged], [0, 0, 1]);
-    assert.deepEqual((await lookedUp(asked)).affected[0]!['vigil:versions'], {
-      count: 3,
-      found: ['k:0:1.0-1'],
+  it("the migration fills match entries for rows stored before it, by the importer's rule", async () => {
+    const migration = new AdvisoryMatchEntries1765600000000();
+    const runner = { query: (text: string) => sql.query(text) } as unknown as QueryRunner;
+    const keys = [
+      { ecosystem: 'Debian:12', name: 'libxml2' },
+      { ecosystem: 'Debian:12', name: 'zlib' },
+    ];
+    const candidates = async () =>
+      Object.fromEntries((await store.lookupCandidates(keys)).map((c) => [`${c.id} ${c.name}`, c.entries]));
+    const before = await candidates();
+    await migration.down(runner);
+    await migration.up(runner);
+    const full = entry('Debian:12', 'zlib', '1.3-1');
+    assert.deepEqual(await candidates(), {
+      ...before,
+      // Imported with entries but without match entries (stored as the entries): reduced by the rule now.
+      'DEBIAN-CVE-2099-20 zlib': [slim(full)],
+      // Imported whole: the record's own entry for the key, as the store writes it.
+      'DEBIAN-CVE-2099-21 zlib': [full],
     });
-    // And once more: nothing is keyed twice.
-    await store.importSource('osv:Debian-keys', [[keyedRow('2026-04-01T00:00:00Z', listed)]]);
-    const rows = await sql.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM advisory_versions WHERE advisory_id = $1`,
-      [id],
-    );
-    assert.equal(rows.rows[0]!.n, 1);
+    assert.ok(Object.keys(before).length >= 4);
   });
 
-  it('refuses keys that do not line up with the entries, naming the record, and keeps the data whole', async () => {
-    const before = await store.info();
-    const bad = keyedRow('2026-05-01T00:00:00Z', listed);
-    bad.keys[0]!.versionKeys = [keysOf(listed).slice(1), null];
-    await assert.rejects(
-      store.importSource('osv:Debian-keys', [[bad]]),
-      /record "DEBIAN-CVE-2099-7", package Debian:12\/libxml2: entry 0 has 2 version keys for 3 listed versions/,
+  it('the version keys are gone: their table and column dropped by the migration', async () => {
+    const t = await sql.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'advisory_versions'`,
     );
-    bad.keys[0]!.versionKeys = [keysOf(listed)];
-    await assert.rejects(
-      store.importSource('osv:Debian-keys', [[bad]]),
-      /record "DEBIAN-CVE-2099-7", package Debian:12\/libxml2: 1 versionKeys lists for 2 entries/,
+    assert.equal(t.rows[0]!.n, 0);
+    const c = await sql.query<{ column_name: string; data_type: string; is_nullable: string }>(
+      `SELECT column_name, data_type, is_nullable FROM information_schema.columns
+        WHERE table_name = 'advisory_packages' AND column_name IN ('lookup_entries', 'match_entries')`,
     );
-    assert.deepEqual(await store.info(), before);
+    assert.deepEqual(c.rows, [{ column_name: 'match_entries', data_type: 'json', is_nullable: 'NO' }]);
   });
 });

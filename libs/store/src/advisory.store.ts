@@ -16,27 +16,16 @@ export interface AdvisoryImportKey extends AdvisoryKeyRow {
    */
   entries?: unknown[];
   /**
-   * Per entry of `entries`, in order: the canonical keys of its `versions` list (two versions are the same
-   * release exactly when their keys are equal), or null where the entry keeps its list. A keyed list is left out
-   * of what lookupVersions sends: it answers which asked keys the list holds instead.
+   * The same entries as lookupCandidates sends them: only what deciding a hit needs (the importer drops the rest,
+   * e.g. package, severities and ecosystem-specific data). Absent: the entries themselves.
    */
-  versionKeys?: (readonly string[] | null)[];
+  matchEntries?: unknown[];
 }
 
-/** A package asked for with the canonical key of its version (absent: only unkeyed entries can match by list). */
-export interface AdvisoryVersionKeyRow extends AdvisoryKeyRow {
-  versionKey?: string;
-}
-
-/**
- * The field lookupVersions puts on an entry in place of its keyed versions list: how long the list is and which
- * of the keys asked for its (ecosystem, name) it holds. A colon keeps it apart from OSV's own field names.
- */
-export const STORED_VERSIONS_FIELD = 'vigil:versions';
-
-export interface StoredVersions {
-  count: number;
-  found: string[];
+/** One (record, key) pair a candidate look-up found: the key's entries as imported for deciding a hit. */
+export interface AdvisoryCandidateRow extends AdvisoryKeyRow {
+  id: string;
+  entries: unknown[];
 }
 
 /** One record to import: its identity, the keys it is looked up by, and the record itself. */
@@ -88,11 +77,12 @@ export interface PgAdvisoryStore {
    */
   lookup(keys: readonly AdvisoryKeyRow[]): Promise<unknown[]>;
   /**
-   * As lookup, but entries imported with version keys come without their `versions` list and with
-   * STORED_VERSIONS_FIELD saying whether it holds the asked keys (tested in SQL: the lists never leave the
-   * server). Entries imported without keys, and rows imported before version keys existed, come whole.
+   * The first step of a two-step look-up: per (record, key) with one of the keys, the record's id and the key's
+   * matchEntries (small: no references, details or other keys' entries). Withdrawn records are included.
    */
-  lookupVersions(keys: readonly AdvisoryVersionKeyRow[]): Promise<unknown[]>;
+  lookupCandidates(keys: readonly AdvisoryKeyRow[]): Promise<AdvisoryCandidateRow[]>;
+  /** The second step: as lookup, for the records with these ids only (the candidates that hit). */
+  lookupRecords(ids: readonly string[], keys: readonly AdvisoryKeyRow[]): Promise<unknown[]>;
   info(): Promise<AdvisoryDbInfoRow>;
   /**
    * Imports one source in ONE transaction: either every batch lands or, when a batch or the iterator fails,
@@ -117,8 +107,11 @@ export class PostgresAdvisoryStore implements PgAdvisoryStore {
   lookup(keys: readonly AdvisoryKeyRow[]): Promise<unknown[]> {
     return this.impl.lookup(keys);
   }
-  lookupVersions(keys: readonly AdvisoryVersionKeyRow[]): Promise<unknown[]> {
-    return this.impl.lookupVersions(keys);
+  lookupCandidates(keys: readonly AdvisoryKeyRow[]): Promise<AdvisoryCandidateRow[]> {
+    return this.impl.lookupCandidates(keys);
+  }
+  lookupRecords(ids: readonly string[], keys: readonly AdvisoryKeyRow[]): Promise<unknown[]> {
+    return this.impl.lookupRecords(ids, keys);
   }
   info(): Promise<AdvisoryDbInfoRow> {
     return this.impl.info();
@@ -138,70 +131,70 @@ export function createAdvisoryStore(sql: Sql): PgAdvisoryStore {
 
 function pgAdvisoryStore(sql: Sql): PgAdvisoryStore {
   return {
-    async lookup(keys) {
-      if (!keys.length) return [];
-      const r = await sql.query<{ record: Record<string, unknown>; entries: (unknown[] | null)[] }>(
-        `SELECT a.record, h.entries
-           FROM (SELECT p.advisory_id, jsonb_agg(p.entries) AS entries
-                   FROM advisory_packages p
-                   JOIN unnest($1::text[], $2::text[]) AS k(ecosystem, name)
-                     ON p.ecosystem = k.ecosystem AND p.name = k.name
-                  GROUP BY p.advisory_id) h
-           JOIN advisories a ON a.id = h.advisory_id`,
-        [keys.map((k) => k.ecosystem), keys.map((k) => k.name)],
-      );
-      return r.rows.map(({ record, entries }) => {
-        const filed = entries.flatMap((e) => e ?? []);
-        if (!filed.length) return record;
-        const own = Array.isArray(record['affected']) ? (record['affected'] as unknown[]) : [];
-        return { ...record, affected: [...own, ...filed] };
-      });
+    lookup(keys) {
+      return lookupRecords(sql, keys);
     },
 
-    async lookupVersions(keys) {
+    async lookupCandidates(keys) {
       if (!keys.length) return [];
-      // Per asked package its version keys; per stored row the entries (keyed lists left out) and, in the same
-      // aggregate order, which asked keys each keyed list holds. The lists stay in the server: an index probe by
-      // row, then an overlap test on arrays.
+      // Flat rows, no aggregate and no join with the records: the index on (ecosystem, name) alone, and the
+      // entries stored as json text, so the server sends them as written.
       const r = await sql.query<{
-        record: Record<string, unknown>;
-        filed: (unknown[] | null)[];
-        found: (Record<string, string[]> | null)[];
+        ecosystem: string;
+        name: string;
+        advisory_id: string;
+        match_entries: unknown[];
       }>(
-        `WITH k AS (SELECT ecosystem, name, array_agg(version_key) FILTER (WHERE version_key IS NOT NULL) AS version_keys
-                      FROM unnest($1::text[], $2::text[], $3::text[]) AS q(ecosystem, name, version_key)
-                     GROUP BY ecosystem, name)
-         SELECT a.record, h.filed, h.found
-           FROM (SELECT p.advisory_id,
-                        jsonb_agg(COALESCE(p.lookup_entries, p.entries)) AS filed,
-                        jsonb_agg(CASE WHEN p.lookup_entries IS NOT NULL AND k.version_keys IS NOT NULL THEN
-                          (SELECT jsonb_object_agg(v.entry_index::text,
-                                    ARRAY(SELECT DISTINCT x FROM unnest(k.version_keys) AS x WHERE x = ANY (v.version_keys)))
-                             FROM advisory_versions v
-                            WHERE v.ecosystem = p.ecosystem AND v.name = p.name AND v.advisory_id = p.advisory_id
-                              AND v.version_keys && k.version_keys)
-                        END) AS found
-                   FROM advisory_packages p
-                   JOIN k ON p.ecosystem = k.ecosystem AND p.name = k.name
-                  GROUP BY p.advisory_id) h
-           JOIN advisories a ON a.id = h.advisory_id`,
-        [keys.map((k) => k.ecosystem), keys.map((k) => k.name), keys.map((k) => k.versionKey ?? null)],
+        `SELECT p.ecosystem, p.name, p.advisory_id, p.match_entries
+           FROM advisory_packages p
+           JOIN unnest($1::text[], $2::text[]) AS k(ecosystem, name)
+             ON p.ecosystem = k.ecosystem AND p.name = k.name`,
+        [keys.map((k) => k.ecosystem), keys.map((k) => k.name)],
       );
-      return r.rows.map(({ record, filed, found }) => {
-        const added: unknown[] = [];
-        filed.forEach((entries, row) => {
-          if (!entries) return;
-          entries.forEach((e, i) => {
-            const stored = (e as Record<string, unknown> | null)?.[STORED_VERSIONS_FIELD] as
-              StoredVersions | undefined;
-            if (stored) stored.found = found[row]?.[String(i)] ?? [];
-            added.push(e);
-          });
-        });
-        if (!added.length) return record;
-        const own = Array.isArray(record['affected']) ? (record['affected'] as unknown[]) : [];
-        return { ...record, affected: [...own, ...added] };
-      });
+      return r.rows.map((row) => ({
+        id: row.advisory_id,
+        ecosystem: row.ecosystem,
+        name: row.name,
+        entries: row.match_entries,
+      }));
+    },
+
+    async lookupRecords(ids, keys) {
+      if (!ids.length || !keys.length) return [];
+      // Two flat queries side by side, joined here: aggregating the entries per record in SQL (as lookup does)
+      // cost the server more than both queries together.
+      const [records, filed] = await Promise.all([
+        sql.query<{ id: string; record: Record<string, unknown> }>(
+          `SELECT a.id, a.record FROM unnest($1::text[]) AS i(id) JOIN advisories a ON a.id = i.id`,
+          [ids],
+        ),
+        sql.query<{ advisory_id: string; entries: unknown[] | null }>(
+          `SELECT p.advisory_id, p.entries
+             FROM unnest($3::text[]) AS i(id)
+             JOIN advisory_packages p ON p.advisory_id = i.id
+             JOIN unnest($1::text[], $2::text[]) AS k(ecosystem, name)
+               ON p.ecosystem = k.ecosystem AND p.name = k.name`,
+          [keys.map((k) => k.ecosystem), keys.map((k) => k.name), ids],
+        ),
+      ]);
+      const byId = new Map<string, unknown[]>();
+      for (const { advisory_id: id, entries } of filed.rows) {
+        const list = byId.get(id);
+        if (!list) byId.set(id, entries ? [...entries] : []);
+        else if (entries) list.push(...entries);
+      }
+      const out: unknown[] = [];
+      for (const { id, record } of records.rows) {
+        const added = byId.get(id);
+        // A record none of the asked keys names is not one lookup would give.
+        if (!added) continue;
+        if (!added.length) out.push(record);
+        else {
+          const own = Array.isArray(record['affected']) ? (record['affected'] as unknown[]) : [];
+          out.push({ ...record, affected: [...own, ...added] });
+        }
+      }
+      return out;
     },
 
     async info() {
@@ -274,6 +267,27 @@ function pgAdvisoryStore(sql: Sql): PgAdvisoryStore {
   };
 }
 
+/** Records with an entry for one of the keys, each with the entries filed under the asked keys appended. */
+async function lookupRecords(sql: SqlQueryable, keys: readonly AdvisoryKeyRow[]): Promise<unknown[]> {
+  if (!keys.length) return [];
+  const r = await sql.query<{ record: Record<string, unknown>; entries: (unknown[] | null)[] }>(
+    `SELECT a.record, h.entries
+       FROM (SELECT p.advisory_id, json_agg(p.entries) AS entries
+               FROM advisory_packages p
+               JOIN unnest($1::text[], $2::text[]) AS k(ecosystem, name)
+                 ON p.ecosystem = k.ecosystem AND p.name = k.name
+              GROUP BY p.advisory_id) h
+       JOIN advisories a ON a.id = h.advisory_id`,
+    [keys.map((k) => k.ecosystem), keys.map((k) => k.name)],
+  );
+  return r.rows.map(({ record, entries }) => {
+    const filed = entries.flatMap((e) => e ?? []);
+    if (!filed.length) return record;
+    const own = Array.isArray(record['affected']) ? (record['affected'] as unknown[]) : [];
+    return { ...record, affected: [...own, ...filed] };
+  });
+}
+
 async function importBatch(
   tx: SqlQueryable,
   source: string,
@@ -290,137 +304,65 @@ async function importBatch(
   }
   const rows = [...byId.values()];
   result.unchanged += batch.length - rows.length;
-  const payload = JSON.stringify(
-    rows.map((r) => ({ id: r.id, modified: r.modified, withdrawn: r.withdrawn ?? null, record: r.record })),
-  );
+  // Column-wise, the records as JSON text: stored as written (json), the text a look-up then sends.
   const up = await tx.query<{ id: string; inserted: boolean }>(
     `INSERT INTO advisories (id, source, modified, withdrawn, record)
-       SELECT t.id, $2, t.modified, t.withdrawn, t.record
-         FROM jsonb_to_recordset($1::jsonb) AS t(id text, modified timestamptz, withdrawn timestamptz, record jsonb)
+       SELECT t.id, $5, t.modified, t.withdrawn, t.record::json
+         FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::text[]) AS t(id, modified, withdrawn, record)
      ON CONFLICT (id) DO UPDATE
        SET source = EXCLUDED.source, modified = EXCLUDED.modified, withdrawn = EXCLUDED.withdrawn, record = EXCLUDED.record
        WHERE advisories.modified < EXCLUDED.modified
      RETURNING id, (xmax = 0) AS inserted`,
-    [payload, source],
+    [
+      rows.map((r) => r.id),
+      rows.map((r) => r.modified),
+      rows.map((r) => r.withdrawn ?? null),
+      rows.map((r) => JSON.stringify(r.record)),
+      source,
+    ],
   );
   const written = new Set(up.rows.map((r) => r.id));
   const replaced = up.rows.filter((r) => !r.inserted).map((r) => r.id);
   result.inserted += up.rows.length - replaced.length;
   result.replaced += replaced.length;
   result.unchanged += rows.length - up.rows.length;
-  if (replaced.length) {
+  if (replaced.length)
     await tx.query(`DELETE FROM advisory_packages WHERE advisory_id = ANY($1::text[])`, [replaced]);
-    await tx.query(`DELETE FROM advisory_versions WHERE advisory_id = ANY($1::text[])`, [replaced]);
-  }
-  const keyRows: KeyRow[] = [];
-  const versionRows: VersionRow[] = [];
-  // Records already stored unchanged, whose keyed lists may predate version keys (imported before the migration
-  // that added them): their rows get the keys now, so importing a source again brings it up to date.
-  const upgradeRows: (KeyRow & { modified: string })[] = [];
-  const upgradeVersions: VersionRow[] = [];
+  // Column-wise, the entries as JSON text, stored as written.
+  const cols = {
+    ecosystem: [] as string[],
+    name: [] as string[],
+    id: [] as string[],
+    entries: [] as (string | null)[],
+    match: [] as string[],
+  };
   for (const r of rows) {
-    const fresh = written.has(r.id);
+    if (!written.has(r.id)) continue;
     for (const k of r.keys) {
-      const split = splitVersions(r.id, k);
-      const row = { ecosystem: k.ecosystem, name: k.name, advisory_id: r.id, entries: k.entries ?? null };
-      if (fresh) {
-        keyRows.push({ ...row, lookup_entries: split?.lookupEntries ?? null });
-        if (split) versionRows.push(...split.versions);
-      } else if (split) {
-        upgradeRows.push({ ...row, lookup_entries: split.lookupEntries, modified: r.modified });
-        upgradeVersions.push(...split.versions);
-      }
+      cols.ecosystem.push(k.ecosystem);
+      cols.name.push(k.name);
+      cols.id.push(r.id);
+      cols.entries.push(k.entries ? JSON.stringify(k.entries) : null);
+      cols.match.push(JSON.stringify(k.matchEntries ?? k.entries ?? ownEntries(r.record, k)));
     }
   }
-  if (keyRows.length)
+  if (cols.id.length)
     await tx.query(
-      `INSERT INTO advisory_packages (ecosystem, name, advisory_id, entries, lookup_entries)
-         SELECT t.ecosystem, t.name, t.advisory_id, t.entries, t.lookup_entries
-           FROM jsonb_to_recordset($1::jsonb)
-                AS t(ecosystem text, name text, advisory_id text, entries jsonb, lookup_entries jsonb)
+      `INSERT INTO advisory_packages (ecosystem, name, advisory_id, entries, match_entries)
+         SELECT t.ecosystem, t.name, t.advisory_id, t.entries::json, t.match_entries::json
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+                AS t(ecosystem, name, advisory_id, entries, match_entries)
        ON CONFLICT DO NOTHING`,
-      [JSON.stringify(keyRows)],
-    );
-  if (upgradeRows.length) {
-    // Only rows without keys yet, of the very copy stored (same modified): their entries are these entries.
-    const up = await tx.query<{ ecosystem: string; name: string; advisory_id: string }>(
-      `UPDATE advisory_packages p SET lookup_entries = t.lookup_entries
-         FROM jsonb_to_recordset($1::jsonb)
-              AS t(ecosystem text, name text, advisory_id text, modified timestamptz, lookup_entries jsonb),
-              advisories a
-        WHERE p.ecosystem = t.ecosystem AND p.name = t.name AND p.advisory_id = t.advisory_id
-          AND p.lookup_entries IS NULL AND a.id = t.advisory_id AND a.modified = t.modified
-       RETURNING p.ecosystem, p.name, p.advisory_id`,
-      [JSON.stringify(upgradeRows.map(({ entries: _entries, ...rest }) => rest))],
-    );
-    const upgraded = new Set(up.rows.map((u) => `${u.ecosystem}\u0000${u.name}\u0000${u.advisory_id}`));
-    for (const v of upgradeVersions)
-      if (upgraded.has(`${v.ecosystem}\u0000${v.name}\u0000${v.advisory_id}`)) versionRows.push(v);
-  }
-  if (versionRows.length)
-    await tx.query(
-      `INSERT INTO advisory_versions (ecosystem, name, advisory_id, entry_index, version_keys)
-         SELECT t.ecosystem, t.name, t.advisory_id, t.entry_index, t.version_keys
-           FROM jsonb_to_recordset($1::jsonb)
-                AS t(ecosystem text, name text, advisory_id text, entry_index integer, version_keys text[])
-       ON CONFLICT DO NOTHING`,
-      [JSON.stringify(versionRows)],
+      [cols.ecosystem, cols.name, cols.id, cols.entries, cols.match],
     );
 }
 
-interface KeyRow {
-  ecosystem: string;
-  name: string;
-  advisory_id: string;
-  entries: unknown[] | null;
-  lookup_entries: unknown[] | null;
-}
-
-interface VersionRow {
-  ecosystem: string;
-  name: string;
-  advisory_id: string;
-  entry_index: number;
-  version_keys: readonly string[];
-}
-
-/**
- * A key's entries as lookupVersions sends them (each keyed list replaced by its length) and the keys to store;
- * undefined when no entry's list is keyed. Keys that do not line up with the entries are refused: a list matched
- * against the wrong entry's keys would report the wrong releases.
- */
-function splitVersions(
-  id: string,
-  key: AdvisoryImportKey,
-): { lookupEntries: unknown[]; versions: VersionRow[] } | undefined {
-  const { versionKeys } = key;
-  if (!versionKeys?.some((k) => k)) return undefined;
-  const where = `importSource: record ${JSON.stringify(id)}, package ${key.ecosystem}/${key.name}`;
-  const entries = key.entries ?? [];
-  if (versionKeys.length !== entries.length)
-    throw new Error(`${where}: ${versionKeys.length} versionKeys lists for ${entries.length} entries`);
-  const versions: VersionRow[] = [];
-  const lookupEntries = entries.map((entry, i) => {
-    const keys = versionKeys[i];
-    if (!keys) return entry;
-    if (!entry || typeof entry !== 'object' || Array.isArray(entry))
-      throw new Error(`${where}: entry ${i} has version keys but is not a JSON object`);
-    const listed = (entry as Record<string, unknown>)['versions'];
-    if (!Array.isArray(listed) || listed.length !== keys.length)
-      throw new Error(
-        `${where}: entry ${i} has ${keys.length} version keys for ${Array.isArray(listed) ? listed.length : 'no'} listed versions`,
-      );
-    if (!keys.every((k) => typeof k === 'string'))
-      throw new Error(`${where}: entry ${i} has a version key that is not a string`);
-    versions.push({
-      ecosystem: key.ecosystem,
-      name: key.name,
-      advisory_id: id,
-      entry_index: i,
-      version_keys: keys,
-    });
-    const { versions: _listed, ...rest } = entry as Record<string, unknown>;
-    return { ...rest, [STORED_VERSIONS_FIELD]: { count: keys.length } };
+/** A record imported whole (no entries given per key): its affected[] entries that name the key's package. */
+function ownEntries(record: Record<string, unknown>, key: AdvisoryKeyRow): unknown[] {
+  const affected = record['affected'];
+  if (!Array.isArray(affected)) return [];
+  return affected.filter((a) => {
+    const p = (a as { package?: { ecosystem?: unknown; name?: unknown } } | null)?.package;
+    return p?.ecosystem === key.ecosystem && p?.name === key.name;
   });
-  return { lookupEntries, versions };
 }

@@ -37,9 +37,7 @@ export {
   type AdvisoryImportKey,
   type AdvisorySourceRow,
   type AdvisoryDbInfoRow,
-  type AdvisoryVersionKeyRow,
-  type StoredVersions,
-  STORED_VERSIONS_FIELD,
+  type AdvisoryCandidateRow,
 } from './advisory.store.js';
 export {
   createTokenStore,

@@ -86,6 +86,9 @@ describe('migrations', () => {
       'ApiTokens1764914400000',
       'FindingPriority1765000000000',
       'AdvisoryVersionKeys1765100000000',
+      'FindingPrincipals1765200000000',
+      'SnapshotChunks1765400000000',
+      'AdvisoryMatchEntries1765600000000',
     ]);
     assert.deepEqual(await runMigrations(db.url), [
       'ReportingStore1764752400000',
@@ -94,6 +97,9 @@ describe('migrations', () => {
       'ApiTokens1764914400000',
       'FindingPriority1765000000000',
       'AdvisoryVersionKeys1765100000000',
+      'FindingPrincipals1765200000000',
+      'SnapshotChunks1765400000000',
+      'AdvisoryMatchEntries1765600000000',
     ]);
     assert.deepEqual(await runMigrations(db.url), []);
     const status = await migrationStatus(db.url);
@@ -106,6 +112,9 @@ describe('migrations', () => {
         'ApiTokens1764914400000',
         'FindingPriority1765000000000',
         'AdvisoryVersionKeys1765100000000',
+        'FindingPrincipals1765200000000',
+        'SnapshotChunks1765400000000',
+        'AdvisoryMatchEntries1765600000000',
       ],
     );
     assert.deepEqual(status.pending, []);
@@ -120,7 +129,6 @@ describe('migrations', () => {
         'advisory_db_state',
         'advisory_packages',
         'advisory_sources',
-        'advisory_versions',
         'api_tokens',
         'assets',
         'blobs',
@@ -129,6 +137,8 @@ describe('migrations', () => {
         'findings',
         'scans',
         'schema_migrations',
+        'scope_event_counts',
+        'snapshot_chunks',
         'snapshots',
       ],
     );
@@ -406,5 +416,124 @@ describe('snapshots', () => {
     );
     const stored = await store.listSnapshots('staging');
     assert.equal(stored.length, 1);
+  });
+});
+
+describe('snapshot content in chunks', () => {
+  // JSON-like text of distinct records, as a snapshot's findings are: about 3 MB.
+  const records = Array.from(
+    { length: 20_000 },
+    (_, i) =>
+      `{"id":"finding-${createHash('sha256').update(String(i)).digest('hex')}","severity":${i % 5},"title":"record ${i} of the content"}`,
+  );
+  const contentOf = (list: string[]) => enc(`{"findings":[${list.join(',')}]}`);
+  const chunked = (version: number, previousHash: string | null, content: Uint8Array): NewSnapshot => ({
+    scope: 'chunked',
+    version,
+    frameworkVersion: '4.0.1',
+    contentHash: 'sha256:' + createHash('sha256').update(content).digest('hex'),
+    previousHash,
+    logPosition: [{ topic: 'vigil.scans', partition: 0, offset: String(version) }],
+    content,
+  });
+  const chunkCount = async () =>
+    Number((await sql.query<{ n: string }>('SELECT count(*) AS n FROM snapshot_chunks')).rows[0]?.n);
+
+  it('read back byte for byte, and a version that changes little stores little', async () => {
+    const before = await chunkCount();
+    const v1 = chunked(1, null, contentOf(records));
+    await store.insertSnapshot(v1);
+    const first = (await chunkCount()) - before;
+    assert.ok(first > 20, `a 3 MB content is cut into more than 20 chunks, got ${first}`);
+    const changed = [...records];
+    changed[7_000] = '{"id":"changed"}';
+    changed.splice(15_000, 0, '{"id":"inserted"}');
+    const v2 = chunked(2, v1.contentHash, contentOf(changed));
+    await store.insertSnapshot(v2);
+    const added = (await chunkCount()) - before - first;
+    assert.ok(added >= 1 && added <= 6, `two edits add a few chunks, got ${added} (of ${first})`);
+    // The same content again stores nothing new.
+    const v3 = chunked(3, v2.contentHash, contentOf(changed));
+    await store.insertSnapshot(v3);
+    assert.equal((await chunkCount()) - before - first, added);
+
+    for (const v of [v1, v2, v3]) {
+      const got = await store.getSnapshot('chunked', v.version);
+      assert.ok(Buffer.from(got!.content).equals(Buffer.from(v.content)), `version ${v.version} reads back`);
+    }
+    assert.ok(Buffer.from((await store.latestSnapshot('chunked'))!.content).equals(Buffer.from(v3.content)));
+    assert.deepEqual(
+      (await store.listSnapshots('chunked')).map((s) => s.size),
+      [v1.content.byteLength, v2.content.byteLength, v2.content.byteLength],
+    );
+  });
+
+  it('are as immutable as snapshots, and a chunk changed behind their back is refused by name', async () => {
+    await assert.rejects(
+      sql.query("UPDATE snapshot_chunks SET content = '\\x00'"),
+      /snapshot chunks are immutable: UPDATE rejected/,
+    );
+    await assert.rejects(
+      sql.query('DELETE FROM snapshot_chunks'),
+      /snapshot chunks are immutable: DELETE rejected/,
+    );
+    await assert.rejects(
+      sql.query('TRUNCATE snapshot_chunks'),
+      /snapshot chunks are immutable: TRUNCATE rejected/,
+    );
+    const row = await sql.query<{ digest: Buffer }>(
+      `SELECT substring(chunks FROM 33 FOR 32) AS digest FROM snapshots WHERE scope = 'chunked' AND version = 1`,
+    );
+    const digest = row.rows[0]!.digest;
+    // The owner can still disable the trigger: what a reader then gets is checked chunk by chunk.
+    await sql.query('ALTER TABLE snapshot_chunks DISABLE TRIGGER snapshot_chunks_immutable');
+    try {
+      await sql.query("UPDATE snapshot_chunks SET content = content || '\\x20'::bytea WHERE digest = $1", [
+        digest,
+      ]);
+    } finally {
+      await sql.query('ALTER TABLE snapshot_chunks ENABLE TRIGGER snapshot_chunks_immutable');
+    }
+    await assert.rejects(
+      store.getSnapshot('chunked', 1),
+      new RegExp(
+        `snapshot 1 of scope "chunked": chunk sha256:${digest.toString('hex')} holds bytes whose digest is sha256:[0-9a-f]{64}`,
+      ),
+    );
+  });
+
+  it('written before chunks existed are read from their inline content', async () => {
+    const content = enc('{"findings":[]}');
+    await sql.query(
+      `INSERT INTO snapshots (scope, version, framework_version, content_hash, previous_hash, log_position, content)
+       VALUES ('inline', 1, '4.0.1', $1, NULL, '[]', $2)`,
+      ['sha256:' + createHash('sha256').update(content).digest('hex'), Buffer.from(content)],
+    );
+    assert.equal(Buffer.from((await store.getSnapshot('inline', 1))!.content).toString(), '{"findings":[]}');
+    assert.deepEqual(
+      (await store.listSnapshots('inline')).map((s) => s.size),
+      [content.byteLength],
+    );
+  });
+});
+
+describe('event counts per scope', () => {
+  it('follow every insert and delete of events, whoever makes them', async () => {
+    const count = (scope: string) => store.inTransaction((tx) => tx.countEvents(scope));
+    assert.equal(await count('counted'), 0);
+    const events = [
+      event('c-1', 9001, 'counted'),
+      event('c-2', 9002, 'counted'),
+      event('c-3', 9003, 'other-counted'),
+    ];
+    await store.inTransaction((tx) => tx.insertEvents(events));
+    // Redelivered: nothing new is counted.
+    await store.inTransaction((tx) => tx.insertEvents([events[0]!, event('c-4', 9004, 'counted')]));
+    assert.equal(await count('counted'), 3);
+    assert.equal(await count('other-counted'), 1);
+    await sql.query("DELETE FROM events WHERE event_id = 'c-2'");
+    assert.equal(await count('counted'), 2);
+    const direct = await sql.query<{ n: string }>("SELECT count(*) AS n FROM events WHERE scope = 'counted'");
+    assert.equal(Number(direct.rows[0]?.n), 2);
   });
 });

@@ -116,11 +116,18 @@ export interface StoredSnapshot extends NewSnapshot {
   createdAt: Date;
 }
 
+/** How a new version's content was stored: its chunks, and those of them not stored before (with their bytes). */
+export interface SnapshotStorage {
+  chunks: number;
+  newChunks: number;
+  newBytes: number;
+}
+
 /** A snapshot without its content, for listings. */
 export type SnapshotInfo = Omit<StoredSnapshot, 'content'> & { size: number };
 
 /** The findings API's filters, applied in SQL. Absent fields do not filter. */
-export interface FindingQuery {
+export interface FindingFilterQuery {
   scope: string;
   status: FindingStatus;
   severities?: readonly StoredSeverity[];
@@ -131,6 +138,10 @@ export interface FindingQuery {
   asset?: string;
   /** true: correlated findings only; false: none of them. */
   correlated?: boolean;
+}
+
+/** One page of the findings matching a filter. */
+export interface FindingQuery extends FindingFilterQuery {
   /** Keyset position: the page starts after this finding in priority desc, severity, id order. */
   after?: { priority: number | null; severity: StoredSeverity; findingId: string };
   limit: number;
@@ -138,7 +149,5 @@ export interface FindingQuery {
 
 export interface FindingPage {
   rows: StoredFinding[];
-  /** Every finding matching the filters (not only this page). */
-  total: number;
   hasMore: boolean;
 }

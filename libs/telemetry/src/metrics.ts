@@ -1,4 +1,12 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import {
+  AggregatorRegistry,
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+  type Metric,
+} from 'prom-client';
 
 // One registry per process. The all-in-one runs several service modules in one process: they share it, and a
 // metric declared by two of them is the same metric (told apart by its labels), not a "already registered" crash.
@@ -87,6 +95,22 @@ export const metrics = {
 export async function renderMetrics(): Promise<string> {
   ensureDefaults();
   return registry.metrics();
+}
+
+/**
+ * The registry as plain data (prom-client's getMetricsAsJSON), for a process that serves the metrics of several: a
+ * node:cluster primary sums its workers' with renderAggregatedMetrics.
+ */
+export async function metricsSnapshot(): Promise<unknown[]> {
+  ensureDefaults();
+  return registry.getMetricsAsJSON();
+}
+
+/** Several processes' metricsSnapshot() summed per series (counters, histograms; each metric's own aggregator), as text. */
+export async function renderAggregatedMetrics(snapshots: unknown[][]): Promise<string> {
+  return AggregatorRegistry.aggregate(
+    snapshots as Parameters<typeof AggregatorRegistry.aggregate>[0],
+  ).metrics();
 }
 
 /** The Content-Type to send with renderMetrics(). */

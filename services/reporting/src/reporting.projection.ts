@@ -12,6 +12,7 @@ import {
   decodeEnvelope,
   encodeEnvelope,
   newEnvelope,
+  reportedFindingBytes,
   type EventEnvelope,
   type LogPosition,
 } from '@vigil/contracts';
@@ -21,6 +22,7 @@ import {
   initialState,
   inventoryKey,
   readyForSnapshot,
+  reportedFindingOf,
   resolveFindings,
   scopeKey,
   type OpenFinding,
@@ -299,8 +301,7 @@ export class ReportingProjection {
     let added = 0;
     for (let offset = 0; ;) {
       const page = await reader.eventsForScope(scope, { offset, limit: 5000 });
-      for (const e of page)
-        if (this.fold(decodeEnvelope(e.payload), e.topic, e.partition, e.logOffset)) added++;
+      for (const e of page) if (this.fold(decodeStored(e), e.topic, e.partition, e.logOffset)) added++;
       offset += page.length;
       if (page.length < 5000) break;
     }
@@ -641,9 +642,31 @@ function scopeFromKey(key: string): { tenant: string; cluster: string } {
     : { tenant: '', cluster: key };
 }
 
+// The encoded findings of the FindingReported events decoded here, so the findings projection stores the bytes it
+// received instead of encoding every finding again (the encoding was a fifth of the projection's CPU). They are
+// views into the consumed batch: each is taken once, by the row write that follows its batch, and let go.
+const receivedFindings = new WeakMap<Finding, Uint8Array>();
+
+function decoded(bytes: Uint8Array): EventEnvelope {
+  const envelope = decodeEnvelope(bytes);
+  if (envelope.payload.case === 'findingReported' && envelope.payload.value.finding) {
+    const raw = reportedFindingBytes(bytes);
+    if (raw) receivedFindings.set(envelope.payload.value.finding, raw);
+  }
+  return envelope;
+}
+
+function encodedFinding(f: Finding): Uint8Array {
+  const reported = reportedFindingOf(f);
+  const raw = reported && receivedFindings.get(reported);
+  if (!raw) return toBinary(FindingSchema, f);
+  receivedFindings.delete(reported);
+  return raw;
+}
+
 function decodeStored(e: StoredEvent): EventEnvelope {
   try {
-    return decodeEnvelope(e.payload);
+    return decoded(e.payload);
   } catch (err) {
     throw new Error(
       `stored event ${e.eventId} (${e.topic}[${e.partition}]@${e.logOffset}): ${(err as Error).message}`,
@@ -653,7 +676,7 @@ function decodeStored(e: StoredEvent): EventEnvelope {
 
 function decodeRecord(r: ConsumedRecord): EventEnvelope {
   try {
-    return decodeEnvelope(r.value);
+    return decoded(r.value);
   } catch (err) {
     throw new Error(`${r.topic}[${r.partition}]@${r.offset}: ${(err as Error).message}`);
   }
@@ -711,7 +734,7 @@ function storedRow(scope: string, o: OpenFinding, row: SyncedRow): StoredFinding
     resolvedByScan: null,
     priority: findingPriority(f),
     relatedFindingIds: [...f.relatedFindingIds],
-    payload: toBinary(FindingSchema, f),
+    payload: encodedFinding(f),
   };
 }
 

@@ -17,7 +17,7 @@ export interface MadeSnapshot {
 /** Builds the scope's next snapshot from the fold and appends it to the store, inside the caller's transaction. */
 export class SnapshotMaker {
   /** How long the last make() spent building the content and appending it (diagnostics and the bench). */
-  lastTimings: { buildMs: number; insertMs: number; contentBytes: number } | undefined;
+  lastTimings: { buildMs: number; insertMs: number; contentBytes: number; storedBytes: number } | undefined;
 
   constructor(
     private readonly catalog: RequirementCatalog,
@@ -65,7 +65,7 @@ export class SnapshotMaker {
       scanId: at.scanId,
     });
     const built = performance.now();
-    await tx.insertSnapshot({
+    const stored = await tx.insertSnapshot({
       scope: key,
       version: snapshot.version,
       frameworkVersion: snapshot.frameworkVersion,
@@ -83,6 +83,7 @@ export class SnapshotMaker {
       buildMs: built - started,
       insertMs: performance.now() - built,
       contentBytes: snapshot.content.byteLength,
+      storedBytes: stored.newBytes,
     };
     return {
       subjectKey: key,

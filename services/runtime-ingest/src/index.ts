@@ -12,3 +12,4 @@ export {
 export { RuntimeEventsController, DetectionsController, EVENTS_PATH } from './events.controller.js';
 export { runtimeIngestOptions, type RuntimeIngestConfig } from './runtime-ingest.options.js';
 export { skippedSummary, skippedLineCount } from './runtime-findings.js';
+export { workerExecArgv } from './workers.js';

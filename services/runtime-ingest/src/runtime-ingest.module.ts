@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { TOPICS } from '@vigil/contracts';
@@ -17,6 +18,7 @@ import {
   eventsBodyReader,
 } from './events.controller.js';
 import { RuntimeEventsIngest, type RuntimeEventsHttpOptions } from './events-ingest.service.js';
+import { clusterMetricsHandler, sendMetricsOnRequest } from './cluster-metrics.js';
 import { RUNTIME_INGEST_GROUP, runtimeIngestEngine } from './scan-request.consumer.js';
 import {
   DEFAULT_SENSOR_CHECK_INTERVAL_MS,
@@ -50,6 +52,21 @@ export class RuntimeIngestModule {
       },
       scannerOptions,
     );
+    // A worker of several (RUNTIME_INGEST_WORKERS > 1) answers /metrics with the sum over all workers, ahead of
+    // the kit's own /metrics route (see cluster-metrics.ts). A lone process keeps the kit's.
+    if (cluster.isWorker && process.env['RUNTIME_INGEST_WORKER'])
+      base.providers = [
+        ...(base.providers ?? []),
+        {
+          provide: 'vigil:runtime-ingest:cluster-metrics',
+          inject: [HttpAdapterHost],
+          useFactory: (host: HttpAdapterHost) => {
+            sendMetricsOnRequest();
+            host.httpAdapter?.use('/metrics', clusterMetricsHandler());
+            return '/metrics';
+          },
+        },
+      ];
     if (!http) return base;
     // The clock that stamps received_at, so silence is measured on the clock that timed what was heard.
     const watchClock = sensorWatch?.clock ?? http.clock ?? clock;

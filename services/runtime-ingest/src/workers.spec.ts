@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadConfig } from '@vigil/config';
 import { runtimeIngestOptions } from './runtime-ingest.options.js';
-import { workerCount } from './workers.js';
+import { workerCount, workerExecArgv } from './workers.js';
 
 test('RUNTIME_INGEST_WORKERS: a count, or auto for one per CPU; anything else is refused naming it', () => {
   assert.equal(workerCount('1', 2), 1);
@@ -18,4 +18,15 @@ test('RUNTIME_INGEST_WORKERS: a count, or auto for one per CPU; anything else is
   assert.equal(loadConfig(runtimeIngestOptions, { env: {} }).ingestWorkers, '1');
   assert.equal(loadConfig(runtimeIngestOptions, { env: env('auto') }).ingestWorkers, 'auto');
   assert.throws(() => loadConfig(runtimeIngestOptions, { env: env('lots') }), /RUNTIME_INGEST_WORKERS/);
+});
+
+test('workers run with larger young-generation semi-spaces unless the operator sized them', () => {
+  assert.deepEqual(workerExecArgv([]), ['--max-semi-space-size=64']);
+  assert.deepEqual(workerExecArgv(['--enable-source-maps']), [
+    '--enable-source-maps',
+    '--max-semi-space-size=64',
+  ]);
+  assert.deepEqual(workerExecArgv(['--max-semi-space-size=16']), ['--max-semi-space-size=16']);
+  assert.deepEqual(workerExecArgv(['--max_semi_space_size=8']), ['--max_semi_space_size=8']);
+  assert.deepEqual(workerExecArgv([], '--max-old-space-size=512  --max-semi-space-size=32'), []);
 });

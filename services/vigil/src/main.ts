@@ -17,14 +17,22 @@ import { ciCommand, ciPrepare, type CiArgs } from './commands/ci.command.js';
 import { tokenCommand } from './commands/token.command.js';
 import { scanCommand } from './commands/scan.command.js';
 import { scanTarget } from './commands/scan-target.js';
-import { SNAPSHOT_FLAGS, snapshotCreateCommand, snapshotsCommand } from './commands/snapshots.command.js';
+import {
+  SNAPSHOT_FLAGS,
+  checkedScope,
+  snapshotCreateCommand,
+  snapshotsCommand,
+  type SnapshotRequester,
+} from './commands/snapshots.command.js';
+import { requireKnownCluster } from './commands/known-cluster.js';
+import { cliRequester } from './cli-user.js';
 import { diffCommand } from './commands/diff.command.js';
 import { reportingCommand } from './commands/reporting.command.js';
 import type { PolicyInput } from './commands/findings-view.js';
 import { DeploymentError, openDeployment, type Deployment } from './deployment.js';
 import { terminalOutput, type Output } from './output.js';
 import { VIGIL_VERSION, startPipeline } from './pipeline.js';
-import { UsageError } from './usage-error.js';
+import { UsageError, commandName } from './usage-error.js';
 
 type Config = ConfigOf<typeof cliOptions>;
 
@@ -73,6 +81,9 @@ Command flags:
           k8s <file|dir>... or --manifests PATH... or --live [--kubeconfig FILE] [--context NAME], with
           --cde-label key=value (default pci-scope=cde); host --root PATH (default /) --node NAME
   ingest: <falco|tetragon|k8s-audit> <file|->; --format table|json
+  exception, attest: accept, revoke and a new attestation also request a snapshot of the cluster and print the
+          version that includes the change; --no-snapshot records the event only (vigil report shows it from the
+          next snapshot). Refused in a cluster with no recorded events
   explain: network <workload> --manifests PATH... [--cde-label key=value]; --format table|json
   report: --snapshot N, --list, --diff FROM..TO; --format table|json|sarif|csv|html|junit (csv: the requirements;
           html: the auditor's page of the evidence bundle)
@@ -204,38 +215,49 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
       );
     }
     case 'exception': {
-      exceptionArgs({ sub: args[0], args: args.slice(1), flags: extra, cluster: config.cluster }); // usage errors first
-      const deployment = await open(config, out);
-      try {
-        return await exceptionCommand({
-          deployment,
-          sub: args[0],
-          args: args.slice(1),
-          flags: extra,
-          cluster: config.cluster,
-          format: config.format,
-          out,
-        });
-      } finally {
-        await deployment.close();
-      }
+      const sub = args[0];
+      exceptionArgs({ sub, args: args.slice(1), flags: extra, cluster: config.cluster }); // usage errors first
+      const input = {
+        sub,
+        args: args.slice(1),
+        flags: extra,
+        cluster: config.cluster,
+        format: config.format,
+        out,
+      };
+      if (sub === 'list')
+        return withDeployment(config, out, (deployment) => exceptionCommand({ ...input, deployment }));
+      return withRecording(
+        config,
+        out,
+        commandName('exception', sub),
+        sub === 'accept',
+        extra,
+        (deployment, snapshot) =>
+          exceptionCommand({ ...input, deployment, ...(snapshot ? { snapshot } : {}) }),
+      );
     }
     case 'attest': {
       // Usage errors and missing files before the deployment opens; the files are hashed once, here.
       const prepared = await attestArgs({ args, flags: extra, cluster: config.cluster });
-      const deployment = await open(config, out);
-      try {
-        return await attestCommand({
-          deployment,
-          args,
-          flags: extra,
-          cluster: config.cluster,
-          out,
-          prepared,
-        });
-      } finally {
-        await deployment.close();
-      }
+      const revoke = args[0] === 'revoke';
+      return withRecording(
+        config,
+        out,
+        commandName('attest', revoke ? 'revoke' : undefined),
+        !revoke,
+        extra,
+        (deployment, snapshot) =>
+          attestCommand({
+            deployment,
+            args,
+            flags: extra,
+            cluster: config.cluster,
+            out,
+            prepared,
+            ...(snapshot ? { snapshot } : {}),
+          }),
+      );
     }
     case 'ack': {
       const reason = typeof extra.reason === 'string' ? extra.reason : undefined;
@@ -310,19 +332,18 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
       if (rest.length > 0) throw new UsageError(`vigil ${command}: unexpected argument "${rest[0]}"`);
       const scope = typeof extra.scope === 'string' ? extra.scope : undefined;
       const format = tableOrJson(config.format, `vigil ${command}`);
-      return withPipeline(config, out, async (deployment, pipeline) =>
-        create
-          ? snapshotCreateCommand({
-              store: pipeline.store,
-              eventLog: deployment.eventLog,
-              scope: scope ?? config.cluster,
-              requestedBy: `cli:${process.env.USER ?? 'unknown'}`,
-              waitUntilCaughtUp: () => pipeline.waitUntilCaughtUp(config.timeout),
-              format,
-              out,
-            })
-          : snapshotsCommand({ store: pipeline.store, scope, format, out }),
-      );
+      return withPipeline(config, out, async (deployment, pipeline) => {
+        if (!create) return snapshotsCommand({ store: pipeline.store, scope, format, out });
+        const command = commandName('snapshots', 'create');
+        const target = checkedScope(scope ?? config.cluster, command);
+        await requireKnownCluster(deployment.sql, target, command);
+        return snapshotCreateCommand({
+          ...snapshotRequester(config, deployment, pipeline),
+          scope: target,
+          format,
+          out,
+        });
+      });
     }
     case 'diff': {
       if (args.length > 2) throw new UsageError(`vigil diff: unexpected argument "${args[2]}"`);
@@ -357,7 +378,9 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
     case 'report': {
       if (args.length > 0) throw new UsageError(`vigil report: unexpected argument "${args[0]}"`);
       const version =
-        typeof extra.snapshot === 'string' ? positiveInt(extra.snapshot, '--snapshot') : undefined;
+        typeof extra.snapshot === 'string'
+          ? positiveInt(extra.snapshot, '--snapshot', commandName('report'))
+          : undefined;
       const modes = [extra.list === true, typeof extra.diff === 'string', version !== undefined].filter(
         Boolean,
       );
@@ -421,7 +444,9 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
       if (sub === 'export') {
         if (!output) throw new UsageError('vigil evidence export: -o FILE names the bundle to write');
         const version =
-          typeof extra.snapshot === 'string' ? positiveInt(extra.snapshot, '--snapshot') : undefined;
+          typeof extra.snapshot === 'string'
+            ? positiveInt(extra.snapshot, '--snapshot', commandName('evidence', 'export'))
+            : undefined;
         const signingKey = await loadSigningKey({ dataDir: config.dataDir, keyPath: config.signingKey });
         return withPipeline(config, out, async (_d, pipeline) =>
           evidenceExport({
@@ -462,6 +487,59 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
       return up(config, out, extra);
     default:
       throw new UsageError(`vigil: unknown command "${command}" (try vigil --help)`);
+  }
+}
+
+/**
+ * A command that records an exception or attestation event. Unless --no-snapshot, it runs with the pipeline and a
+ * snapshot requester, so the change is in the version `vigil report` shows next. `newRecord`: an accept or a new
+ * attestation, refused in a cluster with no recorded events (a revocation already names something recorded).
+ */
+async function withRecording(
+  config: Config,
+  out: Output,
+  command: string,
+  newRecord: boolean,
+  extra: Record<string, string | boolean | undefined>,
+  fn: (deployment: Deployment, snapshot: SnapshotRequester | undefined) => Promise<number>,
+): Promise<number> {
+  const guard = async (deployment: Deployment) => {
+    if (newRecord) await requireKnownCluster(deployment.sql, config.cluster, command);
+  };
+  if (extra['no-snapshot'] === true)
+    return withDeployment(config, out, async (deployment) => {
+      await guard(deployment);
+      return fn(deployment, undefined);
+    });
+  return withPipeline(config, out, async (deployment, pipeline) => {
+    await guard(deployment);
+    return fn(deployment, snapshotRequester(config, deployment, pipeline));
+  });
+}
+
+function snapshotRequester(
+  config: Config,
+  deployment: Deployment,
+  pipeline: Awaited<ReturnType<typeof startPipeline>>,
+): SnapshotRequester {
+  return {
+    store: pipeline.store,
+    eventLog: deployment.eventLog,
+    requestedBy: cliRequester(),
+    waitUntilCaughtUp: () => pipeline.waitUntilCaughtUp(config.timeout),
+  };
+}
+
+async function withDeployment(
+  config: Config,
+  out: Output,
+  fn: (deployment: Deployment) => Promise<number>,
+): Promise<number> {
+  const deployment = await open(config, out);
+  try {
+    return await fn(deployment);
+  } finally {
+    await deployment.close();
   }
 }
 
@@ -520,7 +598,7 @@ async function up(
 ): Promise<number> {
   const port =
     typeof extra.port === 'string'
-      ? positiveInt(extra.port, '--port', true, 65535)
+      ? positiveInt(extra.port, '--port', commandName('up'), true, 65535)
       : Number(process.env.PORT ?? 8080);
   const host = typeof extra.host === 'string' ? extra.host : (process.env.HOST ?? '127.0.0.1');
   const deployment = await open(config, out);
@@ -574,12 +652,18 @@ async function policyInput(config: Config): Promise<PolicyInput> {
   };
 }
 
-function positiveInt(text: string, flag: string, zeroOk = false, max = 2_147_483_647): number {
+function positiveInt(
+  text: string,
+  flag: string,
+  command: string,
+  zeroOk = false,
+  max = 2_147_483_647,
+): number {
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
   const min = zeroOk ? 0 : 1;
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new UsageError(
-      `vigil: ${flag} takes a whole number from ${min} to ${max}, got "${text.slice(0, 40)}"`,
+      `${command}: ${flag} takes a whole number from ${min} to ${max}, got "${text.slice(0, 40)}"`,
     );
   }
   return n;

@@ -9,21 +9,14 @@ export interface AdvisoryKey {
   name: string;
 }
 
-/** A package asked for with its version's canonical key (versions/version-key.ts), where its scheme has one. */
-export interface AdvisoryVersionKey extends AdvisoryKey {
-  versionKey?: string;
-}
-
 /**
- * What a store that tests versions lists itself puts on an entry in place of its `versions` list: the list's
- * length and which of the asked version keys (of the entry's package) it holds. libs/store writes it under the
- * same name (STORED_VERSIONS_FIELD there); the colon keeps it apart from OSV's own fields.
+ * One (record, key) pair a two-step look-up found: the record's id and its affected[] entries for the key as far
+ * as deciding a hit needs them (ranges and versions; the package is the key's, and the store may leave out
+ * severities and ecosystem-specific data). The matcher validates them.
  */
-export const STORED_VERSIONS_FIELD = 'vigil:versions';
-
-export interface StoredVersions {
-  count: number;
-  found: string[];
+export interface AdvisoryCandidate extends AdvisoryKey {
+  id: string;
+  entries: unknown[];
 }
 
 export interface AdvisorySourceInfo {
@@ -48,10 +41,12 @@ export interface AdvisoryStore {
   /** Every record with an affected[] entry for one of the keys (withdrawn ones included: the matcher drops them). */
   lookup(keys: readonly AdvisoryKey[]): Promise<unknown[]>;
   /**
-   * As lookup, for a store that keeps versions lists apart (Postgres): entries whose list it keyed come without
-   * it and with STORED_VERSIONS_FIELD instead, so a large list never reaches the matcher. Entries it did not key
-   * come whole. A store without it is looked up with lookup.
+   * A two-step look-up, for a store where moving whole records costs (Postgres): first every candidate's entries
+   * for the keys (withdrawn records included), then lookupRecords for the candidates that hit, so references,
+   * details and the like move for hits only. A store has both or neither; without them the matcher uses lookup.
    */
-  lookupVersions?(keys: readonly AdvisoryVersionKey[]): Promise<unknown[]>;
+  lookupCandidates?(keys: readonly AdvisoryKey[]): Promise<AdvisoryCandidate[]>;
+  /** As lookup, for the records with these ids only. */
+  lookupRecords?(ids: readonly string[], keys: readonly AdvisoryKey[]): Promise<unknown[]>;
   info(): Promise<AdvisoryDbInfo>;
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
 import { corpusPath } from '@vigil/testing';
-import type { AdvisoryDbInfo, AdvisoryKey, AdvisoryStore } from './advisory-store.js';
+import type { AdvisoryCandidate, AdvisoryDbInfo, AdvisoryKey, AdvisoryStore } from './advisory-store.js';
 import { CachedAdvisoryStore } from './cached-store.js';
 import { advisoryRow, type AdvisoryRow } from './import.js';
 import type { ExtractedPackage } from '../analyzers/analyzer.js';
@@ -69,6 +69,36 @@ class SplitStore implements AdvisoryStore {
   }
 }
 
+/** The same rows with the Postgres store's two-step look-up: candidates' match entries, then records by id. */
+class TwoStepSplitStore extends SplitStore {
+  calls = { candidates: 0, records: 0 };
+  constructor(private readonly split: AdvisoryRow[]) {
+    super(split);
+  }
+  lookupCandidates(keys: readonly AdvisoryKey[]): Promise<AdvisoryCandidate[]> {
+    this.calls.candidates++;
+    const asked = new Set(keys.map((k) => `${k.ecosystem}\u0000${k.name}`));
+    const out: AdvisoryCandidate[] = [];
+    for (const row of this.split)
+      for (const k of row.keys)
+        if (asked.has(`${k.ecosystem}\u0000${k.name}`))
+          out.push({
+            id: row.id,
+            ecosystem: k.ecosystem,
+            name: k.name,
+            entries: JSON.parse(JSON.stringify(k.matchEntries)) as unknown[],
+          });
+    return Promise.resolve(out);
+  }
+  async lookupRecords(ids: readonly string[], keys: readonly AdvisoryKey[]): Promise<unknown[]> {
+    this.calls.records++;
+    const wanted = new Set(ids);
+    const all = await super.lookup(keys);
+    this.lookups--;
+    return all.filter((r) => wanted.has((r as { id: string }).id));
+  }
+}
+
 // Dates and objects compared as JSON: what a report would carry.
 const snapshot = (x: unknown) => JSON.parse(JSON.stringify(x)) as unknown;
 
@@ -106,6 +136,43 @@ describe('CachedAdvisoryStore', () => {
       snapshot(await matchPackages(packages, new CachedAdvisoryStore(split), { now })),
       expected,
     );
+  });
+
+  it('in front of a two-step store: the same matches cold and warm, hits fetched once, nothing asked warm', async () => {
+    const two = new TwoStepSplitStore(rows);
+    const cached = new CachedAdvisoryStore(two);
+    assert.ok(cached.lookupCandidates && cached.lookupRecords, 'the cache offers the two-step look-up');
+    assert.equal(new CachedAdvisoryStore(new SplitStore(rows)).lookupCandidates, undefined);
+    const packages = queries.map(packageOf);
+    const expected = snapshot(await matchPackages(packages, memory, { now }));
+    for (const p of packages)
+      assert.deepEqual(
+        snapshot(await matchPackages([p], cached, { now })),
+        snapshot(await matchPackages([p], memory, { now })),
+        `${p.ecosystem} ${p.name}@${p.version}`,
+      );
+    // All packages at once: a record that is a candidate of several asked keys is fetched with all their entries.
+    assert.deepEqual(snapshot(await matchPackages(packages, cached, { now })), expected);
+    const before = { ...two.calls };
+    assert.deepEqual(snapshot(await matchPackages(packages, cached, { now })), expected);
+    assert.deepEqual(two.calls, before, 'a warm cache asks the store nothing');
+    assert.equal(two.lookups, 0, 'the one-step look-up is not used');
+    const cold = new CachedAdvisoryStore(new TwoStepSplitStore(rows));
+    assert.deepEqual(snapshot(await matchPackages(packages, cold, { now })), expected);
+  });
+
+  it('concurrent look-ups of the same packages share one request to the store', async () => {
+    const packages = queries.map(packageOf);
+    const expected = snapshot(await matchPackages(packages, memory, { now }));
+    const two = new TwoStepSplitStore(rows);
+    const cached = new CachedAdvisoryStore(two);
+    const results = await Promise.all([1, 2, 3].map(() => matchPackages(packages, cached, { now })));
+    for (const r of results) assert.deepEqual(snapshot(r), expected);
+    assert.deepEqual(two.calls, { candidates: 1, records: 1 });
+    const split = new SplitStore(rows);
+    const plain = new CachedAdvisoryStore(split);
+    await Promise.all([1, 2].map(() => matchPackages(packages, plain, { now })));
+    assert.equal(split.lookups, 1);
   });
 
   it('empties itself when the store reports a new build', async () => {

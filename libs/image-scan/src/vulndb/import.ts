@@ -1,7 +1,6 @@
 // Feeding a dump into a persistent advisory store. The store (libs/store's Postgres one) only sees these rows:
 // id, modified, withdrawn, the (ecosystem, name) keys, and the validated record as JSON.
 import { readOsvDump, type DumpOptions, type DumpSummary } from './osv-dump.js';
-import { versionKey } from '../versions/version-key.js';
 import { recordKeys, type OsvRecord, type OsvRecordAffected } from './osv-record.js';
 
 export interface AdvisoryRow {
@@ -13,11 +12,8 @@ export interface AdvisoryRow {
     ecosystem: string;
     name: string;
     entries: OsvRecord['affected'];
-    /**
-     * Per entry: the canonical keys of its versions list (versions/version-key.ts), or null where the list is
-     * empty or its scheme has no canonical form and the matcher must scan it. Absent when no entry has keys.
-     */
-    versionKeys?: (string[] | null)[];
+    /** The same entries as a candidate look-up sends them: matchEntry of each. */
+    matchEntries: MatchEntry[];
   }[];
   /** The record without the entries filed under keys (it keeps those without a package, e.g. GIT-only ones). */
   record: Omit<OsvRecord, 'affected'> & { affected: OsvRecord['affected'] };
@@ -45,23 +41,31 @@ export function advisoryRow(record: OsvRecord): AdvisoryRow {
       const entries = record.affected.filter(
         (a) => a.package?.ecosystem === k.ecosystem && a.package.name === k.name,
       );
-      const versionKeys = entries.map(listKeys);
-      return { ...k, entries, ...(versionKeys.some((v) => v) ? { versionKeys } : {}) };
+      return { ...k, entries, matchEntries: entries.map(matchEntry) };
     }),
     record: { ...record, affected: record.affected.filter((a) => !a.package) },
   };
 }
 
-function listKeys(entry: OsvRecordAffected): string[] | null {
-  if (!entry.package || !entry.versions.length) return null;
-  const ecosystem = entry.package.ecosystem;
-  const keys: string[] = [];
-  for (const v of entry.versions) {
-    const key = versionKey(ecosystem, v);
-    if (key === undefined) return null;
-    keys.push(key);
-  }
-  return keys;
+/** An affected[] entry without what deciding a hit does not read (the package is the key it is filed under). */
+export type MatchEntry = Omit<
+  OsvRecordAffected,
+  'package' | 'severity' | 'ecosystem_specific' | 'database_specific'
+>;
+
+/**
+ * An entry as a candidate look-up sends it. The rule is a list of fields to drop, not to keep, so a field a later
+ * matcher reads is not lost silently; libs/store's migration 1765600000000 applies the same rule in SQL.
+ */
+export function matchEntry(entry: OsvRecordAffected): MatchEntry {
+  const {
+    package: _package,
+    severity: _severity,
+    ecosystem_specific: _ecosystemSpecific,
+    database_specific: _databaseSpecific,
+    ...rest
+  } = entry;
+  return rest;
 }
 
 export interface DumpImportResult extends DumpSummary {

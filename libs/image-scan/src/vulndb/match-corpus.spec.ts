@@ -1,20 +1,14 @@
 // ../shared/corpus/image/advisories/match-*: every query of every case, matched through matchPackages against a
 // memory store holding EVERY record of records/ (so ecosystems, names and withdrawn records must keep the others
 // out), checked against the records that case lists. Run twice: against the memory store as it is, and through
-// a store that keeps versions lists apart the way Postgres does (advisoryRow's keys, lists answered per asked
-// version key), which must match exactly the same.
+// a two-step store that answers as Postgres does (advisoryRow's rows: candidates' match entries first, then the
+// records that hit), which must match exactly the same.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
 import { corpusPath } from '@vigil/testing';
 import type { ExtractedPackage } from '../analyzers/analyzer.js';
-import {
-  STORED_VERSIONS_FIELD,
-  type AdvisoryDbInfo,
-  type AdvisoryKey,
-  type AdvisoryStore,
-  type AdvisoryVersionKey,
-} from './advisory-store.js';
+import type { AdvisoryCandidate, AdvisoryDbInfo, AdvisoryKey, AdvisoryStore } from './advisory-store.js';
 import { advisoryRow } from './import.js';
 import { matchPackages } from './match.js';
 import { MemoryAdvisoryStore } from './memory-store.js';
@@ -57,63 +51,62 @@ export function packageOf(q: Query): ExtractedPackage {
 }
 
 /**
- * The memory store's records as libs/store's Postgres store answers lookupVersions: split by advisoryRow, each
- * asked key's entries with their keyed lists replaced by the count and the asked keys they hold.
+ * The memory store's records served as libs/store's Postgres store serves its two-step look-up: rows split by
+ * advisoryRow, candidates as (id, key, matchEntries), records of the asked ids with the asked keys' entries, all
+ * as fresh JSON copies (as rows come back from Postgres: the matcher validates them again).
  */
-export class SplitListsStore implements AdvisoryStore {
+export class TwoStepStore implements AdvisoryStore {
   constructor(private readonly inner: MemoryAdvisoryStore) {}
+  /** How many candidates went out, and how many records (figures for the tests' own checks). */
+  readonly sent = { candidates: 0, records: 0 };
   lookup(keys: readonly AdvisoryKey[]): Promise<unknown[]> {
     return this.inner.lookup(keys);
   }
   info(): Promise<AdvisoryDbInfo> {
     return this.inner.info();
   }
-  /** How many entries went out without their list, and with one (figures for the test's own checks). */
-  readonly sent = { keyed: 0, whole: 0 };
-  async lookupVersions(keys: readonly AdvisoryVersionKey[]): Promise<unknown[]> {
-    const records = (await this.inner.lookup(keys)) as OsvRecord[];
+  private asked(keys: readonly AdvisoryKey[]) {
+    const set = new Set(keys.map((k) => `${k.ecosystem}\u0000${k.name}`));
+    return (k: AdvisoryKey) => set.has(`${k.ecosystem}\u0000${k.name}`);
+  }
+  async lookupCandidates(keys: readonly AdvisoryKey[]): Promise<AdvisoryCandidate[]> {
+    const isAsked = this.asked(keys);
+    const out: AdvisoryCandidate[] = [];
+    for (const record of (await this.inner.lookup(keys)) as OsvRecord[])
+      for (const k of advisoryRow(record).keys)
+        if (isAsked(k))
+          out.push({ id: record.id, ecosystem: k.ecosystem, name: k.name, entries: copy(k.matchEntries) });
+    this.sent.candidates += out.length;
+    return out;
+  }
+  async lookupRecords(ids: readonly string[], keys: readonly AdvisoryKey[]): Promise<unknown[]> {
+    const wanted = new Set(ids);
+    const isAsked = this.asked(keys);
+    const records = ((await this.inner.lookup(keys)) as OsvRecord[]).filter((r) => wanted.has(r.id));
+    this.sent.records += records.length;
     return records.map((record) => {
       const row = advisoryRow(record);
-      const affected: unknown[] = [...row.record.affected];
-      for (const k of row.keys) {
-        const asked = keys.filter((a) => a.ecosystem === k.ecosystem && a.name === k.name);
-        if (!asked.length) continue;
-        k.entries.forEach((entry, i) => {
-          const listKeys = k.versionKeys?.[i];
-          if (!listKeys) {
-            this.sent.whole++;
-            affected.push(entry);
-            return;
-          }
-          this.sent.keyed++;
-          const { versions: _versions, ...rest } = entry;
-          const found = [
-            ...new Set(
-              asked.flatMap((a) => (a.versionKey && listKeys.includes(a.versionKey) ? [a.versionKey] : [])),
-            ),
-          ];
-          affected.push({ ...rest, [STORED_VERSIONS_FIELD]: { count: listKeys.length, found } });
-        });
-      }
-      // A plain copy, as rows come back from jsonb: the matcher validates it again.
-      return JSON.parse(JSON.stringify({ ...row.record, affected })) as unknown;
+      const filed = row.keys.filter(isAsked).flatMap((k) => k.entries);
+      return copy({ ...row.record, affected: [...row.record.affected, ...filed] });
     });
   }
 }
 
+const copy = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
+
 let store: MemoryAdvisoryStore;
-let split: SplitListsStore;
+let twoStep: TwoStepStore;
 before(async () => {
   store = new MemoryAdvisoryStore();
   const summary = await store.loadDump(corpusPath('image', 'advisories', 'records'));
   assert.equal(summary.invalid, 0, summary.invalidExamples.join('\n'));
   assert.equal(summary.records, readdirSync(corpusPath('image', 'advisories', 'records')).length);
-  split = new SplitListsStore(store);
+  twoStep = new TwoStepStore(store);
 });
 
-for (const storeName of ['memory store', 'versions lists tested by the store'] as const)
+for (const storeName of ['memory store', 'two-step look-up'] as const)
   describe(`matching the advisory corpus (match-*), ${storeName}`, () => {
-    const storeOf = (): AdvisoryStore => (storeName === 'memory store' ? store : split);
+    const storeOf = (): AdvisoryStore => (storeName === 'memory store' ? store : twoStep);
     for (const c of cases) {
       it(`${c.name}: ${c.queries.length} queries`, async () => {
         const listed = new Set(
@@ -150,68 +143,112 @@ for (const storeName of ['memory store', 'versions lists tested by the store'] a
     });
   });
 
-describe('versions lists tested by the store', () => {
-  it('gives the same matches, field for field, with the lists left out of what the store sends', async () => {
+describe('two-step look-up', () => {
+  const now = new Date('2026-01-01T00:00:00Z');
+  it('gives the same matches, field for field, fetching whole records for the hits only', async () => {
     const packages = cases.flatMap((c) => c.queries.map(packageOf));
-    const now = new Date('2026-01-01T00:00:00Z');
     const whole = await matchPackages(packages, store, { now });
-    split.sent.keyed = 0;
-    split.sent.whole = 0;
-    const viaKeys = await matchPackages(packages, split, { now });
+    const twice = new TwoStepStore(store);
+    const viaCandidates = await matchPackages(packages, twice, { now });
     assert.ok(whole.length > 50, `only ${whole.length} matches`);
-    assert.deepEqual(viaKeys, whole);
-    // The corpus's Debian, Ubuntu and PyPI entries list versions: they must have gone out as keys.
-    assert.ok(split.sent.keyed >= 20, `only ${split.sent.keyed} entries went out without their list`);
+    assert.deepEqual(viaCandidates, whole);
+    // The records fetched are the hits: those the matches name, plus hits of withdrawn records (dropped then).
+    const named = new Set(whole.flatMap((m) => m.records));
+    assert.ok(twice.sent.records >= named.size, `${twice.sent.records} records for ${named.size} matched`);
+    assert.ok(
+      twice.sent.records < twice.sent.candidates,
+      `${twice.sent.records} records fetched for ${twice.sent.candidates} candidates`,
+    );
   });
 
-  it('matches by the list alone: every listed version, another spelling of one, nothing unlisted', async () => {
-    // The corpus's longest real versions list per keyed scheme, ranges dropped so that only the list can match.
-    const records: OsvRecord[] = [];
-    const respell: Record<string, (v: string) => string | undefined> = {
-      PyPI: (v) => (/^\d+(\.\d+)*$/.test(v) ? `${v}.0` : undefined),
-      Debian: (v) => (v.includes(':') ? undefined : `0:${v}`),
-      Ubuntu: (v) => (v.includes(':') ? undefined : `0:${v}`),
-    };
+  it('fetches a hit whole: the match carries what only the full record has', async () => {
+    // A corpus query and a record it is affected by that has details and several references.
+    const corpus = new Map((await allRecords()).map((r) => [r.id, r]));
+    const found = cases
+      .flatMap((c) => c.queries)
+      .flatMap((q) => q.affected_by.map((id) => ({ q, rich: corpus.get(id) })))
+      .find(({ rich }) => rich && !rich.withdrawn && rich.details && rich.references.length > 1);
+    assert.ok(found?.rich, 'a corpus record with references and details that a query hits');
+    const { q, rich } = found;
+    const one = new MemoryAdvisoryStore();
+    one.add([rich], 'one');
+    const two = new TwoStepStore(one);
+    const pkg = packageOf(q);
+    const [viaCandidates] = await matchPackages([pkg], two, { now });
+    assert.deepEqual(two.sent, { candidates: 1, records: 1 });
+    assert.ok(viaCandidates, `${rich.id} does not match ${q.ecosystem} ${q.name}@${q.version}`);
+    assert.equal(viaCandidates.details, rich.details);
+    assert.deepEqual(viaCandidates.references, [...new Set(rich.references.map((r) => r.url))]);
+    assert.deepEqual([viaCandidates], await matchPackages([pkg], one, { now }));
+    // Not affected: nothing but the candidate moves.
+    const none = new TwoStepStore(one);
+    assert.deepEqual(
+      await matchPackages([{ ...pkg, version: '999999.0', sourceVersion: '999999.0' }], none, { now }),
+      [],
+    );
+    assert.deepEqual(none.sent, { candidates: 1, records: 0 });
+  });
+
+  it('a package with many records, and withdrawn ones among them, matches as the memory store does', async () => {
+    // 300 copies of the corpus's records of one Debian package, a third withdrawn (before `now`): every copy a
+    // candidate, the withdrawn hits fetched and then ignored.
     const corpus = await allRecords();
-    for (const base of Object.keys(respell)) {
-      const candidates = corpus.flatMap((r) =>
-        r.affected
-          .filter((a) => a.package?.ecosystem.split(':')[0] === base && a.versions.length)
-          .map((a) => ({ r, a })),
-      );
-      const best = candidates.sort((x, y) => y.a.versions.length - x.a.versions.length)[0];
-      assert.ok(best && best.a.versions.length >= 5, `${base}: no entry with a real versions list`);
-      const { withdrawn: _withdrawn, ...live } = best.r;
-      records.push({ ...live, affected: [{ ...best.a, ranges: [] }] });
-    }
-    const listOnly = new MemoryAdvisoryStore();
-    listOnly.add(records, 'list-only');
-    const splitListOnly = new SplitListsStore(listOnly);
-    const packages: ExtractedPackage[] = [];
-    const expected = new Set<string>();
-    for (const r of records) {
-      const a = r.affected[0]!;
-      const { ecosystem, name } = a.package!;
-      const pkg = (version: string) =>
-        packageOf({ ecosystem, name, version, affected_by: [], not_affected_by: [] });
-      for (const v of new Set(a.versions)) {
-        packages.push(pkg(v));
-        expected.add(`${ecosystem} ${v}`);
-      }
-      const other = a.versions.map(respell[ecosystem.split(':')[0]!]!).find((v) => v !== undefined);
-      assert.ok(other, `${ecosystem}: no listed version to spell another way`);
-      packages.push(pkg(other));
-      expected.add(`${ecosystem} ${other}`);
-      packages.push(pkg('999999.0'));
-    }
-    const now = new Date('2026-01-01T00:00:00Z');
-    const whole = await matchPackages(packages, listOnly, { now });
-    const viaKeys = await matchPackages(packages, splitListOnly, { now });
-    assert.deepEqual(viaKeys, whole);
-    assert.deepEqual(new Set(whole.map((m) => `${m.package.ecosystem} ${m.package.version}`)), expected);
-    assert.ok(whole.every((m) => m.matchedRange === `${m.package.ecosystem} versions list`));
-    assert.equal(splitListOnly.sent.whole, 0);
-    assert.equal(splitListOnly.sent.keyed, records.length);
+    const base = corpus.find(
+      (r) => !r.withdrawn && r.affected.some((e) => e.package?.ecosystem.startsWith('Debian:')),
+    )!;
+    const entry = base.affected.find((e) => e.package?.ecosystem.startsWith('Debian:'))!;
+    const many: OsvRecord[] = [];
+    for (let i = 0; i < 300; i++)
+      many.push({
+        ...base,
+        id: `${base.id}-COPY-${i}`,
+        aliases: [`CVE-2091-${String(i).padStart(5, '0')}`],
+        ...(i % 3 === 0 ? { withdrawn: '2025-06-01T00:00:00Z' } : {}),
+      });
+    const mem = new MemoryAdvisoryStore();
+    mem.add(many, 'many');
+    const two = new TwoStepStore(mem);
+    const versions = [
+      ...entry.versions.slice(0, 3),
+      ...entry.ranges
+        .flatMap((r) => r.events.flatMap((e) => [e.introduced, e.fixed]))
+        .filter((v): v is string => !!v && v !== '0'),
+      '0:0.0.1-1',
+    ];
+    const packages = versions.map((version) =>
+      packageOf({ ...entry.package!, version, affected_by: [], not_affected_by: [] }),
+    );
+    const expected = await matchPackages(packages, mem, { now });
+    const got = await matchPackages(packages, two, { now });
+    assert.deepEqual(got, expected);
+    assert.ok(expected.length >= 200, `${expected.length} matches`);
+    assert.ok(
+      expected.every((m) => !m.records.some((id) => Number(id.split('-COPY-')[1]) % 3 === 0)),
+      'a withdrawn copy matched',
+    );
+    assert.equal(two.sent.candidates, 300, 'one candidate per copy');
+    assert.equal(
+      two.sent.records,
+      300,
+      'every copy hits one of the versions, withdrawn ones too, and moves once',
+    );
+  });
+
+  it('a candidate whose entries are not valid OSV is named and skipped, the others still match', async () => {
+    const problems: string[] = [];
+    const broken: AdvisoryStore = {
+      lookup: () => Promise.resolve([]),
+      info: () => store.info(),
+      lookupCandidates: (keys) =>
+        twoStep
+          .lookupCandidates(keys)
+          .then((cs) => cs.map((c, i) => (i === 0 ? { ...c, entries: [{ ranges: {} }] } : c))),
+      lookupRecords: (ids, keys) => twoStep.lookupRecords(ids, keys),
+    };
+    const q = cases.flatMap((c) => c.queries).find((x) => x.affected_by.length > 1)!;
+    await matchPackages([packageOf(q)], broken, { now, onProblem: (p) => problems.push(p) });
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.match(problems[0]!, /^advisory [^:]+: .*entries\[0\]\.ranges is not a list/);
   });
 });
 

@@ -7,17 +7,16 @@ import { isAffected, inRange, sortedEvents, type OsvRange } from '../versions/os
 import { versionScheme } from '../versions/registry.js';
 import type { VersionScheme } from '../versions/scheme.js';
 import { semverScheme } from '../versions/semver.version.js';
-import { versionKey } from '../versions/version-key.js';
-import {
-  STORED_VERSIONS_FIELD,
-  type AdvisoryKey,
-  type AdvisoryStore,
-  type AdvisoryVersionKey,
-  type StoredVersions,
-} from './advisory-store.js';
+import type { AdvisoryCandidate, AdvisoryKey, AdvisoryStore } from './advisory-store.js';
 import type { EpssTable, KevCatalog } from './enrichment.js';
 import type { FixState, VulnerabilityMatch } from './match.types.js';
-import { isValidatedRecord, parseOsvRecord, type OsvRecord, type OsvRecordAffected } from './osv-record.js';
+import {
+  isValidatedRecord,
+  parseCandidateEntries,
+  parseOsvRecord,
+  type OsvRecord,
+  type OsvRecordAffected,
+} from './osv-record.js';
 import { chooseSeverity, severityEvidence, type SeverityEvidence } from './severity.js';
 
 export interface MatchOptions {
@@ -192,42 +191,45 @@ function windowOf(
   return { text: `>= ${open ?? '0'}${limit && limit !== '*' ? `, < ${limit} (limit)` : ''}` };
 }
 
-/** The store's answer in place of an entry's versions list, when it tested the list itself. */
-function storedVersionsOf(a: OsvRecordAffected, recordId: string): StoredVersions | undefined {
-  const stored = (a as unknown as Record<string, unknown>)[STORED_VERSIONS_FIELD];
-  if (stored === undefined) return undefined;
-  const s = stored as Partial<StoredVersions> | null;
-  if (
-    !s ||
-    typeof s.count !== 'number' ||
-    !Array.isArray(s.found) ||
-    !s.found.every((k) => typeof k === 'string')
-  )
-    throw new Error(
-      `${recordId}: ${a.package?.ecosystem} ${a.package?.name}: "${STORED_VERSIONS_FIELD}" is not {count, found[]} as the store writes it`,
-    );
-  return s as StoredVersions;
-}
-
-function evaluate(record: OsvRecord, q: Query, onProblem: (m: string) => void): RecordHit | undefined {
-  const entries = record.affected.filter(
+/** The record's entries about the package, in the record's order. */
+function entriesFor(record: Pick<OsvRecord, 'affected'>, q: Query): OsvRecordAffected[] {
+  return record.affected.filter(
     (a) =>
       a.package &&
       q.ecosystems.has(a.package.ecosystem) &&
       (a.package.name === q.name || (a.package.ecosystem === 'PyPI' && pep503(a.package.name) === q.name)),
   );
+}
+
+function evaluate(record: OsvRecord, q: Query, onProblem: (m: string) => void): RecordHit | undefined {
+  const hit = evaluateEntries(record.id, entriesFor(record, q), undefined, q, onProblem);
+  return hit && { ...hit, record };
+}
+
+/**
+ * What a record's entries about one package hit. `ecosystems`, per entry: its ecosystem, for entries that carry
+ * no package (a two-step look-up's candidates); absent, each entry's package says it.
+ */
+function evaluateEntries(
+  id: string,
+  entries: readonly OsvRecordAffected[],
+  ecosystems: readonly string[] | undefined,
+  q: Query,
+  onProblem: (m: string) => void,
+): Omit<RecordHit, 'record'> | undefined {
   const matched: OsvRecordAffected[] = [];
   const fixes: string[] = [];
   let lastAffectedOnly = false;
   let matchedRange = '';
   let scheme: VersionScheme | undefined;
-  for (const a of entries) {
-    const eco = a.package!.ecosystem;
+  for (let i = 0; i < entries.length; i++) {
+    const a = entries[i]!;
+    const eco = ecosystems ? ecosystems[i]! : a.package!.ecosystem;
     let entryScheme: VersionScheme;
     try {
       entryScheme = schemeOf(eco);
     } catch (err) {
-      onProblem(`${record.id}: ${eco} ${q.name}@${q.version}: ${(err as Error).message}`);
+      onProblem(`${id}: ${eco} ${q.name}@${q.version}: ${(err as Error).message}`);
       continue;
     }
     // The ranges first, with osv-range's own evaluation: a hit there also says which window and which fix, and
@@ -241,7 +243,7 @@ function evaluate(record: OsvRecord, q: Query, onProblem: (m: string) => void): 
         if (!inRange(s, q.version, r)) continue;
         w = windowOf(s, q.version, r);
       } catch (err) {
-        onProblem(`${record.id}: ${eco} ${q.name}@${q.version}: ${(err as Error).message}`);
+        onProblem(`${id}: ${eco} ${q.name}@${q.version}: ${(err as Error).message}`);
         continue;
       }
       hit = true;
@@ -249,25 +251,11 @@ function evaluate(record: OsvRecord, q: Query, onProblem: (m: string) => void): 
       if (w.fixed !== undefined) fixes.push(w.fixed);
       else if (w.lastAffected !== undefined) lastAffectedOnly = true;
     }
-    if (!hit) {
-      // The store may have tested the list in SQL against this version's canonical key (the same answer as the
-      // scan: equal keys exactly when the scheme compares equal).
-      let stored: StoredVersions | undefined;
+    if (!hit && a.versions.length) {
       try {
-        stored = storedVersionsOf(a, record.id);
+        hit = isAffected(eco, q.version, { versions: a.versions });
       } catch (err) {
-        onProblem((err as Error).message);
-        continue;
-      }
-      if (stored) {
-        const key = stored.count ? versionKey(eco, q.version) : undefined;
-        hit = key !== undefined && stored.found.includes(key);
-      } else if (a.versions.length) {
-        try {
-          hit = isAffected(eco, q.version, { versions: a.versions });
-        } catch (err) {
-          onProblem(`${record.id}: ${eco} ${q.name}@${q.version}: ${(err as Error).message}`);
-        }
+        onProblem(`${id}: ${eco} ${q.name}@${q.version}: ${(err as Error).message}`);
       }
       if (hit && !matchedRange) matchedRange = `${eco} versions list`;
     }
@@ -285,7 +273,6 @@ function evaluate(record: OsvRecord, q: Query, onProblem: (m: string) => void): 
     }
   }
   return {
-    record,
     entries: matched,
     ...(fixed !== undefined ? { fixed } : {}),
     lastAffectedOnly: !fixed && lastAffectedOnly,
@@ -475,7 +462,8 @@ function parsedCopy(raw: unknown): OsvRecord {
 
 /**
  * One match per vulnerability per package: the packages' advisories looked up in one call, evaluated, merged.
- * Records that fail validation are reported through onProblem and skipped.
+ * Records that fail validation are reported through onProblem and skipped. A store with a two-step look-up is
+ * asked for the candidates' entries first and for the records that hit then.
  */
 export async function matchPackages(
   packages: readonly ExtractedPackage[],
@@ -483,28 +471,158 @@ export async function matchPackages(
   options: MatchOptions = {},
 ): Promise<VulnerabilityMatch[]> {
   const onProblem = options.onProblem ?? (() => undefined);
-  const now = (options.now ?? new Date()).getTime();
   const queries = packages.map((p) => queryOf(p, options)).filter((q): q is Query => !!q);
   const keys = dedupe(
     queries.flatMap((q) => q.keys),
     (k) => `${k.ecosystem}\u0000${k.name}`,
   );
   if (!keys.length) return [];
-  let raw: unknown[];
-  if (store.lookupVersions) {
-    // Each package's version goes with its keys, so the store answers the versions lists without sending them.
-    const versionKeys = dedupe(
-      queries.flatMap((q) =>
-        q.keys.map((k): AdvisoryVersionKey => {
-          const vk = versionKey(k.ecosystem, q.version);
-          return vk === undefined ? k : { ...k, versionKey: vk };
-        }),
-      ),
-      (k) => `${k.ecosystem}\u0000${k.name}\u0000${k.versionKey ?? ''}`,
-    );
-    raw = await store.lookupVersions(versionKeys);
-  } else raw = await store.lookup(keys);
+  if (store.lookupCandidates && store.lookupRecords) {
+    const first = candidateHits(queries, await store.lookupCandidates(keys), onProblem);
+    if (!first.ids.length) return [];
+    const raw = await store.lookupRecords(first.ids, keys);
+    // What has to be evaluated again was evaluated in the first step: its problems were told there.
+    return matchRecords(queries, keys, raw, options, () => undefined, first);
+  }
+  return matchRecords(queries, keys, await store.lookup(keys), options, onProblem);
+}
 
+/** ecosystem -> name -> records, for the asked keys only, without building key strings per entry. */
+function indexByKey<R extends Pick<OsvRecord, 'affected'>>(
+  keys: readonly AdvisoryKey[],
+  records: Iterable<R>,
+): Map<string, Map<string, R[]>> {
+  const byKey = new Map<string, Map<string, R[]>>();
+  for (const k of keys) {
+    let names = byKey.get(k.ecosystem);
+    if (!names) byKey.set(k.ecosystem, (names = new Map()));
+    names.set(k.name, []);
+  }
+  for (const rec of records)
+    for (const a of rec.affected) {
+      if (!a.package) continue;
+      const names = byKey.get(a.package.ecosystem);
+      if (!names) continue;
+      const list = names.get(a.package.ecosystem === 'PyPI' ? pep503(a.package.name) : a.package.name);
+      if (list && list[list.length - 1] !== rec) list.push(rec);
+    }
+  return byKey;
+}
+
+function candidatesOf<R extends { id: string }>(
+  q: Query,
+  byKey: Map<string, Map<string, R[]>>,
+): Map<string, R> {
+  const candidates = new Map<string, R>();
+  for (const k of q.keys) for (const r of byKey.get(k.ecosystem)?.get(k.name) ?? []) candidates.set(r.id, r);
+  return candidates;
+}
+
+const entriesKey = (id: string, ecosystem: string, name: string) => `${id}\u0000${ecosystem}\u0000${name}`;
+
+/**
+ * The first step of a two-step look-up: the ids of the candidates whose entries hit one of the packages, and the
+ * validated entries per (id, ecosystem, name).
+ */
+function candidateHits(
+  queries: readonly Query[],
+  candidates: readonly AdvisoryCandidate[],
+  onProblem: (m: string) => void,
+): FirstStep {
+  const entries = new Map<string, OsvRecordAffected[]>();
+  // Asked key -> its candidates; a candidate's entries are the key's, so nothing is indexed by entry.
+  const byKey = new Map<string, { id: string; ecosystem: string; affected: OsvRecordAffected[] }[]>();
+  for (const c of candidates) {
+    const label = `advisory ${typeof c?.id === 'string' ? c.id : '(no id)'}`;
+    let affected: OsvRecordAffected[];
+    try {
+      if (typeof c.id !== 'string' || !c.id) throw new Error(`${label}: a candidate without an id`);
+      affected = parseCandidateEntries(c.entries, c, label);
+    } catch (err) {
+      onProblem((err as Error).message);
+      continue;
+    }
+    entries.set(entriesKey(c.id, c.ecosystem, c.name), affected);
+    const key = `${c.ecosystem}\u0000${c.name}`;
+    let list = byKey.get(key);
+    if (!list) byKey.set(key, (list = []));
+    list.push({ id: c.id, ecosystem: c.ecosystem, affected });
+  }
+  const ids = new Set<string>();
+  const hits = new Map<Query, Map<string, CandidateHit>>();
+  for (const q of queries) {
+    // A record that is a candidate under several of the package's keys is evaluated once, on all their entries.
+    const byId = new Map<string, { affected: OsvRecordAffected[]; ecosystems: string[] }>();
+    for (const k of q.keys)
+      for (const c of byKey.get(`${k.ecosystem}\u0000${k.name}`) ?? []) {
+        let held = byId.get(c.id);
+        if (!held) byId.set(c.id, (held = { affected: [], ecosystems: [] }));
+        for (const a of c.affected) {
+          held.affected.push(a);
+          held.ecosystems.push(c.ecosystem);
+        }
+      }
+    const mine = new Map<string, CandidateHit>();
+    // Every pair, even for records already known to hit: the problems told are then those of a one-step look-up.
+    for (const [id, c] of byId) {
+      const hit = evaluateEntries(id, c.affected, c.ecosystems, q, onProblem);
+      if (!hit) continue;
+      ids.add(id);
+      mine.set(id, hit);
+    }
+    hits.set(q, mine);
+  }
+  return { ids: [...ids], entries, hits };
+}
+
+type CandidateHit = Omit<RecordHit, 'record'>;
+
+interface FirstStep {
+  /** The records that hit a package. */
+  ids: string[];
+  /** (id, ecosystem, name) -> the candidate's entries, validated. */
+  entries: Map<string, OsvRecordAffected[]>;
+  /** Per package, what each record hit. */
+  hits: Map<Query, Map<string, CandidateHit>>;
+}
+
+/**
+ * The first step's answer for a full record, when it is the answer evaluating the record would give: a package
+ * asked under one key, and the record's entries about it the very entries the candidate had (the same count, in
+ * the same order: a store's match entries are its entries, reduced). The matched entries are the record's own,
+ * for the severities and statuses only they carry. Undefined: evaluate the record.
+ */
+function firstStepHit(
+  first: FirstStep,
+  q: Query,
+  rec: OsvRecord,
+): { known: true; hit: RecordHit | undefined } | undefined {
+  if (q.keys.length !== 1) return undefined;
+  const key = q.keys[0]!;
+  const candidate = first.entries.get(entriesKey(rec.id, key.ecosystem, key.name));
+  const full = entriesFor(rec, q);
+  if (!candidate || candidate.length !== full.length) return undefined;
+  const prior = first.hits.get(q)?.get(rec.id);
+  if (!prior) return { known: true, hit: undefined };
+  const entries: OsvRecordAffected[] = [];
+  for (const e of prior.entries) {
+    const i = candidate.indexOf(e);
+    if (i < 0) return undefined;
+    entries.push(full[i]!);
+  }
+  return { known: true, hit: { ...prior, record: rec, entries } };
+}
+
+function matchRecords(
+  queries: readonly Query[],
+  keys: readonly AdvisoryKey[],
+  raw: readonly unknown[],
+  options: MatchOptions,
+  onEvaluateProblem: (m: string) => void,
+  first?: FirstStep,
+): VulnerabilityMatch[] {
+  const onProblem = options.onProblem ?? (() => undefined);
+  const now = (options.now ?? new Date()).getTime();
   const seen = new Map<string, OsvRecord>();
   for (const r of raw) {
     let rec: OsvRecord;
@@ -518,34 +636,17 @@ export async function matchPackages(
     if (old && Date.parse(old.modified) >= Date.parse(rec.modified)) continue;
     seen.set(rec.id, rec);
   }
-  // ecosystem -> name -> records; only the asked keys are indexed, and without building key strings (a record
-  // can carry dozens of entries, one per release).
-  const byKey = new Map<string, Map<string, OsvRecord[]>>();
-  for (const k of keys) {
-    let names = byKey.get(k.ecosystem);
-    if (!names) byKey.set(k.ecosystem, (names = new Map()));
-    names.set(k.name, []);
-  }
-  for (const rec of seen.values()) {
-    if (rec.withdrawn && Date.parse(rec.withdrawn) <= now) continue;
-    for (const a of rec.affected) {
-      if (!a.package) continue;
-      const names = byKey.get(a.package.ecosystem);
-      if (!names) continue;
-      const list = names.get(a.package.ecosystem === 'PyPI' ? pep503(a.package.name) : a.package.name);
-      if (list && list[list.length - 1] !== rec) list.push(rec);
-    }
-  }
+  const live = [...seen.values()].filter((rec) => !(rec.withdrawn && Date.parse(rec.withdrawn) <= now));
+  const byKey = indexByKey(keys, live);
 
   const out: VulnerabilityMatch[] = [];
   for (const q of queries) {
-    const candidates = new Map<string, OsvRecord>();
-    for (const k of q.keys)
-      for (const r of byKey.get(k.ecosystem)?.get(k.name) ?? []) candidates.set(r.id, r);
+    const candidates = candidatesOf(q, byKey);
     if (!candidates.size) continue;
     const units: Unit[] = [];
     for (const rec of candidates.values()) {
-      const hit = evaluate(rec, q, onProblem);
+      const known = first ? firstStepHit(first, q, rec) : undefined;
+      const hit = known ? known.hit : evaluate(rec, q, onEvaluateProblem);
       if (hit) units.push(...unitsOf(hit));
     }
     if (!units.length) continue;

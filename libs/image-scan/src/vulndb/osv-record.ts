@@ -114,80 +114,17 @@ function validate(json: unknown, label: string): OsvRecord {
   for (const k of ['summary', 'details', 'schema_version'] as const) {
     if (r[k] !== undefined && r[k] !== null && typeof r[k] !== 'string') fail(`"${k}" is not a string`);
   }
-  const strings = (v: unknown, where: string): string[] => {
-    if (v === undefined || v === null) return [];
-    if (!Array.isArray(v)) return fail(`"${where}" is not a list of strings`);
-    for (let i = 0; i < v.length; i++)
-      if (typeof v[i] !== 'string') return fail(`"${where}" is not a list of strings`);
-    return v as string[];
-  };
-  const severities = (v: unknown, where: string): OsvSeverity[] => {
-    if (v === undefined || v === null) return [];
-    if (!Array.isArray(v)) return fail(`"${where}" is not a list`);
-    return v.map((s, i) => {
-      if (!isObject(s) || typeof s.score !== 'string') return fail(`${where}[${i}] has no string "score"`);
-      if (s.type !== undefined && typeof s.type !== 'string')
-        return fail(`${where}[${i}].type is not a string`);
-      return s as unknown as OsvSeverity;
-    });
-  };
-  const objectOrUndefined = (v: unknown, where: string): Json | undefined => {
-    if (v === undefined || v === null) return undefined;
-    if (!isObject(v)) return fail(`"${where}" is not an object`);
-    return v;
-  };
+  const strings = (v: unknown, where: string) => stringList(v, where, fail);
+  const severities = (v: unknown, where: string) => severityList(v, where, fail);
+  const objectOrUndefined = (v: unknown, where: string) => optionalObject(v, where, fail);
 
   if (r.affected !== undefined && r.affected !== null && !Array.isArray(r.affected))
     fail('"affected" is not a list');
   // Valid parts are kept as the objects they came as (only missing lists are filled in): records rebuilt from
   // storage are validated on every look-up, and copying them would double what a scan allocates.
-  const affected = ((r.affected as unknown[] | undefined) ?? []).map((a, i): OsvRecordAffected => {
-    const where = `affected[${i}]`;
-    if (!isObject(a)) return fail(`${where} is not an object`);
-    if (a.package !== undefined && a.package !== null) {
-      const p = a.package;
-      if (!isObject(p)) return fail(`${where}.package is not an object`);
-      if (typeof p.ecosystem !== 'string' || p.ecosystem === '')
-        return fail(`${where}.package.ecosystem is missing`);
-      if (typeof p.name !== 'string' || p.name === '') return fail(`${where}.package.name is missing`);
-      if (p.purl !== undefined && p.purl !== null && typeof p.purl !== 'string')
-        return fail(`${where}.package.purl is not a string`);
-    }
-    if (a.ranges !== undefined && a.ranges !== null && !Array.isArray(a.ranges))
-      return fail(`${where}.ranges is not a list`);
-    const ranges = (a.ranges as unknown[] | undefined) ?? [];
-    for (let j = 0; j < ranges.length; j++) {
-      const rg = ranges[j];
-      const rw = `${where}.ranges[${j}]`;
-      if (!isObject(rg)) return fail(`${rw} is not an object`);
-      if (typeof rg.type !== 'string') return fail(`${rw}.type is missing`);
-      if (!Array.isArray(rg.events)) return fail(`${rw}.events is not a list`);
-      for (let k = 0; k < rg.events.length; k++) {
-        const e: unknown = rg.events[k];
-        if (!isObject(e)) return fail(`${rw}.events[${k}] is not an object`);
-        let key: (typeof EVENT_KEYS)[number] | undefined;
-        let n = 0;
-        for (const candidate of EVENT_KEYS)
-          if (e[candidate] !== undefined) {
-            key = candidate;
-            n++;
-          }
-        if (n !== 1 || !key)
-          return fail(`${rw}.events[${k}] must have exactly one of introduced, fixed, last_affected, limit`);
-        if (typeof e[key] !== 'string' || e[key] === '')
-          return fail(`${rw}.events[${k}].${key} is not a version string`);
-      }
-      objectOrUndefined(rg.database_specific, `${rw}.database_specific`);
-      if (rg.repo !== undefined && rg.repo !== null && typeof rg.repo !== 'string')
-        return fail(`${rw}.repo is not a string`);
-    }
-    objectOrUndefined(a.ecosystem_specific, `${where}.ecosystem_specific`);
-    objectOrUndefined(a.database_specific, `${where}.database_specific`);
-    severities(a.severity, `${where}.severity`);
-    const versions = strings(a.versions, `${where}.versions`);
-    if (Array.isArray(a.ranges) && Array.isArray(a.versions)) return a as unknown as OsvRecordAffected;
-    return { ...a, ranges, versions } as unknown as OsvRecordAffected;
-  });
+  const affected = ((r.affected as unknown[] | undefined) ?? []).map((a, i) =>
+    checkAffected(a, `affected[${i}]`, fail),
+  );
 
   if (r.references !== undefined && r.references !== null && !Array.isArray(r.references))
     fail('"references" is not a list');
@@ -213,6 +150,94 @@ function validate(json: unknown, label: string): OsvRecord {
     ...(ds ? { database_specific: ds } : {}),
     ...(typeof r.schema_version === 'string' ? { schema_version: r.schema_version } : {}),
   };
+}
+
+type Fail = (problem: string) => never;
+
+function stringList(v: unknown, where: string, fail: Fail): string[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) return fail(`"${where}" is not a list of strings`);
+  for (let i = 0; i < v.length; i++)
+    if (typeof v[i] !== 'string') return fail(`"${where}" is not a list of strings`);
+  return v as string[];
+}
+
+function severityList(v: unknown, where: string, fail: Fail): OsvSeverity[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) return fail(`"${where}" is not a list`);
+  return v.map((s, i) => {
+    if (!isObject(s) || typeof s.score !== 'string') return fail(`${where}[${i}] has no string "score"`);
+    if (s.type !== undefined && typeof s.type !== 'string')
+      return fail(`${where}[${i}].type is not a string`);
+    return s as unknown as OsvSeverity;
+  });
+}
+
+function optionalObject(v: unknown, where: string, fail: Fail): Json | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!isObject(v)) return fail(`"${where}" is not an object`);
+  return v;
+}
+
+/** One affected[] entry, checked; returned as given unless a missing list had to be filled in. */
+function checkAffected(a: unknown, where: string, fail: Fail): OsvRecordAffected {
+  if (!isObject(a)) return fail(`${where} is not an object`);
+  if (a.package !== undefined && a.package !== null) {
+    const p = a.package;
+    if (!isObject(p)) return fail(`${where}.package is not an object`);
+    if (typeof p.ecosystem !== 'string' || p.ecosystem === '')
+      return fail(`${where}.package.ecosystem is missing`);
+    if (typeof p.name !== 'string' || p.name === '') return fail(`${where}.package.name is missing`);
+    if (p.purl !== undefined && p.purl !== null && typeof p.purl !== 'string')
+      return fail(`${where}.package.purl is not a string`);
+  }
+  if (a.ranges !== undefined && a.ranges !== null && !Array.isArray(a.ranges))
+    return fail(`${where}.ranges is not a list`);
+  const ranges = (a.ranges as unknown[] | undefined) ?? [];
+  for (let j = 0; j < ranges.length; j++) {
+    const rg = ranges[j];
+    const rw = `${where}.ranges[${j}]`;
+    if (!isObject(rg)) return fail(`${rw} is not an object`);
+    if (typeof rg.type !== 'string') return fail(`${rw}.type is missing`);
+    if (!Array.isArray(rg.events)) return fail(`${rw}.events is not a list`);
+    for (let k = 0; k < rg.events.length; k++) {
+      const e: unknown = rg.events[k];
+      if (!isObject(e)) return fail(`${rw}.events[${k}] is not an object`);
+      let key: (typeof EVENT_KEYS)[number] | undefined;
+      let n = 0;
+      for (const candidate of EVENT_KEYS)
+        if (e[candidate] !== undefined) {
+          key = candidate;
+          n++;
+        }
+      if (n !== 1 || !key)
+        return fail(`${rw}.events[${k}] must have exactly one of introduced, fixed, last_affected, limit`);
+      if (typeof e[key] !== 'string' || e[key] === '')
+        return fail(`${rw}.events[${k}].${key} is not a version string`);
+    }
+    optionalObject(rg.database_specific, `${rw}.database_specific`, fail);
+    if (rg.repo !== undefined && rg.repo !== null && typeof rg.repo !== 'string')
+      return fail(`${rw}.repo is not a string`);
+  }
+  optionalObject(a.ecosystem_specific, `${where}.ecosystem_specific`, fail);
+  optionalObject(a.database_specific, `${where}.database_specific`, fail);
+  severityList(a.severity, `${where}.severity`, fail);
+  const versions = stringList(a.versions, `${where}.versions`, fail);
+  if (Array.isArray(a.ranges) && Array.isArray(a.versions)) return a as unknown as OsvRecordAffected;
+  return { ...a, ranges, versions } as unknown as OsvRecordAffected;
+}
+
+/**
+ * The entries a two-step look-up sends for one package (advisory-store.ts AdvisoryCandidate), checked as a
+ * record's affected[] is and returned as given (they need not name their package: the candidate does). `label`
+ * names the record, for the error.
+ */
+export function parseCandidateEntries(entries: unknown, pkg: OsvPackage, label: string): OsvRecordAffected[] {
+  const fail: Fail = (problem) => {
+    throw new InvalidAdvisoryError(label, `${pkg.ecosystem} ${pkg.name}: ${problem}`);
+  };
+  if (!Array.isArray(entries)) return fail('the candidate entries are not a list');
+  return entries.map((e, i) => checkAffected(e, `entries[${i}]`, fail));
 }
 
 function checkDate(value: string, field: string, fail: (p: string) => never): void {

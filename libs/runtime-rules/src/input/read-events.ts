@@ -87,6 +87,14 @@ function parseOrUndefined(json: string): unknown {
   }
 }
 
+/** Whether `text` holds at most `max` opening brackets, so no JSON value in it nests deeper than `max`. */
+function bracketsAtMost(text: string, max: number): boolean {
+  let n = 0;
+  for (let i = text.indexOf('{'); i !== -1; i = text.indexOf('{', i + 1)) if (++n > max) return false;
+  for (let i = text.indexOf('['); i !== -1; i = text.indexOf('[', i + 1)) if (++n > max) return false;
+  return true;
+}
+
 // The lists whose elements, not the whole, the event limit bounds: JSON arrays, audit EventLists and CloudWatch
 // logEvents batches. Nothing else may be larger than one event.
 function isEventList(value: unknown): boolean {
@@ -111,6 +119,22 @@ function snippet(text: string): string {
  * reported by line with a reason. Throws RuntimeInputError only when no event at all is found.
  */
 export function readEvents(input: string | Uint8Array, options: ReadEventsOptions = {}): ReadEventsResult {
+  const events: RawRuntimeEvent[] = [];
+  const { skipped, lines, blankLines, encoding } = readEachEvent(input, options, (e) => events.push(e));
+  return { events, skipped, lines, blankLines, encoding };
+}
+
+/**
+ * readEvents handing each event to `visit` as it is read instead of collecting them, so a caller that keeps less
+ * than the parsed JSON (ingestEvents keeps the normalized event) does not hold a whole batch of parsed objects at
+ * once: under load those were what the young-generation collections of the HTTP ingest spent their time copying.
+ * Throws RuntimeInputError as readEvents does, after visiting nothing.
+ */
+export function readEachEvent(
+  input: string | Uint8Array,
+  options: ReadEventsOptions,
+  visit: (event: RawRuntimeEvent) => void,
+): Omit<ReadEventsResult, 'events'> & { events: number } {
   const name = options.name ?? 'input';
   const limits = { ...DEFAULT_READ_LIMITS, ...options.limits };
   const size = typeof input === 'string' ? input.length : input.byteLength;
@@ -220,7 +244,7 @@ export function readEvents(input: string | Uint8Array, options: ReadEventsOption
     return i;
   };
 
-  const result: ReadEventsResult = { events: [], skipped: [], lines: lineCount, blankLines: 0, encoding };
+  const result = { events: 0, skipped: [] as SkippedLine[], lines: lineCount, blankLines: 0, encoding };
   // Multi-line scans that fail could make the reader quadratic on hostile input; give them a total budget.
   let multiLineBudget = 8 * text.length + 1024;
   let i = 0;
@@ -232,15 +256,22 @@ export function readEvents(input: string | Uint8Array, options: ReadEventsOption
     // which says what is wrong with it.
     if (text.charCodeAt(start) === 0x7b /* { */) {
       const stop = text.charCodeAt(end - 1) === 0x0d /* \r */ ? end - 1 : end;
-      const direct =
-        text.charCodeAt(stop - 1) === 0x7d /* } */
-          ? jsonExtent(text, start, stop, limits.maxEventBytes, limits.maxDepth)
+      const json =
+        text.charCodeAt(stop - 1) === 0x7d /* } */ && stop - start <= limits.maxEventBytes
+          ? text.slice(start, stop)
           : undefined;
-      if (direct?.ok && direct.end === stop) {
-        const value = parseOrUndefined(text.slice(start, stop));
+      // A line with few brackets cannot nest too deep; only the others need the scan. JSON.parse refuses a line
+      // holding anything past its one value.
+      if (
+        json !== undefined &&
+        (bracketsAtMost(json, limits.maxDepth) ||
+          jsonExtent(text, start, stop, limits.maxEventBytes, limits.maxDepth).ok)
+      ) {
+        const value = parseOrUndefined(json);
         const mine = isObject(value) ? concerned(candidates, value) : undefined;
         if (mine) {
-          result.events.push({ line: i + 1, value: value as JsonObject, normalizer: mine, via: [] });
+          result.events++;
+          visit({ line: i + 1, value: value as JsonObject, normalizer: mine, via: [] });
           i++;
           continue;
         }
@@ -319,8 +350,8 @@ export function readEvents(input: string | Uint8Array, options: ReadEventsOption
         break;
       }
       const u = unwrap(parsed, prefixed ? ['prefix'] : [], 0);
-      for (const ev of u.events)
-        result.events.push({ line: no, value: ev.value, normalizer: ev.normalizer, via: ev.via });
+      for (const ev of u.events) visit({ line: no, value: ev.value, normalizer: ev.normalizer, via: ev.via });
+      result.events += u.events.length;
       if (u.events.length === 0) result.skipped.push({ line: no, reason: u.problems.join('; ') });
       else if (u.problems.length > 0)
         result.skipped.push({ line: no, reason: `partly read: ${u.problems.join('; ')}` });
@@ -334,7 +365,7 @@ export function readEvents(input: string | Uint8Array, options: ReadEventsOption
     }
     i = nextLine;
   }
-  if (result.events.length === 0) {
+  if (result.events === 0) {
     const first = result.skipped
       .slice(0, 3)
       .map((s) => `line ${s.line}: ${s.reason}`)

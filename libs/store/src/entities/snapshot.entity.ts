@@ -20,8 +20,16 @@ export class SnapshotEntity {
   @Column({ type: 'jsonb', name: 'log_position' })
   logPosition!: unknown;
 
-  @Column({ type: 'bytea' })
-  content!: Buffer;
+  // Inline content: versions written before content was chunked. Later ones keep chunks (the concatenated
+  // digests of their snapshot_chunks rows, in order) and size instead.
+  @Column({ type: 'bytea', nullable: true })
+  content!: Buffer | null;
+
+  @Column({ type: 'bytea', nullable: true })
+  chunks!: Buffer | null;
+
+  @Column({ type: 'bigint', nullable: true })
+  size!: string | null;
 
   @Column({ type: 'text', name: 'scan_id', default: '' })
   scanId!: string;

@@ -7,6 +7,9 @@ import { AdvisoryDb1764813600000 } from './1764813600000-advisory-db.js';
 import { ApiTokens1764914400000 } from './1764914400000-api-tokens.js';
 import { FindingPriority1765000000000 } from './1765000000000-finding-priority.js';
 import { AdvisoryVersionKeys1765100000000 } from './1765100000000-advisory-version-keys.js';
+import { FindingPrincipals1765200000000 } from './1765200000000-finding-principals.js';
+import { SnapshotChunks1765400000000 } from './1765400000000-snapshot-chunks.js';
+import { AdvisoryMatchEntries1765600000000 } from './1765600000000-advisory-match-entries.js';
 
 export const MIGRATIONS = [
   ReportingStore1764752400000,
@@ -15,6 +18,9 @@ export const MIGRATIONS = [
   ApiTokens1764914400000,
   FindingPriority1765000000000,
   AdvisoryVersionKeys1765100000000,
+  FindingPrincipals1765200000000,
+  SnapshotChunks1765400000000,
+  AdvisoryMatchEntries1765600000000,
 ];
 
 export const MIGRATIONS_TABLE = 'schema_migrations';

@@ -1,3 +1,4 @@
+import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import { ERROR_CODES, apiError } from './api-errors.js';
 
 // Opaque cursors: base64url of the position's JSON. Callers must not build them; a bad one is their input error.
@@ -23,4 +24,22 @@ export function pageSize(first: number | undefined, max: number): number {
   if (!Number.isInteger(first) || first < 1)
     throw apiError(ERROR_CODES.badInput, `first: ${first} is not a page size (1 to ${max})`);
   return Math.min(first, max);
+}
+
+/**
+ * Whether the query asks for this field of the resolved field's result (through fragments too), so a connection
+ * computes its total only for a query that shows it.
+ */
+export function selectsField(info: GraphQLResolveInfo, name: string): boolean {
+  const seen = new Set<string>();
+  const within = (set: SelectionSetNode | undefined): boolean =>
+    (set?.selections ?? []).some((s) => {
+      if (s.kind === Kind.FIELD) return s.name.value === name;
+      if (s.kind === Kind.INLINE_FRAGMENT) return within(s.selectionSet);
+      const fragment = info.fragments[s.name.value];
+      if (!fragment || seen.has(s.name.value)) return false;
+      seen.add(s.name.value);
+      return within(fragment.selectionSet);
+    });
+  return info.fieldNodes.some((f) => within(f.selectionSet));
 }

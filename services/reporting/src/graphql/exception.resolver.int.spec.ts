@@ -57,6 +57,7 @@ let app: INestApplication;
 let base: string;
 let projection: ReportingProjection;
 const tokens: Record<string, string> = {};
+let adminTokenId = '';
 let offset = 0;
 
 function record(topic: string, e: EventEnvelope): ConsumedRecord {
@@ -164,6 +165,25 @@ const acceptInput = (over: Record<string, unknown> = {}) => ({
   ...over,
 });
 
+type Listed = {
+  id: string;
+  snapshotVersion: number;
+  kind: string;
+  standing: string;
+  use: string;
+  coveredFindingIds: string[];
+  uncoveredFindingIds: string[];
+  revokedBy: string | null;
+  revokeReason: string | null;
+};
+const LISTING = `query E($version: Int) { exceptions(scope: "payments-prod", version: $version) {
+  id snapshotVersion kind standing use coveredFindingIds uncoveredFindingIds revokedBy revokeReason } }`;
+async function listed(version?: number): Promise<Listed[]> {
+  const r = await gql(LISTING, tokens.viewer!, version === undefined ? undefined : { version });
+  assert.equal(r.errors, undefined, JSON.stringify(r.errors));
+  return (r.data as unknown as { exceptions: Listed[] }).exceptions;
+}
+
 async function latestReport() {
   const list = await store.listSnapshots(scope.cluster);
   const last = list[list.length - 1];
@@ -189,8 +209,11 @@ describe('exception and attestation mutations over HTTP', () => {
     });
     await projection.handle(scan('scan-1'));
     const tokenStore = createTokenStore(sql);
-    for (const role of ['viewer', 'auditor', 'admin'] as const)
-      tokens[role] = (await tokenStore.create({ role, clusters: [scope.cluster] })).token;
+    for (const role of ['viewer', 'auditor', 'admin'] as const) {
+      const minted = await tokenStore.create({ role, clusters: [scope.cluster] });
+      tokens[role] = minted.token;
+      if (role === 'admin') adminTokenId = minted.record.id;
+    }
     tokens.elsewhere = (await tokenStore.create({ role: 'admin', clusters: ['staging'] })).token;
     ({ app, base } = await serveGraphqlApi({
       store,
@@ -256,10 +279,34 @@ describe('exception and attestation mutations over HTTP', () => {
     assert.equal(events.length, 1);
     assert.equal(events[0]?.eventId, r.data?.['acceptRisk']?.eventId);
     assert.equal(events[0]?.scope?.cluster, scope.cluster);
+    // One that selects a package the image does not have: the listing must say it matched nothing.
+    const stale = await gql(ACCEPT, tokens.admin!, {
+      input: acceptInput({ selector: { packages: ['nginx'] }, kind: 'compensating_control' }),
+    });
+    assert.equal(stale.errors, undefined, JSON.stringify(stale.errors));
+    const staleId = stale.data?.['acceptRisk']?.id ?? '';
+    assert.deepEqual(await listed(), [], 'the exceptions are listed from snapshots, and none has them yet');
 
     await foldExceptionsTopic();
     await projection.handle(scan('scan-2'));
     const accepted = await latestReport();
+    const usedIn = accepted.snapshotVersion;
+    const listing = (standing: string, use: string, covered: string[], version = usedIn) => ({
+      snapshotVersion: version,
+      standing,
+      use,
+      coveredFindingIds: covered,
+      uncoveredFindingIds: [],
+      revokedBy: null,
+      revokeReason: null,
+    });
+    assert.deepEqual(
+      await listed(),
+      [
+        { id, kind: 'risk_acceptance', ...listing('active', 'used', [libssl.id]) },
+        { id: staleId, kind: 'compensating_control', ...listing('active', 'matched_nothing', []) },
+      ].sort((a, b) => (a.id < b.id ? -1 : 1)),
+    );
     const a631 = accepted.requirements.find((q) => q.id === '6.3.1');
     assert.deepEqual(a631?.findingIds, []);
     assert.deepEqual(a631?.exceptedFindingIds, [libssl.id]);
@@ -285,6 +332,25 @@ describe('exception and attestation mutations over HTTP', () => {
     await projection.handle(scan('scan-3'));
     const after = await latestReport();
     assert.equal(after.requirements.find((q) => q.id === '6.3.1')?.status, RequirementStatus.NOT_IN_PLACE);
+    const now = await listed();
+    assert.deepEqual(
+      now.find((x) => x.id === id),
+      {
+        id,
+        kind: 'risk_acceptance',
+        ...listing('revoked', 'revoked', [], after.snapshotVersion),
+        // A revoked exception no longer covers the finding it still matches: it fails again because of it.
+        uncoveredFindingIds: [libssl.id],
+        revokedBy: `api:${adminTokenId}`,
+        revokeReason: 'fixed base image shipped',
+      },
+    );
+    assert.equal(now.find((x) => x.id === staleId)?.use, 'matched_nothing');
+    assert.equal(
+      (await listed(usedIn)).find((x) => x.id === id)?.use,
+      'used',
+      'an earlier version still lists what it said then',
+    );
   });
 
   it('lets an auditor attest a manual requirement, which the next snapshot reports manually_attested', async () => {

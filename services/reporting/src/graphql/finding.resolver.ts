@@ -1,12 +1,20 @@
 import { Inject, UseGuards } from '@nestjs/common';
-import { Args, Context, Int, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
-import { InventoryItemSchema, timestampDate, toJson } from '@vigil/contracts';
+import { Args, Context, Info, Int, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { InventoryItemSchema, toJson } from '@vigil/contracts';
 import type { ReportState } from '@vigil/report';
-import { SEVERITIES, type ReportingStore, type StoredSeverity } from '@vigil/store';
-import { findingFromRow, priorityFactorsOf, type ScopedFinding } from './api-data.js';
+import { SEVERITIES, type FindingFilterQuery, type ReportingStore, type StoredSeverity } from '@vigil/store';
+import {
+  SnapshotReads,
+  exceptionListingOf,
+  exceptionOf,
+  findingFromRow,
+  priorityFactorsOf,
+  type ScopedFinding,
+} from './api-data.js';
 import { CorrelatedContext, parsePriorityFactors } from './finding-context.js';
 import type { ApiContext } from './auth.js';
-import { decodeCursor, encodeCursor, pageSize } from './cursor.js';
+import { decodeCursor, encodeCursor, pageSize, selectsField } from './cursor.js';
 import {
   Asset,
   Finding,
@@ -18,7 +26,8 @@ import {
 import { PermissionGuard, Requires } from './permission.guard.js';
 import { seesScope } from './permissions.js';
 import type { QueryLimits } from './query-limits.js';
-import { API_LIMITS, API_STATE, API_STORE } from './tokens.js';
+import { API_LIMITS, API_SNAPSHOTS, API_STATE, API_STORE } from './tokens.js';
+import { FindingTotals } from './finding-totals.js';
 
 type Position = { p: number | null; s: string; id: string };
 const isPosition = (v: unknown): v is Position =>
@@ -31,11 +40,16 @@ const isPosition = (v: unknown): v is Position =>
 @Resolver(() => Finding)
 @UseGuards(PermissionGuard)
 export class FindingResolver {
+  private readonly totals: FindingTotals;
+
   constructor(
     @Inject(API_STORE) private readonly store: ReportingStore,
     @Inject(API_LIMITS) private readonly limits: QueryLimits,
     @Inject(API_STATE) private readonly state: () => ReportState,
-  ) {}
+    @Inject(API_SNAPSHOTS) private readonly snapshots: SnapshotReads,
+  ) {
+    this.totals = new FindingTotals(store);
+  }
 
   @Query(() => FindingConnection, {
     description: 'A scope’s current findings, by priority where the correlator gave one, else by severity',
@@ -43,6 +57,7 @@ export class FindingResolver {
   @Requires('read')
   async findings(
     @Context() ctx: ApiContext,
+    @Info() info: GraphQLResolveInfo,
     @Args('scope') scope: string,
     @Args('filter', { type: () => FindingFilter, nullable: true }) filter?: FindingFilter,
     @Args('first', { type: () => Int, nullable: true }) first?: number,
@@ -52,7 +67,7 @@ export class FindingResolver {
     const cursor = after ? decodeCursor(after, isPosition) : undefined;
     if (!seesScope(ctx.principal, scope))
       return { nodes: [], pageInfo: { endCursor: null, hasNextPage: false }, totalCount: 0 };
-    const page = await this.store.queryFindings({
+    const query: FindingFilterQuery = {
       scope,
       status: filter?.status ?? FindingStatusWord.open,
       ...(filter?.severity?.length ? { severities: filter.severity } : {}),
@@ -62,11 +77,19 @@ export class FindingResolver {
       ...(filter?.correlated !== undefined && filter.correlated !== null
         ? { correlated: filter.correlated }
         : {}),
-      ...(cursor
-        ? { after: { priority: cursor.p, severity: cursor.s as StoredSeverity, findingId: cursor.id } }
-        : {}),
-      limit: size,
-    });
+    };
+    // Counting visits every matching row, the page only its first rows: only a query that shows the total asks
+    // for it, beside the page, and it is counted once per change of the scope's findings (FindingTotals).
+    const [page, total] = await Promise.all([
+      this.store.queryFindings({
+        ...query,
+        ...(cursor
+          ? { after: { priority: cursor.p, severity: cursor.s as StoredSeverity, findingId: cursor.id } }
+          : {}),
+        limit: size,
+      }),
+      selectsField(info, 'totalCount') ? this.totals.total(query) : undefined,
+    ]);
     const nodes = page.rows.map(findingFromRow);
     const last = page.rows[page.rows.length - 1];
     return {
@@ -77,7 +100,8 @@ export class FindingResolver {
           : null,
         hasNextPage: page.hasMore,
       },
-      totalCount: page.total,
+      // Not selected, so never sent: the field stays non-null for the queries that ask for it.
+      totalCount: total ?? 0,
     };
   }
 
@@ -134,33 +158,22 @@ export class FindingResolver {
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
-  @Query(() => [RiskException], { description: 'Risk acceptances recorded for a scope, with their standing' })
+  @Query(() => [RiskException], {
+    description:
+      'The exceptions of a snapshot (the latest unless version is given) with their standing and what they did ' +
+      'in it: used, matched nothing, expired, lapsed on fix, revoked, or never valid for want of an expiry',
+  })
   @Requires('read')
-  exceptions(@Context() ctx: ApiContext, @Args('scope') scope: string): RiskException[] {
+  async exceptions(
+    @Context() ctx: ApiContext,
+    @Args('scope') scope: string,
+    @Args('version', { type: () => Int, nullable: true }) version?: number,
+  ): Promise<RiskException[]> {
     if (!seesScope(ctx.principal, scope)) return [];
-    const s = this.state().scopes.get(scope);
-    if (!s) return [];
-    const asOf = s.asOf ? timestampDate(s.asOf as Parameters<typeof timestampDate>[0]) : undefined;
-    return [...s.exceptions.values()]
-      .map((x) => {
-        const r = x.recorded;
-        const expiresAt = r.expiresAt ? timestampDate(r.expiresAt) : null;
-        const standing = s.revocations.has(x.id)
-          ? 'revoked'
-          : expiresAt && asOf && expiresAt.getTime() <= asOf.getTime()
-            ? 'expired'
-            : 'active';
-        return {
-          id: x.id,
-          owner: r.owner,
-          justification: r.justification,
-          expiresAt,
-          expireOnFix: r.expireOnFix,
-          standing,
-          pciRequirements: [...r.pciRequirements],
-          approvers: r.approvers.map((a) => a.name),
-        };
-      })
-      .sort((a, b) => (a.id < b.id ? -1 : 1));
+    const head = await this.snapshots.head(scope, version ?? undefined);
+    if (!head) return [];
+    const digest = await this.snapshots.digest(scope, head.version);
+    if (!digest) throw new Error(`snapshot ${scope} v${head.version} listed but not readable`);
+    return exceptionListingOf(digest.exceptions).map((x) => exceptionOf(x.use, x.listedAs, head.version));
   }
 }

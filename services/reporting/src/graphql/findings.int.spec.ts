@@ -64,6 +64,7 @@ let log: EventLog;
 let app: INestApplication;
 let base: string;
 let token = '';
+let projection: ReportingProjection;
 
 let offset = 0;
 function record(topic: string, e: EventEnvelope): ConsumedRecord {
@@ -153,7 +154,7 @@ describe('findings in SQL: filters, keyset pages by priority, correlated context
     store = await openReportingStore(url);
     log = createEmbeddedEventLog({ sql });
     await log.ensureTopics([{ name: TOPICS.snapshots, partitions: 1 }]);
-    const projection = new ReportingProjection({
+    projection = new ReportingProjection({
       store,
       eventLog: log,
       producer,
@@ -339,5 +340,32 @@ describe('findings in SQL: filters, keyset pages by priority, correlated context
       ],
     });
     assert.deepEqual(ctx.get('image-b')?.referencedBy, []);
+  });
+  it('counts a total only for a query that asks, and counts again once new events change the findings', async () => {
+    const total = async (filter: string) =>
+      (await gql<Page>(`{ findings(scope: "payments-prod", filter: ${filter}) { totalCount } }`)).findings
+        .totalCount;
+    assert.equal(await total('{ requirement: "11" }'), 1);
+    assert.equal(await total('{ severity: [CRITICAL, HIGH], requirement: "6" }'), 4);
+    assert.equal(await total('{ requirement: "A3" }'), 0);
+    await projection.handle([
+      record(
+        TOPICS.findings.host,
+        reported('host-1', {
+          id: 'host-e',
+          source: FindingSource.HOST,
+          ruleId: 'CIS-K8S-4.2.1',
+          title: 'kubelet --anonymous-auth is not false',
+          severity: Severity.HIGH,
+          pciRequirements: ['11.3.1', 'A3.3.1'],
+          asset: { kind: AssetKind.NODE, cluster: scope.cluster, node: 'node-1' },
+        }),
+      ),
+      record(TOPICS.scans, completed('host-1', ScannerKind.HOST, 'node/node-1', ['host-e'])),
+    ]);
+    assert.equal(await total('{ requirement: "11" }'), 2, 'the kept total of before the batch is not reused');
+    assert.equal(await total('{ requirement: "A3" }'), 1, 'an appendix is a principal requirement too');
+    assert.deepEqual(await ids('{ requirement: "A3" }'), ['host-e']);
+    assert.equal(await total('{ severity: [CRITICAL, HIGH], requirement: "6" }'), 4);
   });
 });

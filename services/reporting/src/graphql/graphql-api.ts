@@ -3,7 +3,7 @@ import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { GraphQLModule } from '@nestjs/graphql';
 import { SERVICE_DATABASE } from '@vigil/nest-kit';
 import type { ReportState, SigningKey } from '@vigil/report';
-import type { Sql } from '@vigil/store';
+import type { ReportingReader, Sql } from '@vigil/store';
 import { createLogger } from '@vigil/telemetry';
 import { formatApiError, type ErrorLogger } from './api-errors.js';
 import { authenticate, type ApiContext, type TokenVerifier } from './auth.js';
@@ -16,7 +16,8 @@ import { PermissionGuard } from './permission.guard.js';
 import { DEFAULT_QUERY_LIMITS, queryLimitsRule, type QueryLimits } from './query-limits.js';
 import { ScanResolver } from './scan.resolver.js';
 import { SnapshotResolver } from './snapshot.resolver.js';
-import { API_LIMITS, API_STATE, API_STORE, API_TOKENS } from './tokens.js';
+import { API_LIMITS, API_SNAPSHOTS, API_STATE, API_STORE, API_TOKENS } from './tokens.js';
+import { SnapshotReads } from './api-data.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -97,6 +98,12 @@ export function graphqlApi(options: GraphqlApiOptions): {
         useFactory: (p: { current(): ReportState }) => () => p.current(),
       },
       { provide: API_LIMITS, useValue: limits },
+      // One cache of snapshot reads for every resolver: the summary and the exception listing read the same digest.
+      {
+        provide: API_SNAPSHOTS,
+        inject: [API_STORE],
+        useFactory: (store: ReportingReader) => new SnapshotReads(store),
+      },
       PermissionGuard,
       SnapshotResolver,
       FindingResolver,

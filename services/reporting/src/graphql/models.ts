@@ -1,4 +1,5 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { ExceptionKindWord } from './exception.models.js';
 
 // The API's types, code first. Their SDL is committed as services/reporting/schema.graphql (a second contract
 // beside proto/): a change here shows up there, and the SDL test fails until the file is regenerated.
@@ -197,16 +198,33 @@ export class Asset {
   @Field({ description: 'The inventory item as canonical JSON' }) detail!: string;
 }
 
-@ObjectType()
+@ObjectType({
+  description: 'An exception as a snapshot lists it: its standing at the snapshot and what it did in it',
+})
 export class RiskException {
   @Field(() => ID) id!: string;
+  @Field(() => Int, { description: 'The snapshot version this listing is from' }) snapshotVersion!: number;
+  @Field(() => ExceptionKindWord) kind!: ExceptionKindWord;
   @Field() owner!: string;
   @Field() justification!: string;
   @Field(() => Date, { nullable: true }) expiresAt!: Date | null;
   @Field() expireOnFix!: boolean;
-  @Field({ description: 'active, expired or revoked' }) standing!: string;
+  @Field({ description: 'active, expired, revoked, lapsed_on_fix or no_expiry (recorded without an expiry)' })
+  standing!: string;
+  @Field({
+    description:
+      'What the report lists it as: used (it kept coveredFindingIds from failing their requirements), ' +
+      'matched_nothing (active, but no open finding matched it), or its standing when it does not apply',
+  })
+  use!: string;
+  @Field(() => [String], { description: 'Open findings it keeps from failing (only while active)' })
+  coveredFindingIds!: string[];
+  @Field(() => [String], { description: 'Open findings it matches while it does not apply' })
+  uncoveredFindingIds!: string[];
   @Field(() => [String]) pciRequirements!: string[];
   @Field(() => [String]) approvers!: string[];
+  @Field(() => String, { nullable: true }) revokedBy!: string | null;
+  @Field(() => String, { nullable: true }) revokeReason!: string | null;
 }
 
 @InputType()

@@ -4,7 +4,7 @@ import { diffSnapshots } from '@vigil/report';
 import type { ReportingStore } from '@vigil/store';
 import { ERROR_CODES, apiError } from './api-errors.js';
 import {
-  SnapshotReports,
+  SnapshotReads,
   findingFromMessage,
   requirementGroups,
   requirementOf,
@@ -27,7 +27,7 @@ import {
 } from './models.js';
 import { PermissionGuard, Requires } from './permission.guard.js';
 import { seesScope } from './permissions.js';
-import { API_LIMITS, API_STORE } from './tokens.js';
+import { API_LIMITS, API_SNAPSHOTS, API_STORE } from './tokens.js';
 import type { QueryLimits } from './query-limits.js';
 
 const isVersion = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1;
@@ -35,14 +35,11 @@ const isVersion = (v: unknown): v is number => Number.isInteger(v) && (v as numb
 @Resolver(() => Snapshot)
 @UseGuards(PermissionGuard)
 export class SnapshotResolver {
-  private readonly reports: SnapshotReports;
-
   constructor(
     @Inject(API_STORE) private readonly store: ReportingStore,
     @Inject(API_LIMITS) private readonly limits: QueryLimits,
-  ) {
-    this.reports = new SnapshotReports(store);
-  }
+    @Inject(API_SNAPSHOTS) private readonly reports: SnapshotReads,
+  ) {}
 
   @Query(() => [Scope], { description: 'The clusters the caller may see that have anything recorded' })
   @Requires('read')
@@ -93,8 +90,8 @@ export class SnapshotResolver {
     @Args('version', { type: () => Int, nullable: true }) version?: number,
   ): Promise<Snapshot | null> {
     if (!seesScope(ctx.principal, scope)) return null;
-    // One indexed row without content: this is the summary dashboards poll, so it must not read snapshot bodies.
-    const info = await this.store.snapshotHead(scope, version ?? undefined);
+    // One indexed row without content, shared by concurrent requests: this is the summary dashboards poll.
+    const info = await this.reports.head(scope, version ?? undefined);
     return info ? snapshotOf(info) : null;
   }
 
@@ -127,23 +124,12 @@ export class SnapshotResolver {
 
   @ResolveField(() => RequirementSummary)
   async summary(@Parent() s: Snapshot): Promise<RequirementSummary> {
-    const report = await this.load(s);
-    return {
-      ...(report.summary ?? {
-        inPlace: 0,
-        notInPlace: 0,
-        notTested: 0,
-        notApplicable: 0,
-        manuallyAttested: 0,
-        total: 0,
-      }),
-    };
+    return { ...(await this.digest(s)).summary };
   }
 
   @ResolveField(() => FindingCounts)
   async findingCounts(@Parent() s: Snapshot): Promise<FindingCounts> {
-    const report = await this.load(s);
-    return { ...(report.findingCounts ?? { critical: 0, high: 0, medium: 0, low: 0, unknown: 0, total: 0 }) };
+    return { ...(await this.digest(s)).findingCounts };
   }
 
   @ResolveField(() => [RequirementGroup], { description: 'The requirement tree with statuses and counts' })
@@ -158,6 +144,12 @@ export class SnapshotResolver {
   ): Promise<Requirement[]> {
     const all = (await this.load(s)).requirements.map(requirementOf);
     return status ? all.filter((r) => r.status === status) : all;
+  }
+
+  private async digest(s: Snapshot) {
+    const digest = await this.reports.digest(s.scope, s.version);
+    if (!digest) throw new Error(`snapshot ${s.scope} v${s.version} listed but not readable`);
+    return digest;
   }
 
   private async load(s: Snapshot) {

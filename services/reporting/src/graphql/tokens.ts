@@ -4,4 +4,5 @@ export const API_STORE = 'vigil:graphql-store';
 export const API_LIMITS = 'vigil:graphql-limits';
 export const API_TOKENS = 'vigil:graphql-tokens';
 export const API_STATE = 'vigil:graphql-state';
+export const API_SNAPSHOTS = 'vigil:graphql-snapshots';
 export const SNAPSHOT_ON_REQUEST = 'vigil:snapshot-on-request';

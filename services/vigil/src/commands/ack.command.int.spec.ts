@@ -124,7 +124,7 @@ describe('vigil ack', () => {
       assert.equal(out.results.length, 0);
       assert.match(
         out.warnings.join('\n'),
-        new RegExp(`^vigil ack ${id}: no such finding in cluster "${cluster}"`),
+        new RegExp(`^vigil ack: ${id}: no such finding in cluster "${cluster}"`),
       );
     }
   });

@@ -1,10 +1,11 @@
-import { hostname, userInfo } from 'node:os';
+import { hostname } from 'node:os';
 import { encodeEnvelope, newEnvelope, topicFor } from '@vigil/contracts';
 import { DetectionCloseError, detectionClosed } from '@vigil/runtime-rules';
 import type { Deployment } from '../deployment.js';
 import type { Output } from '../output.js';
 import { VIGIL_VERSION } from '../pipeline.js';
-import { UsageError } from '../usage-error.js';
+import { osUser } from '../cli-user.js';
+import { commandName, usageError } from '../usage-error.js';
 
 export interface AckCommandInput {
   /** The log the close goes on, and the database whose store says which findings exist. */
@@ -25,9 +26,9 @@ export interface AckCommandInput {
 /** Checks `vigil ack <finding-id> --reason TEXT` before anything is started. Throws UsageError. */
 export function ackArgs(args: readonly string[], reason: string | undefined): string {
   const [id, ...rest] = args;
-  if (!id || rest.length > 0) throw new UsageError('vigil ack: give exactly one runtime finding id');
+  if (!id || rest.length > 0) throw usageError('ack', undefined, 'give exactly one runtime finding id');
   if (!reason?.trim())
-    throw new UsageError(`vigil ack ${id}: --reason is required (say why it is acknowledged)`);
+    throw usageError('ack', undefined, `${id}: --reason is required (say why it is acknowledged)`);
   return id;
 }
 
@@ -49,13 +50,13 @@ export async function ackCommand(i: AckCommandInput): Promise<number> {
       findingId: id,
       cluster: i.cluster,
       reason: i.exceptionId ? 'excepted' : 'acknowledged',
-      by: i.by ?? `${userInfo().username}@${hostname()}`,
+      by: i.by ?? `${osUser()}@${hostname()}`,
       note: i.reason ?? '',
       ...(i.exceptionId ? { exceptionId: i.exceptionId } : {}),
       at,
     });
   } catch (err) {
-    if (err instanceof DetectionCloseError) throw new UsageError(`vigil ack: ${err.message}`);
+    if (err instanceof DetectionCloseError) throw usageError('ack', undefined, err.message);
     throw err;
   }
   // The store's findings table is keyed by (scope, finding_id); the scope is the cluster.
@@ -65,7 +66,7 @@ export async function ackCommand(i: AckCommandInput): Promise<number> {
   );
   if (known.rows.length === 0) {
     i.out.warn(
-      `vigil ack ${id}: no such finding in cluster "${i.cluster}" (vigil report lists the findings; nothing was published)`,
+      `${commandName('ack')}: ${id}: no such finding in cluster "${i.cluster}" (vigil report lists the findings; nothing was published)`,
     );
     return EXIT_NO_SUCH_FINDING;
   }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { hostname, userInfo } from 'node:os';
+import { hostname } from 'node:os';
 import { basename, extname } from 'node:path';
 import type { EnvelopePayloadInit } from '@vigil/contracts';
 import {
@@ -11,10 +11,12 @@ import {
   parseDeadline,
   requirementAttested,
 } from '@vigil/report';
+import { osUser } from '../cli-user.js';
 import type { Deployment } from '../deployment.js';
 import type { Output } from '../output.js';
-import { UsageError } from '../usage-error.js';
-import { publish, requireRecorded, type CommandFlags } from './exception.command.js';
+import { UsageError, commandName, usageError } from '../usage-error.js';
+import { publish, requireRecorded, snapshotLine, type CommandFlags } from './exception.command.js';
+import type { SnapshotRequester } from './snapshots.command.js';
 
 // `vigil attest` records manual evidence for a requirement automation cannot fully test. The files stay with the
 // assessor's evidence; the log keeps their names, sizes and SHA-256 hashes, which prove later which files they were.
@@ -36,6 +38,8 @@ export interface AttestCommandInput {
   clock?: () => Date;
   /** What attestArgs made of the same input already, so the evidence is not read twice. */
   prepared?: Awaited<ReturnType<typeof attestArgs>>;
+  /** As for `vigil exception`: request the snapshot that includes the change (absent with --no-snapshot). */
+  snapshot?: SnapshotRequester;
 }
 
 const MEDIA_TYPES: Record<string, string> = {
@@ -66,13 +70,15 @@ export async function hashEvidenceFile(path: string): Promise<HashedFile> {
   let size: number;
   try {
     const s = await stat(path);
-    if (!s.isFile()) throw new UsageError(`vigil attest: evidence ${path} is not a regular file`);
+    if (!s.isFile()) throw usageError('attest', undefined, `evidence ${path} is not a regular file`);
     size = s.size;
   } catch (err) {
     if (err instanceof UsageError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(
-      `vigil attest: evidence ${path} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? (err as Error).message})`}`,
+    throw usageError(
+      'attest',
+      undefined,
+      `evidence ${path} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? (err as Error).message})`}`,
     );
   }
   const hash = createHash('sha256');
@@ -90,16 +96,16 @@ export async function attestArgs(
   i: Pick<AttestCommandInput, 'args' | 'flags' | 'cluster' | 'clock'>,
 ): Promise<{ payload: EnvelopePayloadInit; key: string; done: string }> {
   const now = (i.clock ?? (() => new Date()))();
-  const by = str(i.flags, 'by') ?? `${userInfo().username}@${hostname()}`;
+  const by = str(i.flags, 'by') ?? `${osUser()}@${hostname()}`;
   const [first, ...rest] = i.args;
+  const sub = first === 'revoke' ? 'revoke' : undefined;
+  const problem = (text: string) => usageError('attest', sub, text);
   try {
     if (first === 'revoke') {
       const [id, ...more] = rest;
-      if (!id || more.length > 0)
-        throw new UsageError('vigil attest revoke: give exactly one attestation id');
+      if (!id || more.length > 0) throw problem('give exactly one attestation id');
       const reason = str(i.flags, 'reason');
-      if (!reason?.trim())
-        throw new UsageError(`vigil attest revoke ${id}: --reason is required (say why it no longer holds)`);
+      if (!reason?.trim()) throw problem(`${id}: --reason is required (say why it no longer holds)`);
       const value = attestationRevoked({ cluster: i.cluster, attestationId: id, by, reason });
       return {
         payload: { case: 'attestationRevoked', value },
@@ -107,20 +113,17 @@ export async function attestArgs(
         done: `${id} revoked for cluster ${i.cluster} by ${by}`,
       };
     }
-    if (!first) throw new UsageError('vigil attest: give a requirement id (e.g. vigil attest 12.10.1 ...)');
+    if (!first) throw problem('give a requirement id (e.g. vigil attest 12.10.1 ...)');
     // Checked before any file is read, so a typo in the id is the first thing reported.
     const requirementId = knownRequirement(first);
     const statement = str(i.flags, 'statement');
-    if (!statement?.trim())
-      throw new UsageError(`vigil attest ${first}: --statement is required (what the evidence shows)`);
+    if (!statement?.trim()) throw problem(`${first}: --statement is required (what the evidence shows)`);
     const files = list(i.flags, 'evidence');
     // `--evidence A B` leaves B as an argument: paths after the requirement are evidence too.
     if (rest.length > 0 && files.length === 0)
-      throw new UsageError(
-        `vigil attest ${first}: unexpected argument "${rest[0]}" (one requirement per attestation)`,
-      );
+      throw problem(`${first}: unexpected argument "${rest[0]}" (one requirement per attestation)`);
     files.push(...rest);
-    if (files.length === 0) throw new UsageError(`vigil attest ${first}: give at least one --evidence FILE`);
+    if (files.length === 0) throw problem(`${first}: give at least one --evidence FILE`);
     const attachments: HashedFile[] = [];
     for (const f of files) attachments.push(await hashEvidenceFile(f));
     const validText = str(i.flags, 'valid-until');
@@ -142,7 +145,7 @@ export async function attestArgs(
       ].join('\n'),
     };
   } catch (err) {
-    if (err instanceof ExceptionInputError) throw new UsageError(`vigil attest: ${err.message}`);
+    if (err instanceof ExceptionInputError) throw problem(err.message);
     throw err;
   }
 }
@@ -158,6 +161,15 @@ export async function attestCommand(i: AttestCommandInput): Promise<number> {
     await requireRecorded(i.deployment, i.cluster, 'attestation', event.key);
   await publish(i.deployment, event.payload, i.cluster, event.key, now);
   i.out.result(event.done);
+  const revoked = event.payload.case === 'attestationRevoked';
+  i.out.result(
+    await snapshotLine(i, {
+      command: commandName('attest', revoked ? 'revoke' : undefined),
+      reason: `attestation ${event.key} ${revoked ? 'revoked' : 'recorded'}`,
+      what: 'attestation',
+      id: event.key,
+    }),
+  );
   return 0;
 }
 

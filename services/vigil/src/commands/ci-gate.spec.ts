@@ -26,6 +26,7 @@ import {
   baselineOf,
   evaluateGate,
   exceptedIds,
+  findingsSummary,
   isNew,
   parseBaseline,
   requirementMatches,
@@ -214,6 +215,17 @@ describe('evaluateGate', () => {
       ['CVE-2023-4911'],
     );
     assert.deepEqual(fail.reasons, ['1 new finding(s) at or above HIGH']);
+  });
+
+  it('counts findings an exception accepts apart from the open ones', () => {
+    assert.equal(
+      findingsSummary(findings, new Set()),
+      '3 open (1 critical, 2 high, 0 medium, 0 low, 0 unknown), 0 accepted',
+    );
+    assert.equal(
+      findingsSummary(findings, exceptedIds(snapshot([privileged]))),
+      '2 open (0 critical, 2 high, 0 medium, 0 low, 0 unknown), 1 accepted',
+    );
   });
 
   it('does not fail on active exceptions or ignore-file entries; an expired entry fails again', () => {

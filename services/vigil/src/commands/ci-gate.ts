@@ -8,12 +8,13 @@ import {
   type Finding,
 } from '@vigil/contracts';
 import { applyPolicy } from '@vigil/policy';
+import { acceptedFindingIds } from '@vigil/report';
 import { policyView, type PolicyInput } from './findings-view.js';
 import { UsageError } from '../usage-error.js';
 
 // The `vigil ci` gate, without I/O except reading a baseline file. A finding fails the gate when it is
-//   - not accepted by the ignore file, and not covered by an active exception in the snapshot (a requirement lists
-//     it among its excepted findings and none lists it as failing), and
+//   - not accepted by the ignore file, and not accepted by an exception in the snapshot (an active exception covers
+//     it and no requirement lists it as failing), and
 //   - new against the baseline, when one is given: its id is not in the baseline, or its severity is higher than
 //     the baseline's (a risk that grew is new risk), and
 //   - at or above --fail-on, or failing a requirement named by --fail-on-requirement (that id or one under it).
@@ -87,10 +88,9 @@ export function isNew(f: Finding, baseline: Baseline | undefined): boolean {
   return before === undefined || rank(f.severity) < rank(before);
 }
 
-/** Finding ids an active exception covers in every requirement that lists the finding. */
+/** Finding ids an active exception accepts (covered, and failing no requirement): as `vigil report` counts them. */
 export function exceptedIds(report: ComplianceReport): Set<string> {
-  const failing = new Set(report.requirements.flatMap((r) => r.findingIds));
-  return new Set(report.requirements.flatMap((r) => r.exceptedFindingIds).filter((id) => !failing.has(id)));
+  return acceptedFindingIds(report);
 }
 
 /** `6.3` names 6.3, 6.3.1, 6.3.2 ...: a group gates every requirement under it. */
@@ -185,4 +185,15 @@ export function evaluateGate(i: GateInput): GateResult {
     reasons,
     warnings,
   };
+}
+
+// "N open (by severity), M accepted": findings an exception accepts are listed, not counted as open risk.
+export function findingsSummary(findings: readonly Finding[], accepted: ReadonlySet<string>): string {
+  const words = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'];
+  const word = (s: Severity) => (s === Severity.UNSPECIFIED ? 'UNKNOWN' : Severity[s]);
+  const open = findings.filter((f) => !accepted.has(f.id));
+  const bySeverity = words
+    .map((w) => `${open.filter((f) => word(f.severity) === w).length} ${w.toLowerCase()}`)
+    .join(', ');
+  return `${open.length} open (${bySeverity}), ${findings.length - open.length} accepted`;
 }

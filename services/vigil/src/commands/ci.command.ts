@@ -4,10 +4,8 @@ import { dirname, resolve } from 'node:path';
 import {
   ScanReportSchema,
   ScanStatus,
-  Severity,
   fromReportJson,
   type ComplianceReport,
-  type Finding,
   type ScanReport,
 } from '@vigil/contracts';
 import { isRequirementId } from '@vigil/pci';
@@ -16,7 +14,14 @@ import type { Deployment } from '../deployment.js';
 import type { Output } from '../output.js';
 import type { Pipeline } from '../pipeline.js';
 import { UsageError } from '../usage-error.js';
-import { baselineOf, evaluateGate, readBaselineFile, type Baseline } from './ci-gate.js';
+import {
+  baselineOf,
+  evaluateGate,
+  exceptedIds,
+  findingsSummary,
+  readBaselineFile,
+  type Baseline,
+} from './ci-gate.js';
 import type { PolicyInput } from './findings-view.js';
 import { scanCommand } from './scan.command.js';
 import { scanTarget, type ScanTarget } from './scan-target.js';
@@ -163,7 +168,7 @@ export async function ciCommand(i: CiCommandInput): Promise<number> {
     ...scans.map(
       (s) => `${s.target?.key ?? ''}: ${ScanStatus[s.status].toLowerCase()}, ${s.findings.length} finding(s)`,
     ),
-    `findings: ${severityCounts(findings)}` +
+    `findings: ${findingsSummary(findings, exceptedIds(report))}` +
       (baseline ? `; ${gate.newCount} new against the baseline (${baseline.source})` : ''),
   ];
   const waivedWhy = countBy([...gate.waived.values()].filter((w) => w !== 'below the gate'));
@@ -228,14 +233,6 @@ async function writeOutput(path: string, content: string, flag: string): Promise
       `vigil ci: ${flag} ${path}: cannot write it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
     );
   }
-}
-
-function severityCounts(findings: readonly Finding[]): string {
-  const words = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'];
-  const word = (s: Severity) => (s === Severity.UNSPECIFIED ? 'UNKNOWN' : Severity[s]);
-  return words
-    .map((w) => `${findings.filter((f) => word(f.severity) === w).length} ${w.toLowerCase()}`)
-    .join(', ');
 }
 
 function countBy(values: readonly string[]): Map<string, number> {

@@ -18,7 +18,7 @@ import {
   type AdvisoryDbInfoRow,
 } from '@vigil/store';
 import { table, type Output } from '../output.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError, usageError } from '../usage-error.js';
 
 /** The OSV ecosystems `vigil db update` fetches by default: the ones the image scanner's analyzers report. */
 export const DEFAULT_OSV_ECOSYSTEMS = [
@@ -64,7 +64,7 @@ export async function dbCommand(
   options: DbCommandOptions = {},
 ): Promise<number> {
   if (requestedFormat !== 'table' && requestedFormat !== 'json')
-    throw new UsageError(`vigil db: --format ${requestedFormat} is for scans; use table or json`);
+    throw usageError('db', sub, `--format ${requestedFormat} is for scans; use table or json`);
   const format: 'table' | 'json' = requestedFormat;
   const now = options.now ?? (() => new Date());
   switch (sub) {

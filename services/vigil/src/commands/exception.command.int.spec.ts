@@ -76,6 +76,11 @@ describe('vigil exception and vigil attest', () => {
         out.results[0] ?? '',
       )?.[1];
     assert.ok(id, out.results[0]);
+    // Without a snapshot requester (--no-snapshot) the command says the report does not show it yet.
+    assert.match(
+      out.results[1] ?? '',
+      /^not in a snapshot yet: vigil report shows it from the next snapshot of payments-prod \(the next scan, or vigil snapshots create --cluster payments-prod\)$/,
+    );
 
     const events = await readExceptionsTopic(deployment());
     const scope = scopeStateOf(fold(events), { cluster: 'payments-prod' });
@@ -242,7 +247,7 @@ describe('vigil exception and vigil attest', () => {
         out: capture(),
         clock: () => NOW,
       }),
-      /vigil attest revoke att-nonexistent: no such attestation in cluster "payments-prod"/,
+      /vigil attest revoke: att-nonexistent: no such attestation in cluster "payments-prod"/,
     );
   });
 

@@ -1,4 +1,4 @@
-import { hostname, userInfo } from 'node:os';
+import { hostname } from 'node:os';
 import {
   ExceptionKind,
   FindingSource,
@@ -18,13 +18,16 @@ import {
   findingSourceOf,
   fold,
   parseDeadline,
+  reportFromContent,
   scopeStateOf,
   type ExceptionView,
 } from '@vigil/report';
+import { osUser } from '../cli-user.js';
 import type { Deployment } from '../deployment.js';
 import { table, type Output } from '../output.js';
 import { VIGIL_VERSION } from '../pipeline.js';
-import { UsageError } from '../usage-error.js';
+import { commandName, usageError, type UsageError } from '../usage-error.js';
+import { requestSnapshot, type SnapshotRequester } from './snapshots.command.js';
 
 // `vigil exception ...` records risk acceptances and compensating controls as ExceptionRecorded/ExceptionRevoked
 // on the exceptions topic: the one exception model every source's findings go through. The CLI ignore file
@@ -50,6 +53,8 @@ export const EXCEPTION_FLAGS = {
   'image-repo': { type: 'string', multiple: true },
   package: { type: 'string', multiple: true },
   path: { type: 'string', multiple: true },
+  // Also for `vigil attest`: record the event only, without the snapshot that makes it count in `vigil report`.
+  'no-snapshot': { type: 'boolean' },
 } as const;
 
 export type CommandFlags = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -64,6 +69,11 @@ export interface ExceptionCommandInput {
   format: string;
   out: Output;
   clock?: () => Date;
+  /**
+   * With it, accept and revoke also request a snapshot of the cluster and print the version that includes the
+   * change, so the next `vigil report` shows it; without it (--no-snapshot) they say that none does yet.
+   */
+  snapshot?: SnapshotRequester;
 }
 
 /** Checks everything that can be checked before the deployment opens; returns the event to publish, if any. */
@@ -74,24 +84,19 @@ export function exceptionArgs(
   try {
     switch (i.sub) {
       case 'accept': {
-        if (i.args.length > 0)
-          throw new UsageError(
-            `vigil exception accept: unexpected argument "${i.args[0]}" (criteria are flags)`,
-          );
+        if (i.args.length > 0) throw accept(`unexpected argument "${i.args[0]}" (criteria are flags)`);
         const expires = one(i.flags, 'expires');
         if (expires === undefined)
-          throw new UsageError(
-            'vigil exception accept: --expires DATE is required (every acceptance has a hard expiry)',
-          );
+          throw accept('--expires DATE is required (every acceptance has a hard expiry)');
         const kind = one(i.flags, 'kind') ?? 'risk';
         if (kind !== 'risk' && kind !== 'compensating')
-          throw new UsageError(`vigil exception accept: --kind ${kind} is not risk or compensating`);
+          throw accept(`--kind ${kind} is not risk or compensating`);
         const value = exceptionRecorded({
           cluster: i.cluster,
           selector: selectorOf(i.flags),
-          owner: need(i.flags, 'owner'),
-          justification: need(i.flags, 'justification'),
-          approver: need(i.flags, 'approver'),
+          owner: need(i.flags, 'owner', 'accept'),
+          justification: need(i.flags, 'justification', 'accept'),
+          approver: need(i.flags, 'approver', 'accept'),
           expiresAt: parseDeadline(expires, '--expires'),
           expireOnFix: i.flags['expire-on-fix'] === true,
           kind: kind === 'compensating' ? 'compensating_control' : 'risk_acceptance',
@@ -106,13 +111,12 @@ export function exceptionArgs(
       }
       case 'revoke': {
         const [id, ...rest] = i.args;
-        if (!id || rest.length > 0)
-          throw new UsageError('vigil exception revoke: give exactly one exception id');
+        if (!id || rest.length > 0) throw usageError('exception', 'revoke', 'give exactly one exception id');
         const value = exceptionRevoked({
           cluster: i.cluster,
           exceptionId: id,
-          by: one(i.flags, 'by') ?? `${userInfo().username}@${hostname()}`,
-          reason: need(i.flags, 'reason'),
+          by: one(i.flags, 'by') ?? `${osUser()}@${hostname()}`,
+          reason: need(i.flags, 'reason', 'revoke'),
         });
         return {
           payload: { case: 'exceptionRevoked', value },
@@ -121,16 +125,23 @@ export function exceptionArgs(
         };
       }
       case 'list':
-        if (i.args.length > 0)
-          throw new UsageError(`vigil exception list: unexpected argument "${i.args[0]}"`);
+        if (i.args.length > 0) throw usageError('exception', 'list', `unexpected argument "${i.args[0]}"`);
         return undefined;
       default:
-        throw new UsageError(`vigil exception: unknown subcommand "${i.sub ?? ''}" (accept, revoke or list)`);
+        throw usageError(
+          'exception',
+          undefined,
+          `unknown subcommand "${i.sub ?? ''}" (accept, revoke or list)`,
+        );
     }
   } catch (err) {
-    if (err instanceof ExceptionInputError) throw new UsageError(`vigil exception ${i.sub}: ${err.message}`);
+    if (err instanceof ExceptionInputError) throw usageError('exception', i.sub, err.message);
     throw err;
   }
+}
+
+function accept(problem: string): UsageError {
+  return usageError('exception', 'accept', problem);
 }
 
 /**
@@ -146,7 +157,50 @@ export async function exceptionCommand(i: ExceptionCommandInput): Promise<number
     await requireRecorded(i.deployment, i.cluster, 'exception', event.key);
   await publish(i.deployment, event.payload, i.cluster, event.key, now);
   i.out.result(event.done);
+  const recorded = event.payload.case === 'exceptionRecorded';
+  i.out.result(
+    await snapshotLine(i, {
+      command: commandName('exception', i.sub),
+      reason: `exception ${event.key} ${recorded ? 'recorded' : 'revoked'}`,
+      what: 'exception',
+      id: event.key,
+    }),
+  );
   return 0;
+}
+
+/**
+ * After an exception or attestation event: with a requester, a snapshot of the cluster that folds it, checked to
+ * list it, and the line naming that version; without one (--no-snapshot), the line saying no snapshot has it yet.
+ */
+export async function snapshotLine(
+  i: { cluster: string; snapshot?: SnapshotRequester | undefined },
+  change: { command: string; reason: string; what: 'exception' | 'attestation'; id: string },
+): Promise<string> {
+  if (!i.snapshot)
+    return (
+      `not in a snapshot yet: vigil report shows it from the next snapshot of ${i.cluster} ` +
+      `(the next scan, or vigil snapshots create --cluster ${i.cluster})`
+    );
+  // The event must be folded before the request is, or the version could be cut without it.
+  await i.snapshot.waitUntilCaughtUp();
+  const made = await requestSnapshot({
+    ...i.snapshot,
+    scope: i.cluster,
+    reason: change.reason,
+    command: change.command,
+  });
+  const stored = await i.snapshot.store.getSnapshot(made.scope, made.version);
+  const report = stored ? reportFromContent(stored.content, stored.contentHash) : undefined;
+  const listed =
+    change.what === 'exception'
+      ? report?.exceptions.some((x) => x.exceptionId === change.id)
+      : report?.attestations.some((x) => x.attestationId === change.id);
+  if (!listed)
+    throw new Error(
+      `${change.command}: snapshot ${made.version} of ${made.scope} was made for ${change.id} but does not list it`,
+    );
+  return `snapshot ${made.version} of ${made.scope} includes it (${made.contentHash}); vigil report shows it`;
 }
 
 export async function publish(
@@ -190,10 +244,14 @@ export async function requireRecorded(
       if (p.case === 'attestationRevoked' && p.value.attestationId === id) revoked = true;
     }
   }
-  const command = what === 'exception' ? 'vigil exception revoke' : 'vigil attest revoke';
+  const command = what === 'exception' ? 'exception' : 'attest';
   if (!recorded)
-    throw new UsageError(`${command} ${id}: no such ${what} in cluster "${cluster}"; nothing was published`);
-  if (revoked) throw new UsageError(`${command} ${id}: already revoked; nothing was published`);
+    throw usageError(
+      command,
+      'revoke',
+      `${id}: no such ${what} in cluster "${cluster}"; nothing was published`,
+    );
+  if (revoked) throw usageError(command, 'revoke', `${id}: already revoked; nothing was published`);
 }
 
 /** Every exception and attestation event of the log, folded: what `list` reads. */
@@ -218,7 +276,7 @@ async function listExceptions(i: ExceptionCommandInput, now: Date): Promise<numb
     return 0;
   }
   if (i.format !== 'table')
-    throw new UsageError(`vigil exception list: --format ${i.format} is not table or json`);
+    throw usageError('exception', 'list', `--format ${i.format} is not table or json`);
   if (views.length === 0) {
     i.out.result(`No exceptions recorded for cluster ${i.cluster}.`);
     return 0;
@@ -292,17 +350,14 @@ function selectorOf(flags: CommandFlags) {
   const workload = single(flags, 'workload');
   if (workload !== undefined) {
     const m = /^([A-Za-z][A-Za-z0-9]*)\/([^/]+)$/.exec(workload);
-    if (!m)
-      throw new UsageError(
-        `vigil exception accept: --workload ${workload} is not KIND/NAME (e.g. Deployment/payment-api)`,
-      );
+    if (!m) throw accept(`--workload ${workload} is not KIND/NAME (e.g. Deployment/payment-api)`);
     asset.resourceKind = m[1] as string;
     asset.name = m[2] as string;
   }
   const digest = single(flags, 'image-digest');
   if (digest !== undefined) {
     if (!/^sha256:[0-9a-f]{64}$/.test(digest))
-      throw new UsageError(`vigil exception accept: --image-digest ${digest} is not "sha256:<64 hex>"`);
+      throw accept(`--image-digest ${digest} is not "sha256:<64 hex>"`);
     asset.imageDigest = digest;
   }
   const repo = single(flags, 'image-repo');
@@ -325,10 +380,7 @@ function many(flags: CommandFlags, name: string): string[] {
 
 function single(flags: CommandFlags, name: string): string | undefined {
   const v = many(flags, name);
-  if (v.length > 1)
-    throw new UsageError(
-      `vigil exception accept: --${name} given ${v.length} times (an asset field holds one value)`,
-    );
+  if (v.length > 1) throw accept(`--${name} given ${v.length} times (an asset field holds one value)`);
   return v[0];
 }
 
@@ -337,9 +389,9 @@ function one(flags: CommandFlags, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-function need(flags: CommandFlags, name: string): string {
+function need(flags: CommandFlags, name: string, sub: 'accept' | 'revoke'): string {
   const v = one(flags, name);
-  if (!v?.trim()) throw new UsageError(`vigil exception: --${name} is required`);
+  if (!v?.trim()) throw usageError('exception', sub, `--${name} is required`);
   return v;
 }
 

@@ -97,25 +97,71 @@ export function policyOutcome(
   return { exitCode: result.exitCode, notes, warnings };
 }
 
+/**
+ * The rows of a findings table: severity, rule, asset, package, fixed version, PCI DSS ids. Every finding names its
+ * requirements: the ids it tests, then in parentheses those it only supports (config checks keep those in the
+ * `pci-supporting-requirements` evidence, not in pciRequirements, so they cannot fail a requirement).
+ */
 export function findingRows(findings: readonly Finding[]): string[][] {
-  const sorted = [...findings].sort(
+  const rows = findings.map((f) => ({ f, asset: assetLabel(f) }));
+  // Findings of one rule on one asset and package that differ only in the field they name (a pod's hostPID and
+  // hostNetwork, a container's CPU and memory limit) would print as the same line: those lines name the field.
+  const same = new Map<string, number>();
+  const keyOf = (r: (typeof rows)[number]) => `${r.f.ruleId}\n${r.asset}\n${packageLabel(r.f)}`;
+  for (const r of rows) same.set(keyOf(r), (same.get(keyOf(r)) ?? 0) + 1);
+  for (const r of rows) if ((same.get(keyOf(r)) ?? 0) > 1) r.asset = `${r.asset} (${fieldOf(r.f)})`;
+  rows.sort(
     (a, b) =>
-      SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) ||
-      a.ruleId.localeCompare(b.ruleId),
+      SEVERITY_ORDER.indexOf(a.f.severity) - SEVERITY_ORDER.indexOf(b.f.severity) ||
+      a.f.ruleId.localeCompare(b.f.ruleId) ||
+      a.asset.localeCompare(b.asset) ||
+      packageLabel(a.f).localeCompare(packageLabel(b.f)),
   );
-  return sorted.map((f) => [
+  return rows.map(({ f, asset }) => [
     f.severity === Severity.UNSPECIFIED ? 'UNKNOWN' : Severity[f.severity],
     f.ruleId,
-    assetLabel(f),
-    f.package ? `${f.package.name}@${f.package.version}` : '',
+    asset,
+    packageLabel(f),
     f.package?.fixedVersion ?? '',
-    f.pciRequirements.join(','),
+    pciLabel(f),
   ]);
 }
 
+/** `6.3.1,11.3.1`, `(2.2.1)` for ids the finding only supports, or both: `7.2.1 (7.3.2)`. */
+export function pciLabel(f: Finding): string {
+  const tested = f.pciRequirements.join(',');
+  const supporting = (evidenceOf(f, 'pci-supporting-requirements') ?? '')
+    .split(',')
+    .filter((id) => id && !f.pciRequirements.includes(id));
+  return [tested, supporting.length > 0 ? `(${supporting.join(',')})` : ''].filter(Boolean).join(' ');
+}
+
+function packageLabel(f: Finding): string {
+  return f.package ? `${f.package.name}@${f.package.version}` : '';
+}
+
+// namespace/workload/container. A config finding about one container names it in its evidence (the asset is the
+// workload, so that a pod's containers share one asset); without it two containers' findings read alike.
 function assetLabel(f: Finding): string {
   const a = f.asset;
   if (!a) return '';
-  if (a.namespace || a.name) return [a.namespace, a.name, a.container].filter(Boolean).join('/');
+  const container = a.container || evidenceOf(f, 'container') || '';
+  if (a.namespace || a.name) return [a.namespace, a.name, container].filter(Boolean).join('/');
   return a.imageRef || a.node || a.cluster;
+}
+
+// The field a finding is about, from its first location: the part after the container selector
+// (`containers[name=api].resources.limits.cpu` → `resources.limits.cpu`) or after the pod spec
+// (`spec.template.spec.hostPID` → `hostPID`); the whole location otherwise.
+function fieldOf(f: Finding): string {
+  const location = f.locations[0] ?? '';
+  const afterSelector = /\]\.?([^\]]*)$/.exec(location)?.[1];
+  if (afterSelector) return afterSelector;
+  const spec = location.lastIndexOf('spec.');
+  const field = spec >= 0 ? location.slice(spec + 'spec.'.length) : location;
+  return field || f.id;
+}
+
+function evidenceOf(f: Finding, key: string): string | undefined {
+  return f.evidence.find((e) => e.key === key)?.value;
 }

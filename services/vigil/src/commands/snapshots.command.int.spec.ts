@@ -28,6 +28,7 @@ import { freshDatabase, type FreshDatabase } from '@vigil/testing';
 import type { Output } from '../output.js';
 import { UsageError } from '../usage-error.js';
 import { diffCommand } from './diff.command.js';
+import { knownClusters, requireKnownCluster } from './known-cluster.js';
 import { reportingCommand } from './reporting.command.js';
 import { snapshotCreateCommand, snapshotsCommand, type SnapshotRow } from './snapshots.command.js';
 
@@ -168,6 +169,15 @@ describe('vigil snapshots, diff and reporting rebuild', () => {
     assert.equal(made, 0);
     const created = JSON.parse(out.results[0]!) as { version: number; requestId: string };
     assert.equal(created.version, 3);
+    // The scope is known from its events; a request alone does not make a scope known (see known-cluster.ts).
+    assert.deepEqual(await knownClusters(sql), ['payments-prod']);
+    await assert.rejects(
+      requireKnownCluster(sql, 'payments-prdo', 'vigil snapshots create'),
+      (e: Error) =>
+        e instanceof UsageError &&
+        e.message ===
+          'vigil snapshots create: cluster "payments-prdo" has no recorded events; the clusters with recorded events are payments-prod; nothing was published',
+    );
 
     const list = capture();
     assert.equal(await snapshotsCommand({ store, scope: 'payments-prod', format: 'json', out: list }), 0);

@@ -4,7 +4,8 @@ import type { EventLog } from '@vigil/event-log';
 import type { ReportingStore, StoredEvent } from '@vigil/store';
 import { decodeEnvelope } from '@vigil/contracts';
 import { table, type Output } from '../output.js';
-import { UsageError } from '../usage-error.js';
+import { VIGIL_VERSION } from '../pipeline.js';
+import { UsageError, commandName } from '../usage-error.js';
 
 /** Flags of `vigil snapshots` and `vigil diff` (the scope; --cluster is its default). */
 export const SNAPSHOT_FLAGS = { scope: { type: 'string' } } as const;
@@ -28,7 +29,8 @@ export async function snapshotsCommand(i: {
   format: 'table' | 'json';
   out: Output;
 }): Promise<number> {
-  const scopes = i.scope !== undefined ? [checkedScope(i.scope)] : await i.store.scopes();
+  const scopes =
+    i.scope !== undefined ? [checkedScope(i.scope, commandName('snapshots'))] : await i.store.scopes();
   const rows: SnapshotRow[] = [];
   for (const scope of scopes) rows.push(...(await snapshotRows(i.store, scope)));
   if (i.format === 'json') {
@@ -114,49 +116,72 @@ export async function snapshotRows(store: ReportingStore, scope: string): Promis
   return rows;
 }
 
-/**
- * `vigil snapshots create [--scope S]`: puts a SnapshotRequested on the log, lets the pipeline fold it, and prints
- * the version that answers it.
- */
-export async function snapshotCreateCommand(i: {
+/** What a command needs to have reporting make a version now (the pipeline of this process folds the request). */
+export interface SnapshotRequester {
   store: ReportingStore;
   eventLog: EventLog;
-  scope: string;
+  /** Who asks, for the record: `cli:<os user>` from the CLI. */
   requestedBy: string;
   waitUntilCaughtUp: () => Promise<void>;
-  format: 'table' | 'json';
-  out: Output;
-}): Promise<number> {
-  const scope = parseScopeKey(checkedScope(i.scope));
+}
+
+export interface RequestedVersion {
+  scope: string;
+  requestId: string;
+  version: number;
+  contentHash: string;
+}
+
+/**
+ * Puts a SnapshotRequested for the scope on the log (with the reason: "cli" for `vigil snapshots create`, the
+ * exception or attestation for those commands), lets the pipeline fold it, and returns the version that answers it.
+ * `command` names the caller in the error when reporting made none.
+ */
+export async function requestSnapshot(
+  i: SnapshotRequester & { scope: string; reason: string; command: string },
+): Promise<RequestedVersion> {
   const request = await publishSnapshotRequest(
     i.eventLog,
-    { service: 'vigil', version: '0.1.0', instance: `cli-${process.pid}` },
-    scope,
+    { service: 'vigil', version: VIGIL_VERSION, instance: `cli-${process.pid}` },
+    parseScopeKey(i.scope),
     i.requestedBy,
-    'cli',
+    i.reason,
   );
   await i.waitUntilCaughtUp();
   const made = await versionForRequest(i.store, request);
   if (!made)
     throw new Error(
-      `vigil snapshots create: request ${request.requestId} is on the log but reporting made no version for it`,
+      `${i.command}: request ${request.requestId} is on the log but reporting made no version for it`,
     );
+  return { scope: request.scope, requestId: request.requestId, ...made };
+}
+
+/**
+ * `vigil snapshots create [--scope S]`: puts a SnapshotRequested on the log, lets the pipeline fold it, and prints
+ * the version that answers it. (main.ts refuses a scope with no recorded events first: see known-cluster.ts.)
+ */
+export async function snapshotCreateCommand(
+  i: SnapshotRequester & { scope: string; format: 'table' | 'json'; out: Output },
+): Promise<number> {
+  const command = commandName('snapshots', 'create');
+  const scope = checkedScope(i.scope, command);
+  const made = await requestSnapshot({ ...i, scope, reason: 'cli', command });
   if (i.format === 'json') {
-    i.out.result(JSON.stringify({ scope: request.scope, requestId: request.requestId, ...made }, null, 2));
+    i.out.result(JSON.stringify(made, null, 2));
   } else {
     i.out.result(
-      `scope ${request.scope}: version ${made.version} ${made.contentHash} (request ${request.requestId})`,
+      `scope ${made.scope}: version ${made.version} ${made.contentHash} (request ${made.requestId})`,
     );
   }
   return 0;
 }
 
-function checkedScope(scope: string): string {
+export function checkedScope(scope: string, command: string): string {
   try {
     const s = parseScopeKey(scope);
     return s.tenant ? `${s.tenant}/${s.cluster}` : s.cluster;
   } catch (err) {
-    throw new UsageError(`--scope: ${(err as Error).message}`);
+    throw new UsageError(`${command}: --scope: ${(err as Error).message}`);
   }
 }
 

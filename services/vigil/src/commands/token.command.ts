@@ -1,5 +1,5 @@
 import { table, type Output } from '../output.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError, usageError } from '../usage-error.js';
 
 // What the command needs of @vigil/store's token store (createTokenStore(deployment.sql)).
 export interface TokenAdmin {
@@ -49,7 +49,7 @@ const ROLES = ['viewer', 'auditor', 'admin'] as const;
  */
 export async function tokenCommand(i: TokenCommandInput): Promise<number> {
   if (i.format !== 'table' && i.format !== 'json')
-    throw new UsageError(`vigil token: --format ${i.format} is for scans; use table or json`);
+    throw usageError('token', i.sub, `--format ${i.format} is for scans; use table or json`);
   switch (i.sub) {
     case 'create': {
       if (i.args.length > 0) throw new UsageError(`vigil token create: unexpected argument "${i.args[0]}"`);

@@ -1,0 +1,226 @@
+// A fresh user's trial of the CLI, through the real `vigil` binary on a fresh embedded data dir: after the example
+// manifests are scanned, an exception and an attestation take effect in the next `vigil report` (or say they do
+// not yet, with --no-snapshot), accepted findings are counted apart from open ones, a mistyped --cluster is
+// refused, the requester is the OS user, every finding line names its requirements and tells its container apart,
+// and messages name their command one way.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { repoRoot } from '@vigil/testing';
+import { osUser } from './cli-user.js';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const root = repoRoot();
+const tmp = mkdtempSync(join(tmpdir(), 'vigil-trial-'));
+const dataDir = join(tmp, 'data');
+
+// The variables of a developer's shell that would point the CLI at another deployment than this data dir.
+const env = Object.fromEntries(
+  Object.entries(process.env).filter(
+    ([k]) => !['EVENT_LOG', 'DATABASE_URL', 'KAFKA_BROKERS', 'VIGIL_DATA_DIR', 'VIGIL_CLUSTER'].includes(k),
+  ),
+);
+
+function vigil(...args: string[]): Promise<Run> {
+  const child = spawn(process.execPath, ['services/vigil/bin/vigil.js', ...args, '--data-dir', dataDir], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function ok(r: Run, what: string): Run {
+  assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+  return r;
+}
+
+async function snapshots(): Promise<{ scope: string; version: number; trigger: { by?: string[] } }[]> {
+  return JSON.parse(ok(await vigil('snapshots', '--format', 'json'), 'vigil snapshots').stdout).snapshots;
+}
+
+const footer = (report: string) => report.split('\n').find((l) => l.startsWith('Findings: '));
+
+const ACCEPT = [
+  'exception',
+  'accept',
+  '--owner',
+  'payments-platform',
+  '--justification',
+  'the log shipper needs root until its v2 image',
+  '--approver',
+  'ciso@acme.example',
+  '--expires',
+  '2099-12-31',
+  '--rule',
+  'k8s/run-as-root',
+];
+
+describe('a fresh user trial of the vigil CLI', () => {
+  let scan: Run;
+  before(async () => {
+    scan = ok(await vigil('scan', 'k8s', 'examples/payments/k8s'), 'vigil scan k8s');
+  });
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('prints every config finding once, with its container and its requirements', () => {
+    const rows = scan.stdout.split('\n').filter((l) => /^(CRITICAL|HIGH|MEDIUM|LOW|UNKNOWN)\s/.test(l));
+    assert.equal(rows.length, 40);
+    assert.deepEqual(
+      rows.filter((r, i) => rows.indexOf(r) !== i),
+      [],
+    );
+    // The last column is the PCI DSS ids: never empty, supporting ones in parentheses.
+    assert.deepEqual(
+      rows.filter((r) => !/\s\(?[0-9A][0-9A.,]*\)?$/.test(r)),
+      [],
+    );
+    assert.ok(rows.some((r) => /k8s\/run-as-root\s+payments\/payment-api\/log-shipper\s+2\.2\.6/.test(r)));
+    assert.ok(rows.some((r) => /k8s\/run-as-root\s+payments\/payment-api\/api\s+2\.2\.6/.test(r)));
+    assert.ok(
+      rows.some((r) => /net\/no-ingress-networkpolicy\s+storefront\/checkout-web\s+\(1\.2\.1,/.test(r)),
+    );
+  });
+
+  it('refuses a --cluster with no recorded events on every command that would publish into it', async () => {
+    for (const args of [
+      ['snapshots', 'create', '--cluster', 'nosuchcluster'],
+      [...ACCEPT, '--cluster', 'nosuchcluster'],
+      [
+        'attest',
+        '12.10.1',
+        '--statement',
+        'IR plan tested',
+        '--evidence',
+        'README.md',
+        '--cluster',
+        'nosuchcluster',
+      ],
+    ]) {
+      const r = await vigil(...args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stdout, '');
+      assert.match(
+        r.stderr,
+        /^vigil (snapshots create|exception accept|attest): cluster "nosuchcluster" has no recorded events; the clusters with recorded events are default; nothing was published\n$/,
+      );
+    }
+    assert.deepEqual(
+      (await snapshots()).map((s) => s.scope),
+      ['default'],
+    );
+  });
+
+  it('puts an accepted exception in the next report, counted apart from the open findings', async () => {
+    const counts = (report: string) => {
+      const m =
+        /^Findings: (\d+) open \(\d+ CRITICAL · \d+ HIGH · (\d+) MEDIUM · \d+ LOW · \d+ UNKNOWN\), (\d+) accepted$/.exec(
+          footer(report) ?? '',
+        );
+      assert.ok(m, `footer of ${report.slice(-400)}`);
+      return { open: Number(m[1]), medium: Number(m[2]), accepted: Number(m[3]) };
+    };
+    const before = counts(ok(await vigil('report'), 'vigil report').stdout);
+    assert.equal(before.accepted, 0);
+    const accepted = ok(await vigil(...ACCEPT), 'vigil exception accept').stdout.split('\n');
+    const id = /^(exc-[0-9a-f-]{36}) recorded for cluster default/.exec(accepted[0] ?? '')?.[1];
+    assert.ok(id, accepted.join('\n'));
+    const version =
+      /^snapshot (\d+) of default includes it \(sha256:[0-9a-f]{64}\); vigil report shows it$/.exec(
+        accepted[1] ?? '',
+      )?.[1];
+    assert.ok(version, accepted.join('\n'));
+    const report = ok(await vigil('report'), 'vigil report').stdout;
+    assert.match(report, new RegExp(`snapshot ${version} · `));
+    // The three run-as-root findings (two containers of payment-api, one of node-agent, all MEDIUM) are accepted:
+    // still in the snapshot, no longer counted open.
+    assert.deepEqual(counts(report), { open: before.open - 3, medium: before.medium - 3, accepted: 3 });
+    assert.match(report, new RegExp(`Exceptions in use \\(1\\)\\n  ${id}`));
+    // The version was requested by the OS user running the CLI.
+    const made = (await snapshots()).find((s) => s.version === Number(version));
+    assert.deepEqual(made?.trigger.by, [`cli:${osUser()}`]);
+
+    const revoked = ok(
+      await vigil('exception', 'revoke', id, '--reason', 'v2 image runs as 10001'),
+      'revoke',
+    );
+    assert.match(revoked.stdout, new RegExp(`\\nsnapshot ${Number(version) + 1} of default includes it`));
+    assert.deepEqual(counts(ok(await vigil('report'), 'vigil report').stdout), { ...before });
+  });
+
+  it('says when an attestation is not in a snapshot yet (--no-snapshot), and is once one is made', async () => {
+    const r = ok(
+      await vigil(
+        'attest',
+        '12.10.1',
+        '--statement',
+        'IR plan tested',
+        '--evidence',
+        'README.md',
+        '--no-snapshot',
+      ),
+      'vigil attest --no-snapshot',
+    );
+    assert.match(
+      r.stdout,
+      /\nnot in a snapshot yet: vigil report shows it from the next snapshot of default/,
+    );
+    const id = /^(att-[0-9a-f-]{36}) attests 12\.10\.1/.exec(r.stdout)?.[1];
+    assert.ok(id, r.stdout);
+    assert.doesNotMatch(ok(await vigil('report'), 'vigil report').stdout, new RegExp(id));
+    ok(await vigil('snapshots', 'create'), 'vigil snapshots create');
+    assert.match(
+      ok(await vigil('report'), 'vigil report').stdout,
+      new RegExp(`Attestations \\(1\\)\\n  ${id}`),
+    );
+  });
+
+  it('names the command and subcommand the same way in every message', async () => {
+    const cases: [string[], string][] = [
+      [['exception', 'accept', '--expires', '2099-12-31'], 'vigil exception accept: --owner is required'],
+      [['exception', 'revoke', 'exc-1'], 'vigil exception revoke: --reason is required'],
+      [
+        ['attest', 'revoke', 'att-1'],
+        'vigil attest revoke: att-1: --reason is required (say why it no longer holds)',
+      ],
+      [['attest', '12.10.1'], 'vigil attest: 12.10.1: --statement is required (what the evidence shows)'],
+      [['ack', 'runtime-1'], 'vigil ack: runtime-1: --reason is required (say why it is acknowledged)'],
+    ];
+    for (const [args, line] of cases) {
+      const r = await vigil(...args);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.equal(r.stderr, `${line}\n`);
+    }
+  });
+
+  it('assesses the example node with as many checks as the README says', async () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const host =
+      /\| host-assessor [^\n]*\| (\d+) checks: [^\n]*, and with advisory data loaded a (\d+)th: the node's own OS packages/.exec(
+        readme,
+      );
+    assert.ok(host, 'the README names the host-assessor check count');
+    assert.equal(Number(host[2]), Number(host[1]) + 1);
+    // No advisory data in this data dir: the package check does not run.
+    const r = ok(
+      await vigil('scan', 'host', '--root', 'examples/payments/node/files', '--node', 'pay-worker-1'),
+      'vigil scan host',
+    );
+    assert.match(r.stdout, new RegExp(`\\n${host[1]} checks: `));
+  });
+});
