@@ -279,7 +279,25 @@ class EmbeddedEventLog implements EventLog {
     this.subscriptions.add(sub);
     void sub.finished.then(() => this.subscriptions.delete(sub));
     sub.start();
-    return sub;
+    if (!resolved.ephemeral) return sub;
+    return {
+      ready: sub.ready,
+      stop: async () => {
+        await sub.stop();
+        // Only once no member is left: another process may (wrongly) share the group.
+        try {
+          await this.sql.query(
+            `DELETE FROM ${this.s}.positions WHERE group_id = $1
+                AND NOT EXISTS (SELECT 1 FROM ${this.s}.members WHERE group_id = $1)`,
+            [resolved.group],
+          );
+        } catch (err) {
+          this.logger.warn(
+            `embedded log: could not delete the ephemeral group "${resolved.group}": ${errorText(err)}`,
+          );
+        }
+      },
+    };
   }
 
   /** One LISTEN connection per log instance, shared by its subscriptions; polling covers a lost connection. */

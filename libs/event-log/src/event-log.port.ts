@@ -51,6 +51,12 @@ export interface SubscribeOptions {
   retryBackoffMs?: number;
   /** Upper bound of the retry wait. Default 10 s. */
   maxRetryBackoffMs?: number;
+  /**
+   * The group is this subscription's alone (one per process, so every process reads every record): stop() also
+   * deletes the group and its committed positions, so restarts do not leave dead groups behind. A process that is
+   * killed leaves its group to the log's own expiry (Kafka: offsets.retention.minutes). Default false.
+   */
+  ephemeral?: boolean;
 }
 
 export interface Subscription {

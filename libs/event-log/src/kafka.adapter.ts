@@ -311,7 +311,21 @@ class KafkaEventLog implements EventLog {
     this.subscriptions.add(sub);
     sub.finished.then(() => this.subscriptions.delete(sub));
     sub.start();
-    return sub;
+    if (!resolved.ephemeral) return sub;
+    return {
+      ready: sub.ready,
+      stop: async () => {
+        await sub.stop();
+        // After the member left: a group with a member cannot be deleted.
+        try {
+          await (await this.getAdmin()).deleteGroups([resolved.group]);
+        } catch (err) {
+          this.logger.warn(
+            `kafka log: could not delete the ephemeral group "${resolved.group}": ${errorText(err)}`,
+          );
+        }
+      },
+    };
   }
 
   // kafkajs treats an unknown topic as retriable and would spend its whole retry schedule on a typo; one metadata

@@ -57,6 +57,7 @@ export interface ResolvedSubscribeOptions {
   maxBatchSize: number;
   retryBackoffMs: number;
   maxRetryBackoffMs: number;
+  ephemeral: boolean;
 }
 
 export function resolveSubscribeOptions(
@@ -108,5 +109,6 @@ export function resolveSubscribeOptions(
     maxBatchSize: int('maxBatchSize', o.maxBatchSize, 500, 1, 100_000),
     retryBackoffMs: int('retryBackoffMs', o.retryBackoffMs, 200, 0, 600_000),
     maxRetryBackoffMs: int('maxRetryBackoffMs', o.maxRetryBackoffMs, 10_000, 0, 3_600_000),
+    ephemeral: o.ephemeral === true,
   };
 }

@@ -131,6 +131,8 @@ export class SensorWatch {
           group: this.group,
           topics: [TOPICS.sensors],
           start: 'latest',
+          // A group per process: deleted when the process stops, so restarts leave no dead groups behind.
+          ephemeral: true,
           handler: (records) => this.receive(records),
         });
         await this.subscription.ready;

@@ -606,6 +606,56 @@ export function eventLogContract(name: string, setup: () => Promise<ContractHarn
       await printAdmin(t, [topic], [group]);
     });
 
+    test('an ephemeral group reads like any other and is deleted with its committed positions on stop', async () => {
+      const topic = unique('contract.ephemeral');
+      const group = unique('g.ephemeral');
+      const kept = unique('g.kept');
+      await log.ensureTopics([{ name: topic, partitions: 2 }]);
+      await log.publish(
+        ['a', 'b', 'c', 'd'].map((key, seq) => ({
+          topic,
+          key,
+          value: encodeTestEvent({ id: `${key}#${seq}`, key, seq }),
+        })),
+      );
+      const seen = { ephemeral: 0, kept: 0 };
+      const subscribe = (g: string, ephemeral: boolean, count: keyof typeof seen) =>
+        log.subscribe({
+          group: g,
+          topics: [topic],
+          ephemeral,
+          handler: async (records) => {
+            seen[count] += records.length;
+          },
+        });
+      const sub = await subscribe(group, true, 'ephemeral');
+      const other = await subscribe(kept, false, 'kept');
+      subs.push(other);
+      await waitFor(
+        'both groups to read the 4 records',
+        20_000,
+        () => seen.ephemeral === 4 && seen.kept === 4,
+      );
+      await waitFor('the ephemeral group to commit', 20_000, async () =>
+        (await log.lag(group, [topic])).every((p) => p.lag === 0),
+      );
+      await sub.stop();
+      const view = await h.admin([topic], [group, kept]);
+      assert.deepEqual(
+        view.offsets.filter((o) => o.group === group),
+        [],
+        'the ephemeral group has no committed positions left',
+      );
+      assert.ok(
+        view.offsets.some((o) => o.group === kept),
+        'a group that is not ephemeral keeps its positions',
+      );
+      assert.ok(
+        (await log.lag(group, [topic])).every((p) => p.committed === '-1'),
+        'lag sees no committed offset for the deleted group',
+      );
+    });
+
     test('an unreachable server: ping is false, subscribe retries and says which server', async (t) => {
       const lines: string[] = [];
       const logger: EventLogLogger = {
