@@ -2,7 +2,7 @@
 // problem — and whatever the data dir held before is still there afterwards.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { explain, freshTempDir, runVigil, vigilJson } from './vigil-cli.js';
 import type { Json } from './vigil-cli.js';
@@ -11,9 +11,26 @@ describe('bad input', () => {
   const tmp = freshTempDir('bad-input');
   const dataDir = tmp.dataDir;
   const brokenIgnoreFile = join(tmp.dir, 'accepted-risks.yaml');
+  // Inputs a scanner accepts as paths but cannot read: the scan fails, which is an input error too.
+  const garbageImage = join(tmp.dir, 'garbage.tar');
+  const yamlBomb = join(tmp.dir, 'bomb.yaml');
+  const emptyRoot = join(tmp.dir, 'not-a-node');
   let before1: Json;
 
   before(async () => {
+    writeFileSync(garbageImage, Buffer.alloc(256 * 1024, 0x5a));
+    // Nine levels of aliases, each nine times the one before: billions of nodes if expanded.
+    const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 9; i++) {
+      const prev = String.fromCharCode(96 + i);
+      const name = String.fromCharCode(97 + i);
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(',')}]`);
+    }
+    writeFileSync(yamlBomb, levels.join('\n') + '\n');
+    mkdirSync(emptyRoot);
+    // With advisory data, so an image scan gets as far as reading its archive.
+    const imported = await runVigil(['db', 'import', 'examples/payments/advisories', '--data-dir', dataDir]);
+    assert.equal(imported.code, 0, imported.stderr);
     // An unclosed flow sequence: a YAML syntax error on line 3, not merely a wrong shape.
     writeFileSync(
       brokenIgnoreFile,
@@ -90,6 +107,21 @@ describe('bad input', () => {
       name: 'an ignore file with a YAML syntax error',
       args: () => ['scan', 'k8s', 'examples/payments/k8s', '--ignore-file', brokenIgnoreFile],
       says: [new RegExp(brokenIgnoreFile.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')), /YAML/i, /line \d+/],
+    },
+    {
+      name: 'an image archive that is not a tar',
+      args: () => ['scan', 'image', garbageImage],
+      says: [/^vigil scan image: /, /garbage\.tar/],
+    },
+    {
+      name: 'a manifest that is a YAML alias bomb',
+      args: () => ['scan', 'k8s', yamlBomb],
+      says: [/^vigil scan k8s: /, /bomb\.yaml/],
+    },
+    {
+      name: 'a host root with no etc/ in it',
+      args: () => ['scan', 'host', '--root', emptyRoot, '--node', 'pay-worker-9'],
+      says: [/^vigil scan host: /, /pay-worker-9|not-a-node/],
     },
     {
       name: 'a snapshot version that does not exist',

@@ -74,9 +74,10 @@ describe('vigil scan k8s on a live cluster', () => {
       'high',
     ];
     const r = await runVigil(args);
-    assert.equal(r.code, 1, explain(args, r));
-    const json = JSON.parse(r.stdout) as Json;
-    assert.equal(json.status, 'failed');
-    assert.ok(String(json.error).includes(server.url), explain(args, r));
+    // A scan that could not read its input is an input error: exit 2, one line, no report.
+    assert.equal(r.code, 2, explain(args, r));
+    assert.equal(r.stdout, '', explain(args, r));
+    assert.match(r.stderr.trim(), /^vigil scan k8s: live: .+/, explain(args, r));
+    assert.ok(r.stderr.includes(server.url), explain(args, r));
   });
 });

@@ -180,8 +180,18 @@ describe('reporting projection on a real database', () => {
     );
     assert.equal(resolved[0]?.resolvedByScan, scan2);
 
-    // A failed scan of the same target resolves nothing, and still makes a version (the scan completed).
+    // A failed scan of the same target (its input could not be read) resolves nothing and makes no version of
+    // its own; the next ok scan's version includes it.
     await p.handle([record(TOPICS.scans, completed('scan-3', [], ScanStatus.FAILED))]);
+    assert.equal((await store.latestSnapshot(scope.cluster))?.version, 2);
+    assert.deepEqual(
+      (await store.findingsForScope(scope.cluster, 'open')).map((f) => f.findingId),
+      ['image-aaaa'],
+    );
+    await p.handle([
+      record(TOPICS.findings.image, reported('scan-4', 'image-aaaa', 'CVE-2024-0727')),
+      record(TOPICS.scans, completed('scan-4', ['image-aaaa'])),
+    ]);
     const v3 = await store.latestSnapshot(scope.cluster);
     assert.equal(v3?.version, 3);
     assert.deepEqual(

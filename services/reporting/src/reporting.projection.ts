@@ -581,11 +581,13 @@ export class ReportingProjection {
     if (!state) return [];
     const made = new Set((await tx.listSnapshots(scope)).map((s) => s.scanId).filter((id) => id));
     // The correlator's completions update what is open but are not a scan cycle of their own: the next scan's,
-    // scheduled or requested snapshot includes them (one `vigil scan` makes one version).
+    // scheduled or requested snapshot includes them (one `vigil scan` makes one version). Nor is a failed scan
+    // (its input could not be read): it resolves nothing, and the next version records it.
     const due = [...state.scans.values()]
       .filter(
         (s) =>
           s.completed &&
+          s.completed.status !== ScanStatus.FAILED &&
           s.scanner !== ScannerKind.CORRELATOR &&
           !made.has(s.scanId) &&
           readyForSnapshot(this.state, s.scanId),

@@ -92,7 +92,8 @@ Command flags:
   db:     import <zip|dir>...; update [--ecosystem NAME]... [--url BASE]
 
 Exit codes: 0 done, 1 policy failed (with --fail-on: a finding at or above the threshold remains, or the scan
-could not check anything — its engine is unavailable or it failed), 2 usage, configuration or input error.
+could not check anything — its engine is unavailable), 2 usage, configuration or input error (a scan that
+failed on its input included).
 
 Options (each also from its environment variable):
 `;
@@ -191,6 +192,7 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
           pipeline,
           target,
           cluster: config.cluster,
+          kind,
           format,
           severity: config.severity ?? [],
           ignoreUnfixed: config.ignoreUnfixed,

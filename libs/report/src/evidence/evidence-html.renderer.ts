@@ -2,6 +2,7 @@ import { requirement as pciRequirement, principalOf } from '@vigil/pci';
 import { RequirementStatus, type ComplianceReport, type Finding, type SnapshotDiff } from '@vigil/contracts';
 import { assetText, isoOf, severityWord, statusWord } from './evidence-csv.js';
 import { CHART_SEVERITIES, type ChartSeverity, type VersionHistory } from './evidence-history.js';
+import { acceptedFindingIds } from '../compliance-table.renderer.js';
 
 // The auditor's report: one self-contained HTML file (inline CSS and SVG, no script, no external asset), readable
 // offline from the bundle. It prints the signing key's fingerprint so a reader can compare it with the key the
@@ -42,6 +43,8 @@ export function renderEvidenceHtml(i: EvidenceHtmlInput): string {
   const findings = new Map(r.findings.map((f) => [f.id, f]));
   const limit = i.findingsPerRequirement ?? 50;
   const s = r.summary;
+  // Accepted findings stay in the snapshot, but are not open risk: counted apart, as the CLI's footer does.
+  const accepted = acceptedFindingIds(r).size;
   const title = `PCI DSS v${r.frameworkVersion} evidence — ${scope}, snapshot ${r.snapshotVersion}`;
   return `<!DOCTYPE html>
 <html lang="en">
@@ -74,8 +77,8 @@ Compare it with the fingerprint of the public key the deployment published (<cod
 </table>
 <h2>Summary</h2>
 <table>
-<tr><th>In place</th><th>Not in place</th><th>Not tested</th><th>Not applicable</th><th>Manually attested</th><th>Total</th><th>Open findings</th></tr>
-<tr><td>${s?.inPlace ?? 0}</td><td>${s?.notInPlace ?? 0}</td><td>${s?.notTested ?? 0}</td><td>${s?.notApplicable ?? 0}</td><td>${s?.manuallyAttested ?? 0}</td><td>${s?.total ?? 0}</td><td>${r.findingCounts?.total ?? 0}</td></tr>
+<tr><th>In place</th><th>Not in place</th><th>Not tested</th><th>Not applicable</th><th>Manually attested</th><th>Total</th><th>Open findings</th><th>Accepted findings</th></tr>
+<tr><td>${s?.inPlace ?? 0}</td><td>${s?.notInPlace ?? 0}</td><td>${s?.notTested ?? 0}</td><td>${s?.notApplicable ?? 0}</td><td>${s?.manuallyAttested ?? 0}</td><td>${s?.total ?? 0}</td><td>${(r.findingCounts?.total ?? 0) - accepted}</td><td>${accepted}</td></tr>
 </table>
 <h2>Findings over versions</h2>
 ${severityChart(i.history)}

@@ -35,12 +35,15 @@ import type { Deployment } from '../deployment.js';
 import { table, type Output } from '../output.js';
 import { findingRows, policyOutcome, type PolicyInput } from './findings-view.js';
 import type { ScanTarget } from './scan-target.js';
+import { usageError } from '../usage-error.js';
 
 export interface ScanCommandInput {
   deployment: Deployment;
   pipeline: Pipeline;
   target: ScanTarget;
   cluster: string;
+  /** The subcommand (image, rootfs, fs, k8s, host), for messages; default: the scanner's name. */
+  kind?: string;
   format: 'table' | 'json' | 'sarif' | 'cyclonedx';
   /** Severities to show; empty shows all. */
   severity: readonly string[];
@@ -53,7 +56,8 @@ export interface ScanCommandInput {
 
 /**
  * `vigil scan ...`: publishes the scan request, lets the pipeline run, waits for the scan's snapshot and prints
- * that scan's own result. Exit code 1 only when a --fail-on threshold is given and a finding meets it.
+ * that scan's own result. Exit code 1 only when a --fail-on threshold is given and a finding meets it; a scan
+ * that failed (unreadable or hostile input) is a UsageError: exit 2, one line.
  */
 export async function scanCommand(i: ScanCommandInput): Promise<number> {
   const scanId = randomUUID();
@@ -90,6 +94,14 @@ export async function scanCommand(i: ScanCommandInput): Promise<number> {
   if (completedEnvelope.payload.case !== 'scanCompleted')
     throw new Error(`scan ${scanId}: stored result is not a completed scan`);
   const completed = completedEnvelope.payload.value;
+  // A scan that failed could not read or analyse what it was pointed at: an input error, not a result. The failure
+  // is on the log (the next version lists it), but it makes no version of its own.
+  if (completed.status === ScanStatus.FAILED)
+    throw usageError(
+      'scan',
+      i.kind ?? ScannerKind[i.target.scanner].toLowerCase(),
+      `${i.target.target.key}: ${completed.error || 'the scan failed'}`,
+    );
 
   const all: Finding[] = [];
   for (const id of completed.findingIds) {
