@@ -1,4 +1,4 @@
-import { RequirementStatus, SnapshotDiffSchema, toReportJson } from '@vigil/contracts';
+import { RequirementStatus, SnapshotDiffSchema, toReportJson, type SnapshotDiff } from '@vigil/contracts';
 import { diffSnapshots, reportFromContent } from '@vigil/report';
 import type { ReportingStore } from '@vigil/store';
 import type { Output } from '../output.js';
@@ -27,18 +27,22 @@ export async function diffCommand(i: {
     i.out.result(JSON.stringify(toReportJson(SnapshotDiffSchema, d), null, 2));
     return 0;
   }
+  i.out.result(diffText(d, i.scope, from, to));
+  return 0;
+}
+
+/** A diff for people: what `vigil diff` and `vigil report --diff` print. */
+export function diffText(d: SnapshotDiff, scope: string, from: number, to: number): string {
   const f = d.findings;
   const word = (s: RequirementStatus) => (RequirementStatus[s] ?? String(s)).toLowerCase();
-  const lines = [
-    `scope ${i.scope}, version ${from} → ${to}: ${f?.added.length ?? 0} added, ${f?.resolved.length ?? 0} resolved, ` +
+  return [
+    `scope ${scope}, version ${from} → ${to}: ${f?.added.length ?? 0} added, ${f?.resolved.length ?? 0} resolved, ` +
       `${f?.changed.length ?? 0} changed finding(s); ${d.requirements.length} requirement status change(s)`,
     ...(f?.added ?? []).map((x) => `  + ${x.id}  ${x.ruleId}  ${x.title}`),
     ...(f?.resolved ?? []).map((x) => `  - ${x.id}  ${x.ruleId}  ${x.title}`),
     ...(f?.changed ?? []).map((x) => `  ~ ${x.findingId}  (${x.fields.join(', ')})`),
     ...d.requirements.map((r) => `  requirement ${r.id}: ${word(r.from)} → ${word(r.to)}`),
-  ];
-  i.out.result(lines.join('\n'));
-  return 0;
+  ].join('\n');
 }
 
 function version(text: string): number {

@@ -22,6 +22,7 @@ import { applyPolicy } from '@vigil/policy';
 import type { ReportingStore } from '@vigil/store';
 import { table, type Output } from '../output.js';
 import { UsageError } from '../usage-error.js';
+import { diffText } from './diff.command.js';
 import { policyOutcome, policyView, type PolicyInput } from './findings-view.js';
 
 export interface ReportCommandInput {
@@ -146,15 +147,7 @@ async function diff(i: ReportCommandInput, spec: string): Promise<number> {
   if (i.format === 'json') {
     i.out.result(JSON.stringify(toReportJson(SnapshotDiffSchema, d), null, 2));
   } else {
-    const f = d.findings;
-    const lines = [
-      `snapshot ${from} → ${to} of ${i.cluster}: ${f?.added.length ?? 0} added, ${f?.resolved.length ?? 0} resolved, ${f?.changed.length ?? 0} changed finding(s)`,
-      ...(f?.added ?? []).map((x) => `  + ${x.ruleId}  ${x.id}`),
-      ...(f?.resolved ?? []).map((x) => `  - ${x.ruleId}  ${x.id}`),
-      ...(f?.changed ?? []).map((x) => `  ~ ${x.findingId}  (${x.fields.join(', ')})`),
-      ...d.requirements.map((r) => `  requirement ${r.id}: ${r.from} → ${r.to}`),
-    ];
-    i.out.result(lines.join('\n'));
+    i.out.result(diffText(d, i.cluster, from, to));
   }
   return 0;
 }
