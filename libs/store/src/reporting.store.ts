@@ -854,12 +854,11 @@ export class ReportingTransaction extends ReportingReader {
         batch.push(pending[i]!);
         size += pending[i]!.bytes.byteLength;
       }
-      // One parameter per value, so the bytes travel as binary (a bytea[] parameter would go as hex text).
       await this.manager.query(
         `INSERT INTO snapshot_chunks (digest, content)
-         VALUES ${batch.map((_, k) => `($${2 * k + 1}::bytea, $${2 * k + 2}::bytea)`).join(', ')}
+         SELECT * FROM unnest(${binaryArray(1, batch.length)}, ${binaryArray(batch.length + 1, batch.length)})
          ON CONFLICT (digest) DO NOTHING`,
-        batch.flatMap((c) => [c.digest, buf(c.bytes)]),
+        [...batch.map((c) => c.digest), ...batch.map((c) => buf(c.bytes))],
       );
     }
     await this.manager
