@@ -57,8 +57,8 @@ describe('renderComplianceTable', () => {
       '  10.7.1      not_applicable            0  Applies to service providers only; this deployment is assessed as a',
       '                                           merchant',
       'Requirement 11: Test security of systems and networks regularly',
-      '  11.3.1      not_tested                0  No passing check names it in the latest ok image scans (1 accepted',
-      '                                           risk: exc-zlib)',
+      '  11.3.1      not_tested                0  No passing check names it in the latest ok image scans (1 finding',
+      '                                           accepted by 1 exception: exc-zlib)',
       'Requirement 12: Support information security with organizational policies and programs',
       '  12.5.2      not_tested                0  Manual: no scanner tests it; needs documents, records or interviews',
       'Appendix A1: Additional requirements for multi-tenant service providers',
@@ -113,6 +113,17 @@ describe('renderComplianceTable', () => {
     );
     // and the requirement-limited exception of the first snapshot accepts nothing
     assert.deepEqual([...acceptedFindingIds(snapshot.report)], []);
+  });
+
+  it("ends with the deployment's evidence key fingerprint when given", () => {
+    const fingerprint = 'sha256:' + 'ef'.repeat(32);
+    const lines = renderComplianceTable(snapshot.report, { evidenceKeyFingerprint: fingerprint }).split('\n');
+    assert.deepEqual(lines.slice(-3), [
+      'Findings: 1 open (1 CRITICAL · 0 HIGH · 0 MEDIUM · 0 LOW · 0 UNKNOWN), 0 accepted',
+      `Evidence key ${fingerprint} (vigil evidence key)`,
+      '',
+    ]);
+    assert.ok(lines.every((l) => l.length <= 110));
   });
 
   it('wraps to a narrower width and refuses one too narrow for the columns', () => {

@@ -17,6 +17,9 @@ export const REQUIREMENT_STATUS_WORDS: Record<RequirementStatus, string> = {
 export interface TableOptions {
   // Total width in columns; reasons wrap to fit. Default 110.
   readonly width?: number;
+  // The deployment's evidence signing key fingerprint (vigil evidence key), printed as the last line: a reader
+  // compares it with the key the deployment published, since a bundle that carries its own key proves nothing.
+  readonly evidenceKeyFingerprint?: string;
 }
 
 const ID_W = 10;
@@ -76,6 +79,8 @@ export function renderComplianceTable(report: ComplianceReport, options: TableOp
       `${s?.notTested ?? 0} not_tested · ${s?.notApplicable ?? 0} not_applicable · ${s?.manuallyAttested ?? 0} manually_attested`,
   );
   prose(findingsLine(report));
+  if (options.evidenceKeyFingerprint)
+    prose(`Evidence key ${options.evidenceKeyFingerprint} (vigil evidence key)`);
   return lines.join('\n') + '\n';
 }
 
@@ -97,10 +102,16 @@ export function acceptedFindingIds(
   return new Set(covered.filter((id) => !failing.has(id)));
 }
 
+// Says what it counts: findings the requirement's exceptions accept, and how many exceptions do (one exception
+// often covers several findings, so "N accepted risks" read as N exceptions).
 function reasonOf(r: RequirementResult): string {
   if (r.exceptedFindingIds.length === 0) return r.reason;
   const n = r.exceptedFindingIds.length;
-  return `${r.reason} (${n} accepted risk${n === 1 ? '' : 's'}: ${r.exceptionIds.join(', ')})`;
+  const k = r.exceptionIds.length;
+  return (
+    `${r.reason} (${n} finding${n === 1 ? '' : 's'} accepted by ${k} exception${k === 1 ? '' : 's'}: ` +
+    `${r.exceptionIds.join(', ')})`
+  );
 }
 
 // "N open (by severity), M accepted": an accepted finding is still in the snapshot but not an open risk.

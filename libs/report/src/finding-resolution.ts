@@ -372,15 +372,15 @@ const shownMemo = new WeakMap<
   { best: FindingReport; first: bigint | undefined; last: bigint | undefined; finding: Finding }
 >();
 
-// Shown findings that are frozen copies of their best report's finding with nothing changed.
-const unchangedCopies = new WeakMap<Finding, Finding>();
+// Shown findings that are their best report's finding itself, nothing changed.
+const shownAsReported = new WeakSet<Finding>();
 
 /**
- * The reported finding a shown one is an unchanged copy of, if it is one: a consumer that kept something of the
- * reported finding (its encoded bytes, say) may use it for the shown one.
+ * The reported finding a shown one is, if it is one (not a copy with other first or last seen times): a consumer
+ * that kept something of the reported finding (its encoded bytes, say) may use it for the shown one.
  */
 export function reportedFindingOf(shown: Finding): Finding | undefined {
-  return unchangedCopies.get(shown);
+  return shownAsReported.has(shown) ? shown : undefined;
 }
 
 function displayed(scope: ScopeState, record: FindingRecord, keeping: readonly FindingReport[]): Finding {
@@ -396,13 +396,19 @@ function displayed(scope: ScopeState, record: FindingRecord, keeping: readonly F
   const last = toNanos(lastSeen);
   const memo = shownMemo.get(record);
   if (memo && memo.best === best && memo.first === first && memo.last === last) return memo.finding;
-  const finding: Finding = Object.freeze({
-    ...best.finding,
-    firstSeen: firstSeen as Finding['firstSeen'],
-    lastSeen: lastSeen as Finding['lastSeen'],
-  });
-  if (toNanos(best.finding.firstSeen) === first && toNanos(best.finding.lastSeen) === last)
-    unchangedCopies.set(finding, best.finding);
+  let finding: Finding;
+  if (toNanos(best.finding.firstSeen) === first && toNanos(best.finding.lastSeen) === last) {
+    // Nothing to change: the report's own finding is shown (frozen, as every shown finding is, so that what is
+    // remembered of it stays true), not a copy of each of its fields.
+    finding = Object.freeze(best.finding);
+    shownAsReported.add(finding);
+  } else {
+    finding = Object.freeze({
+      ...best.finding,
+      firstSeen: firstSeen as Finding['firstSeen'],
+      lastSeen: lastSeen as Finding['lastSeen'],
+    });
+  }
   shownMemo.set(record, { best, first, last, finding });
   return finding;
 }

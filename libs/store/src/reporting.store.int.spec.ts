@@ -8,7 +8,7 @@ import { freshTestDatabase } from './int-test-database.js';
 import { createSql } from './pg-sql.adapter.js';
 import { openReportingStore, type ReportingStore } from './reporting-store.open.js';
 import { BlobIntegrityError, SnapshotConflictError } from './store.errors.js';
-import type { NewEvent, NewSnapshot, StoredFinding } from './reporting.types.js';
+import type { FindingWrite, NewEvent, NewSnapshot, StoredFinding } from './reporting.types.js';
 import type { Sql } from './sql.port.js';
 
 let db: { url: string; drop(): Promise<void> };
@@ -40,7 +40,7 @@ function event(id: string, offset: number, scope = 'prod'): NewEvent {
   };
 }
 
-function finding(id: string, over: Partial<StoredFinding> = {}): StoredFinding {
+function finding(id: string, over: Partial<FindingWrite> = {}): FindingWrite {
   return {
     scope: 'prod',
     findingId: id,
@@ -275,6 +275,38 @@ describe('findings and scans', () => {
       ['f-1', 'f-3'],
     );
     assert.deepEqual([...(await store.projectedFindingIds('prod', ['f-1', 'f-9']))], ['f-1']);
+  });
+
+  it('stores a payload given as a slice of a recorded event, and refuses a slice that is not there', async () => {
+    // 'envelope e-slice' holds the bytes 'e-slice' at offset 9.
+    await store.recordEvents([event('e-slice', 40)], async (tx) => {
+      await tx.upsertFindings([
+        finding('f-slice', { payload: { eventId: 'e-slice', offset: 9, length: 7 } }),
+        finding('f-bytes', { payload: enc('own bytes') }),
+      ]);
+    });
+    assert.equal(Buffer.from((await store.getFinding('prod', 'f-slice'))!.payload).toString(), 'e-slice');
+    assert.equal(Buffer.from((await store.getFinding('prod', 'f-bytes'))!.payload).toString(), 'own bytes');
+    for (const payload of [
+      { eventId: 'e-slice', offset: 9, length: 8 },
+      { eventId: 'e-not-recorded', offset: 0, length: 1 },
+    ])
+      await assert.rejects(
+        store.inTransaction((tx) => tx.upsertFinding(finding('f-slice', { payload }))),
+        /null value in column "payload"/,
+      );
+    await assert.rejects(
+      store.inTransaction((tx) =>
+        tx.upsertFinding(finding('f-slice', { payload: { eventId: 'e-slice', offset: -1, length: 7 } })),
+      ),
+      /finding f-slice: payload slice -1\+7 of event e-slice is not a byte range/,
+    );
+    // Nothing of the refused writes stayed.
+    assert.equal(Buffer.from((await store.getFinding('prod', 'f-slice'))!.payload).toString(), 'e-slice');
+    // Resolved, so that the tests after this one find the open findings they expect.
+    await store.inTransaction((tx) =>
+      tx.resolveFindings('prod', ['f-slice', 'f-bytes'], { scanId: 'scan-slice', at: new Date(0) }),
+    );
   });
 
   it('rejects a finding with an unknown severity, naming it', async () => {

@@ -29,6 +29,7 @@ import {
   type StoredBlob,
   type StoredEvent,
   type StoredException,
+  type FindingWrite,
   type StoredFinding,
   type FindingFilterQuery,
   type FindingPage,
@@ -634,9 +635,9 @@ export class ReportingTransaction extends ReportingReader {
    * Inserts or replaces findings by (scope, finding id). first_seen keeps the earliest value ever written, so
    * re-projecting in any order gives the same row; every other column is the caller's.
    */
-  async upsertFindings(findings: StoredFinding[]): Promise<void> {
+  async upsertFindings(findings: FindingWrite[]): Promise<void> {
     if (findings.length === 0) return;
-    const byKey = new Map<string, StoredFinding>();
+    const byKey = new Map<string, FindingWrite>();
     for (const f of findings) {
       need(f.scope, 'finding scope');
       need(f.findingId, 'finding id');
@@ -650,6 +651,14 @@ export class ReportingTransaction extends ReportingReader {
         throw new Error(`finding ${f.findingId}: priority ${f.priority} is not a number`);
       if ((f.status === 'resolved') !== (f.resolvedAt !== null))
         throw new Error(`finding ${f.findingId}: resolvedAt must be set exactly when the status is resolved`);
+      if (!(f.payload instanceof Uint8Array)) {
+        const { eventId, offset, length } = f.payload;
+        need(eventId, `finding ${f.findingId}: payload event id`);
+        if (!Number.isInteger(offset) || offset < 0 || !Number.isInteger(length) || length < 1)
+          throw new Error(
+            `finding ${f.findingId}: payload slice ${offset}+${length} of event ${eventId} is not a byte range`,
+          );
+      }
       // One statement cannot update a row twice; the last write in the batch wins, as it would row by row.
       byKey.set(`${f.scope}\u0000${f.findingId}`, f);
     }
@@ -658,7 +667,10 @@ export class ReportingTransaction extends ReportingReader {
       await this.writeFindings(all.slice(i, i + ROWS_PER_STATEMENT));
   }
 
-  private async writeFindings(list: StoredFinding[]): Promise<void> {
+  private async writeFindings(list: FindingWrite[]): Promise<void> {
+    const slices = list.map((f) => (f.payload instanceof Uint8Array ? undefined : f.payload));
+    // A slice whose event is not recorded, or is shorter than the slice, would store empty or cut bytes: the
+    // payload column is NOT NULL and the length is checked, so the statement fails instead.
     await this.manager.query(
       `INSERT INTO findings AS f (scope, finding_id, source, rule_id, severity, scanner, target_key, last_scan_id,
                                   asset_key, pci_requirements, status, first_seen, last_seen, resolved_at,
@@ -666,13 +678,19 @@ export class ReportingTransaction extends ReportingReader {
                                   related_finding_ids)
        SELECT u.scope, u.finding_id, u.source, u.rule_id, u.severity, u.scanner, u.target_key, u.last_scan_id,
               u.asset_key, COALESCE(ARRAY(SELECT jsonb_array_elements_text(u.pci)), '{}'), u.status, u.first_seen,
-              u.last_seen, u.resolved_at, u.resolved_by_scan, u.payload, u.priority,
-              COALESCE(ARRAY(SELECT jsonb_array_elements_text(u.related)), '{}')
+              u.last_seen, u.resolved_at, u.resolved_by_scan,
+              CASE WHEN u.payload IS NOT NULL THEN u.payload
+                   WHEN length(e.payload) >= u.slice_at + u.slice_length
+                     THEN substring(e.payload FROM u.slice_at + 1 FOR u.slice_length) END,
+              u.priority, COALESCE(ARRAY(SELECT jsonb_array_elements_text(u.related)), '{}')
          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                      $9::text[], $10::jsonb[], $11::text[], $12::timestamptz[], $13::timestamptz[],
-                     $14::timestamptz[], $15::text[], ${binaryArray(18, list.length)}, $16::float8[], $17::jsonb[])
+                     $14::timestamptz[], $15::text[], ${binaryArray(21, list.length)}, $16::float8[], $17::jsonb[],
+                     $18::text[], $19::int[], $20::int[])
            AS u(scope, finding_id, source, rule_id, severity, scanner, target_key, last_scan_id, asset_key, pci,
-                status, first_seen, last_seen, resolved_at, resolved_by_scan, payload, priority, related)
+                status, first_seen, last_seen, resolved_at, resolved_by_scan, payload, priority, related,
+                slice_event, slice_at, slice_length)
+         LEFT JOIN events e ON e.event_id = u.slice_event
        ON CONFLICT (scope, finding_id) DO UPDATE SET
          source = EXCLUDED.source, rule_id = EXCLUDED.rule_id, severity = EXCLUDED.severity,
          scanner = EXCLUDED.scanner, target_key = EXCLUDED.target_key, last_scan_id = EXCLUDED.last_scan_id,
@@ -699,12 +717,15 @@ export class ReportingTransaction extends ReportingReader {
         list.map((f) => f.resolvedByScan),
         list.map((f) => f.priority ?? null),
         list.map((f) => JSON.stringify(f.relatedFindingIds ?? [])),
-        ...list.map((f) => buf(f.payload)),
+        slices.map((s) => s?.eventId ?? null),
+        slices.map((s) => s?.offset ?? null),
+        slices.map((s) => s?.length ?? null),
+        ...list.map((f) => (f.payload instanceof Uint8Array ? buf(f.payload) : null)),
       ],
     );
   }
 
-  async upsertFinding(finding: StoredFinding): Promise<void> {
+  async upsertFinding(finding: FindingWrite): Promise<void> {
     await this.upsertFindings([finding]);
   }
 

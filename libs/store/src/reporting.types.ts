@@ -58,6 +58,21 @@ export interface StoredFinding {
   payload: Uint8Array;
 }
 
+/**
+ * A finding row to write. Its payload may be where the bytes already are: a slice of a recorded event's payload
+ * (the event that reported it), copied by the database so that they do not travel twice.
+ */
+export interface FindingWrite extends Omit<StoredFinding, 'payload'> {
+  payload: Uint8Array | EventSlice;
+}
+
+/** Bytes inside the payload of a recorded event: `length` bytes from byte `offset` (0-based). */
+export interface EventSlice {
+  eventId: string;
+  offset: number;
+  length: number;
+}
+
 export const SCAN_STATUSES = ['requested', 'started', 'completed', 'failed'] as const;
 export type ScanStatus = (typeof SCAN_STATUSES)[number];
 

@@ -214,4 +214,35 @@ describe('reporting projection on a real database', () => {
     });
     assert.equal(again.contentHash, v3!.contentHash);
   });
+
+  it('takes an event id the store already holds under another scope, recorded after the fold was loaded, as a duplicate', async () => {
+    const p = projection();
+    await p.load();
+    // Another instance records a finding in the staging cluster after this fold was loaded; a broken producer
+    // then reuses its event id for a finding of this scope.
+    const staging = { tenant: '', cluster: 'payments-staging' };
+    const elsewhere = newEnvelope({
+      payload: {
+        case: 'findingReported',
+        value: create(FindingReportedSchema, {
+          scanId: 'scan-s',
+          finding: finding('image-ssss', 'CVE-2024-2511'),
+        }),
+      },
+      scope: staging,
+      subjectKey: 'image-ssss',
+      producer,
+      clock,
+    });
+    await projection().handle([record(TOPICS.findings.image, elsewhere)]);
+    const reused = { ...reported('scan-5', 'image-cccc', 'CVE-2024-5535'), eventId: elsewhere.eventId };
+    await p.handle([
+      record(TOPICS.findings.image, reported('scan-5', 'image-dddd', 'CVE-2024-4741')),
+      record(TOPICS.findings.image, reused),
+    ]);
+    assert.ok(await store.getFinding(scope.cluster, 'image-dddd'));
+    assert.equal(await store.getFinding(scope.cluster, 'image-cccc'), undefined);
+    assert.equal(p.current().scopes.get(scope.cluster)?.findings.has('image-cccc'), false);
+    assert.ok(await store.getFinding(staging.cluster, 'image-ssss'));
+  });
 });

@@ -56,6 +56,18 @@ async function snapshots(): Promise<{ scope: string; version: number; trigger: {
 
 const footer = (report: string) => report.split('\n').find((l) => l.startsWith('Findings: '));
 
+// An acceptance runs at most 12 months (PCI DSS 12.3.1 review): six months from today is always within that.
+const EXPIRES = new Date(Date.now() + 182 * 24 * 3600 * 1000).toISOString().slice(0, 10);
+
+// The last day an acceptance may run to: the same day 12 calendar months from today (UTC), as vigil computes it.
+function inAYear(): string {
+  const d = new Date();
+  const target = new Date(Date.UTC(d.getUTCFullYear() + 1, d.getUTCMonth(), 1));
+  const last = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
+  target.setUTCDate(Math.min(d.getUTCDate(), last));
+  return target.toISOString().slice(0, 10);
+}
+
 const ACCEPT = [
   'exception',
   'accept',
@@ -66,7 +78,7 @@ const ACCEPT = [
   '--approver',
   'ciso@acme.example',
   '--expires',
-  '2099-12-31',
+  EXPIRES,
   '--rule',
   'k8s/run-as-root',
 ];
@@ -123,6 +135,20 @@ describe('a fresh user trial of the vigil CLI', () => {
     assert.deepEqual(
       (await snapshots()).map((s) => s.scope),
       ['default'],
+    );
+    // Listing is filtered by --cluster, and a cluster with no events is refused there too.
+    const listed = await vigil('snapshots', '--cluster', 'nosuchcluster');
+    assert.equal(listed.code, 2, listed.stderr);
+    assert.match(
+      listed.stderr,
+      /^vigil snapshots: cluster "nosuchcluster" has no recorded events; .*; nothing to list\n$/,
+    );
+    const own = JSON.parse(
+      ok(await vigil('snapshots', '--cluster', 'default', '--format', 'json'), 'vigil snapshots --cluster')
+        .stdout,
+    );
+    assert.ok(
+      own.snapshots.length > 0 && own.snapshots.every((s: { scope: string }) => s.scope === 'default'),
     );
   });
 
@@ -200,6 +226,18 @@ describe('a fresh user trial of the vigil CLI', () => {
       ],
       [['attest', '12.10.1'], 'vigil attest: 12.10.1: --statement is required (what the evidence shows)'],
       [['ack', 'runtime-1'], 'vigil ack: runtime-1: --reason is required (say why it is acknowledged)'],
+      [
+        ['report', '--format', 'xml'],
+        'vigil report: --format xml is not one of table|json|sarif|cyclonedx|csv|html|junit',
+      ],
+      [
+        ['report', '--no-snapshot'],
+        'vigil report: --no-snapshot is only for vigil exception accept|revoke and vigil attest (it skips the snapshot they request)',
+      ],
+      [
+        [...ACCEPT.slice(0, -2), '--expires', '9999-12-31', '--rule', 'k8s/run-as-root'],
+        `vigil exception accept: --expires 9999-12-31 is more than 12 months ahead (at most ${inAYear()}; PCI DSS 12.3.1 wants an accepted risk reviewed at least once every 12 months)`,
+      ],
     ];
     for (const [args, line] of cases) {
       const r = await vigil(...args);

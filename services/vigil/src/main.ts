@@ -1,9 +1,17 @@
 import 'reflect-metadata';
-import { ConfigError, describeOptions, loadConfig, parseArgv, type ConfigOf } from '@vigil/config';
+import { ConfigError, describeOptions, flagOf, loadConfig, parseArgv, type ConfigOf } from '@vigil/config';
 import { eventLogLogger } from '@vigil/nest-kit';
 import { loadIgnoreFile, parseSeverityThreshold, type IgnoreRule } from '@vigil/policy';
 import { createTokenStore } from '@vigil/store';
 import { createLogger, setLogDestination, setLogLevel } from '@vigil/telemetry';
+import {
+  clusterGiven,
+  commandOf,
+  distinctValues,
+  optionError,
+  positionalsOf,
+  refuseNoSnapshot,
+} from './cli-args.js';
 import { cliOptions } from './cli.options.js';
 import { ackArgs, ackCommand } from './commands/ack.command.js';
 import { ATTEST_FLAGS, attestArgs, attestCommand } from './commands/attest.command.js';
@@ -65,6 +73,7 @@ Usage:
   vigil report [--snapshot N | --list | --diff A..B]
                                          the scope's latest PCI DSS snapshot (or one, the list, a diff)
   vigil snapshots [create] [--scope S]   the scope's snapshot versions with their triggers, or a new one now
+                                         (--cluster C lists that cluster's only)
   vigil diff A B [--scope S]             findings added, resolved and changed, and requirement status changes
   vigil reporting rebuild                drop the projections, replay the stored log, check every content hash
   vigil evidence export [--snapshot N] -o bundle.zip | key [-o vigil.pub] | verify bundle.zip --key vigil.pub
@@ -83,7 +92,8 @@ Command flags:
   ingest: <falco|tetragon|k8s-audit> <file|->; --format table|json
   exception, attest: accept, revoke and a new attestation also request a snapshot of the cluster and print the
           version that includes the change; --no-snapshot records the event only (vigil report shows it from the
-          next snapshot). Refused in a cluster with no recorded events
+          next snapshot). Refused in a cluster with no recorded events. An acceptance expires within 12 months
+          (PCI DSS 12.3.1 annual review)
   explain: network <workload> --manifests PATH... [--cde-label key=value]; --format table|json
   report: --snapshot N, --list, --diff FROM..TO; --format table|json|sarif|csv|html|junit (csv: the requirements;
           html: the auditor's page of the evidence bundle)
@@ -133,10 +143,36 @@ const commandFlags = {
   junit: { type: 'string' },
 } as const;
 
+// The flags that take a value, so the words after them are not read as the command when the line does not parse.
+const VALUE_FLAGS = new Set([
+  ...Object.entries(cliOptions)
+    .filter(([, option]) => option.type !== 'bool')
+    .map(([name, option]) => flagOf(name, option)),
+  ...Object.entries(commandFlags)
+    .filter(([, flag]) => flag.type === 'string')
+    .map(([name]) => name),
+]);
+const SHORT_VALUE_FLAGS = new Set(
+  Object.values(commandFlags)
+    .filter((flag) => flag.type === 'string' && 'short' in flag)
+    .map((flag) => (flag as { short: string }).short),
+);
+
 export async function main(argv: string[], out: Output = terminalOutput()): Promise<number> {
+  try {
+    return await runCommandLine(argv, out);
+  } catch (err) {
+    // The option loader is shared with the services and says "config:"; the user ran a command.
+    if (err instanceof ConfigError)
+      throw optionError(err, commandOf(positionalsOf(argv, VALUE_FLAGS, SHORT_VALUE_FLAGS)));
+    throw err;
+  }
+}
+
+async function runCommandLine(argv: string[], out: Output): Promise<number> {
   setLogDestination('stderr');
   const parsed = parseArgv(cliOptions, argv, { allowPositionals: true, extra: commandFlags });
-  const extra = parsed.extra as Record<string, string | boolean | undefined>;
+  const extra = distinctValues(parsed.extra) as Record<string, string | boolean | undefined>;
   if (extra.version) {
     out.result(VIGIL_VERSION);
     return 0;
@@ -158,6 +194,7 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
     throw new UsageError('vigil: --data-dir is empty (give a directory, or leave it out for ./.vigil)');
   if (config.ignoreFile !== undefined && !config.ignoreFile.trim())
     throw new UsageError('vigil: --ignore-file is empty');
+  refuseNoSnapshot(parsed.positionals, extra);
   setLogLevel(config.logLevel);
   const policy = await policyInput(config);
 
@@ -335,7 +372,15 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
       const scope = typeof extra.scope === 'string' ? extra.scope : undefined;
       const format = tableOrJson(config.format, `vigil ${command}`);
       return withPipeline(config, out, async (deployment, pipeline) => {
-        if (!create) return snapshotsCommand({ store: pipeline.store, scope, format, out });
+        if (!create)
+          return snapshotsCommand({
+            store: pipeline.store,
+            sql: deployment.sql,
+            // --scope, else --cluster when it was given; neither: every scope.
+            scope: scope ?? (clusterGiven(parsed.flags, process.env) ? config.cluster : undefined),
+            format,
+            out,
+          });
         const command = commandName('snapshots', 'create');
         const target = checkedScope(scope ?? config.cluster, command);
         await requireKnownCluster(deployment.sql, target, command);
@@ -398,7 +443,13 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
           format: reportFormat(config.format),
           toolVersion: VIGIL_VERSION,
           keyFingerprint: async () =>
-            (await loadSigningKey({ dataDir: config.dataDir, keyPath: config.signingKey })).fingerprint,
+            (
+              await loadSigningKey({
+                dataDir: config.dataDir,
+                keyPath: config.signingKey,
+                command: commandName('report'),
+              })
+            ).fingerprint,
           version,
           list: extra.list === true,
           diff: typeof extra.diff === 'string' ? extra.diff : undefined,
@@ -439,7 +490,11 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
       if (rest.length > 0) throw new UsageError(`vigil evidence ${sub}: unexpected argument "${rest[0]}"`);
       if (sub === 'key')
         return evidenceKey({
-          signingKey: await loadSigningKey({ dataDir: config.dataDir, keyPath: config.signingKey }),
+          signingKey: await loadSigningKey({
+            dataDir: config.dataDir,
+            keyPath: config.signingKey,
+            command: commandName('evidence', 'key'),
+          }),
           output,
           out,
         });
@@ -449,7 +504,11 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
           typeof extra.snapshot === 'string'
             ? positiveInt(extra.snapshot, '--snapshot', commandName('evidence', 'export'))
             : undefined;
-        const signingKey = await loadSigningKey({ dataDir: config.dataDir, keyPath: config.signingKey });
+        const signingKey = await loadSigningKey({
+          dataDir: config.dataDir,
+          keyPath: config.signingKey,
+          command: commandName('evidence', 'export'),
+        });
         return withPipeline(config, out, async (_d, pipeline) =>
           evidenceExport({
             store: pipeline.store,
@@ -466,7 +525,7 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
     }
     case 'token': {
       // --cluster defaults to "default"; a token must not get that scope without being asked for it.
-      const given = parsed.flags['cluster'] !== undefined || process.env['VIGIL_CLUSTER'] !== undefined;
+      const given = clusterGiven(parsed.flags, process.env);
       if (given && extra['all-clusters'] === true)
         throw new UsageError('vigil token: give --cluster NAME or --all-clusters, not both');
       const deployment = await open(config, out);
@@ -611,7 +670,8 @@ async function up(
       consumerGroupPrefix: config.consumerGroupPrefix,
       allowedRegistries: config.allowedRegistries,
       http: { port, host },
-      signingKey: () => loadSigningKey({ dataDir: config.dataDir, keyPath: config.signingKey }),
+      signingKey: () =>
+        loadSigningKey({ dataDir: config.dataDir, keyPath: config.signingKey, command: commandName('up') }),
       ...(config.ingestToken
         ? {
             runtimeIngest: {

@@ -199,6 +199,18 @@ describe('toJunit', () => {
   it('is deterministic', () => {
     assert.equal(toJunit(report()), toJunit(report()));
   });
+
+  it("names the deployment's evidence key fingerprint in every suite's properties, still schema-valid", () => {
+    const fingerprint = 'sha256:' + 'cd'.repeat(32);
+    const xml = toJunit(report(), { evidenceKeyFingerprint: fingerprint });
+    const suites = xml.match(/<testsuite /g)?.length ?? 0;
+    assert.ok(suites > 1);
+    const props = xml.match(/<property name="vigil\.evidence-key\.fingerprint" value="([^"]*)"\/>/g) ?? [];
+    assert.equal(props.length, suites);
+    assert.ok(props.every((p) => p.includes(`value="${fingerprint}"`)));
+    assert.ok(validate(ANT_XSD, xml).ok);
+    assert.doesNotMatch(toJunit(report()), /evidence-key/);
+  });
 });
 
 describe('XML escaping', () => {

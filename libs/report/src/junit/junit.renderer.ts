@@ -27,6 +27,11 @@ export interface JunitOptions {
   readonly waivedBecause?: (finding: Finding) => string | undefined;
   /** The `hostname` attribute the Ant schema requires; default the report's cluster. */
   readonly hostname?: string;
+  /**
+   * The deployment's evidence signing key fingerprint (vigil evidence key): a property of every suite, beside the
+   * snapshot's content hash, so a reader can compare it with the key the deployment published.
+   */
+  readonly evidenceKeyFingerprint?: string;
 }
 
 interface TestCase {
@@ -106,10 +111,11 @@ export function toJunit(report: ComplianceReport, options: JunitOptions = {}): s
       })),
     });
   }
-  return render(report, [...suites.values()], options.hostname);
+  return render(report, [...suites.values()], options);
 }
 
-function render(report: ComplianceReport, suites: readonly Suite[], hostname: string | undefined): string {
+function render(report: ComplianceReport, suites: readonly Suite[], options: JunitOptions): string {
+  const hostname = options.hostname;
   const timestamp = report.generatedAt
     ? new Date(Number(report.generatedAt.seconds) * 1000).toISOString().slice(0, 19)
     : '1970-01-01T00:00:00';
@@ -120,6 +126,8 @@ function render(report: ComplianceReport, suites: readonly Suite[], hostname: st
     ['vigil.snapshot.version', String(report.snapshotVersion)],
     ['vigil.snapshot.content-hash', report.contentHash],
   ];
+  if (options.evidenceKeyFingerprint)
+    properties.push(['vigil.evidence-key.fingerprint', options.evidenceKeyFingerprint]);
   const lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<testsuites>'];
   suites.forEach((s, index) => {
     const failures = s.cases.filter((c) => c.failure).length;

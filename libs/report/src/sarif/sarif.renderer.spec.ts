@@ -541,6 +541,19 @@ describe('SARIF renderer', () => {
     assert.deepEqual(run(empty).results, []);
   });
 
+  it("carries the deployment's evidence key fingerprint in run.properties when given, and only then", () => {
+    const fingerprint = 'sha256:' + 'ab'.repeat(32);
+    const log = toSarif(imageFindings(), { toolVersion: '0.1.0', evidenceKeyFingerprint: fingerprint });
+    assertSchemaValid(log);
+    assert.deepEqual(run(log).properties, {
+      'vigil-sarif-version': 1,
+      'vigil-evidence-key-fingerprint': fingerprint,
+    });
+    assert.deepEqual(run(toSarif(imageFindings(), { toolVersion: '0.1.0' })).properties, {
+      'vigil-sarif-version': 1,
+    });
+  });
+
   it('orders PCI ids as the catalog does and bands security-severity by the finding severity', () => {
     assert.deepEqual(['A1.1.2', '12.5.1', '2.2.10', '2.2.9', '11.3.1', '2.2'].sort(comparePciIds), [
       '2.2',

@@ -43,6 +43,11 @@ export interface SarifOptions {
    * uriBaseId SRCROOT, as code scanning wants; other absolute paths become file: URIs.
    */
   artifactBase?: string;
+  /**
+   * The deployment's evidence signing key fingerprint (vigil evidence key), put in run.properties so a reader of
+   * the SARIF can compare it with the key the deployment published.
+   */
+  evidenceKeyFingerprint?: string;
 }
 
 const SEVERITY_WORD: Record<Severity, string> = {
@@ -187,7 +192,12 @@ export function toSarif(findings: readonly Finding[], options: SarifOptions): Sa
           : {}),
         results,
         columnKind: 'utf16CodeUnits',
-        properties: { 'vigil-sarif-version': SARIF_OUTPUT_VERSION },
+        properties: {
+          'vigil-sarif-version': SARIF_OUTPUT_VERSION,
+          ...(options.evidenceKeyFingerprint
+            ? { 'vigil-evidence-key-fingerprint': options.evidenceKeyFingerprint }
+            : {}),
+        },
       },
     ],
   };

@@ -4,8 +4,19 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { FindingSchema, decodeEnvelope, toBinary } from '@vigil/contracts';
-import type { EventLog, LogRecord } from '@vigil/event-log';
+import {
+  FindingReportedSchema,
+  FindingSchema,
+  create,
+  decodeEnvelope,
+  encodeEnvelope,
+  newEnvelope,
+  timestampFromDate,
+  toBinary,
+  topicFor,
+  type Finding,
+} from '@vigil/contracts';
+import type { ConsumedRecord, EventLog, LogRecord } from '@vigil/event-log';
 import { ingestEvents } from '@vigil/runtime-rules';
 import { createSql, openReportingStore, runMigrations, type ReportingStore, type Sql } from '@vigil/store';
 import { corpusPath, freshDatabase, type FreshDatabase } from '@vigil/testing';
@@ -30,10 +41,20 @@ let db: FreshDatabase;
 let sql: Sql;
 let store: ReportingStore;
 let findingId: string;
+let finding: Finding;
+// What this test published; `log` is every record on the (in-memory) log, read back by replay as a log would.
 const published: LogRecord[] = [];
+const log: LogRecord[] = [];
 const eventLog = {
   publish: async (records: LogRecord[]) => {
     published.push(...records);
+    log.push(...records);
+  },
+  replay: async (topics: string[], handler: (records: ConsumedRecord[]) => Promise<void>) => {
+    const records = log
+      .filter((r) => topics.includes(r.topic))
+      .map((r, k) => ({ ...r, partition: 0, offset: String(k), headers: {}, timestamp: 0 }));
+    if (records.length > 0) await handler(records);
   },
 } as unknown as EventLog;
 
@@ -52,8 +73,8 @@ describe('vigil ack', () => {
       clock: () => new Date('2026-12-01T00:00:00Z'),
       cluster: 'prod',
     });
-    const finding = findings[0];
-    assert.ok(finding, 'the corpus case raises a finding');
+    assert.ok(findings[0], 'the corpus case raises a finding');
+    finding = findings[0];
     findingId = finding.id;
     await store.inTransaction((tx) =>
       tx.upsertFinding({
@@ -127,5 +148,61 @@ describe('vigil ack', () => {
         new RegExp(`^vigil ack: ${id}: no such finding in cluster "${cluster}"`),
       );
     }
+  });
+
+  it('leaves a detection acknowledged and not seen since as it is, and closes it again once it recurs', async () => {
+    published.length = 0;
+    const ack = async (o: { by: string; at: string; exceptionId?: string }) => {
+      const out = capture();
+      const code = await ackCommand({
+        deployment: { eventLog, sql },
+        args: [findingId],
+        cluster: 'prod',
+        reason: 'approved break-glass session CHG-1234',
+        by: o.by,
+        ...(o.exceptionId ? { exceptionId: o.exceptionId } : {}),
+        out,
+        clock: () => new Date(o.at),
+      });
+      assert.equal(code, 0);
+      return out.results.join('\n');
+    };
+    // The first test's close (alice, 10:00) is on the log: a second ack is not published and says so.
+    assert.equal(
+      await ack({ by: 'bob', at: '2026-12-02T11:00:00Z' }),
+      `${findingId} is already acknowledged by alice at 2026-12-02T10:00:00.000Z and not seen since; nothing was published`,
+    );
+    assert.equal(published.length, 0);
+
+    // Covering it by an exception is a different close: recorded.
+    assert.match(
+      await ack({ by: 'bob', at: '2026-12-02T11:30:00Z', exceptionId: 'exc-1' }),
+      /excepted \(exc-1\) by bob at 2026-12-02T11:30:00.000Z$/,
+    );
+    assert.equal(published.length, 1);
+    assert.match(
+      await ack({ by: 'carol', at: '2026-12-02T11:40:00Z', exceptionId: 'exc-1' }),
+      /is already excepted \(exc-1\) by bob at 2026-12-02T11:30:00.000Z/,
+    );
+    assert.equal(published.length, 1);
+
+    // The sensor reports it again after the close: the window is open, so acknowledging it is news again.
+    const again = create(FindingSchema, {
+      ...finding,
+      lastSeen: timestampFromDate(new Date('2026-12-02T12:00:00Z')),
+    });
+    const report = newEnvelope({
+      payload: { case: 'findingReported', value: create(FindingReportedSchema, { finding: again }) },
+      scope: { tenant: '', cluster: 'prod' },
+      subjectKey: findingId,
+      producer: { service: 'spec', version: '0', instance: 'spec' },
+      clock: () => new Date('2026-12-02T12:00:01Z'),
+    });
+    log.push({ topic: topicFor(report), key: findingId, value: encodeEnvelope(report) });
+    assert.match(
+      await ack({ by: 'bob', at: '2026-12-02T12:30:00Z', exceptionId: 'exc-1' }),
+      /^runtime-[0-9a-f]{32} excepted \(exc-1\) by bob at 2026-12-02T12:30:00.000Z$/,
+    );
+    assert.equal(published.length, 2);
   });
 });

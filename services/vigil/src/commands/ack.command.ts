@@ -1,5 +1,15 @@
 import { hostname } from 'node:os';
-import { encodeEnvelope, newEnvelope, topicFor } from '@vigil/contracts';
+import {
+  DetectionCloseReason,
+  TOPICS,
+  decodeEnvelope,
+  encodeEnvelope,
+  newEnvelope,
+  timestampDate,
+  topicFor,
+  type DetectionClosed,
+  type Timestamp,
+} from '@vigil/contracts';
 import { DetectionCloseError, detectionClosed } from '@vigil/runtime-rules';
 import type { Deployment } from '../deployment.js';
 import type { Output } from '../output.js';
@@ -8,7 +18,10 @@ import { osUser } from '../cli-user.js';
 import { commandName, usageError } from '../usage-error.js';
 
 export interface AckCommandInput {
-  /** The log the close goes on, and the database whose store says which findings exist. */
+  /**
+   * The log the close goes on (and is read back from, to see whether the detection is closed already), and the
+   * database whose store says which findings exist.
+   */
   deployment: Pick<Deployment, 'eventLog' | 'sql'>;
   /** The positional arguments after `ack`: the runtime finding id. */
   args: readonly string[];
@@ -39,7 +52,9 @@ export const EXIT_NO_SUCH_FINDING = 2;
  * `vigil ack <finding-id> --reason TEXT [--by NAME] [--exception ID]`: closes a runtime detection's window by
  * publishing a DetectionClosed; the next snapshot no longer counts it open unless it is seen again afterwards.
  * The id must be a finding the deployment's store holds for the cluster (exit 2 "no such finding" otherwise): a
- * mistyped id would publish a close of nothing and look like an acknowledgement on the record.
+ * mistyped id would publish a close of nothing and look like an acknowledgement on the record. A detection already
+ * closed the same way and not seen since is left as it is (exit 0, "already acknowledged"): a second close would
+ * re-stamp the first acknowledgement with a later time and another name.
  */
 export async function ackCommand(i: AckCommandInput): Promise<number> {
   const id = ackArgs(i.args, i.reason);
@@ -60,8 +75,8 @@ export async function ackCommand(i: AckCommandInput): Promise<number> {
     throw err;
   }
   // The store's findings table is keyed by (scope, finding_id); the scope is the cluster.
-  const known = await i.deployment.sql.query<{ found: number }>(
-    'SELECT 1 AS found FROM findings WHERE scope = $1 AND finding_id = $2 LIMIT 1',
+  const known = await i.deployment.sql.query<{ last_seen: Date | null }>(
+    'SELECT last_seen FROM findings WHERE scope = $1 AND finding_id = $2 LIMIT 1',
     [i.cluster, id],
   );
   if (known.rows.length === 0) {
@@ -69,6 +84,13 @@ export async function ackCommand(i: AckCommandInput): Promise<number> {
       `${commandName('ack')}: ${id}: no such finding in cluster "${i.cluster}" (vigil report lists the findings; nothing was published)`,
     );
     return EXIT_NO_SUCH_FINDING;
+  }
+  const previous = await openClose(i.deployment, i.cluster, id, known.rows[0]!.last_seen);
+  if (previous && sameClose(previous, closed)) {
+    i.out.result(
+      `${id} is already ${closeWords(previous)} by ${previous.closedBy} at ${isoOf(previous.closedAt)} and not seen since; nothing was published`,
+    );
+    return 0;
   }
   const env = newEnvelope({
     payload: { case: 'detectionClosed', value: closed },
@@ -78,8 +100,59 @@ export async function ackCommand(i: AckCommandInput): Promise<number> {
     clock: () => at,
   });
   await i.deployment.eventLog.publish([{ topic: topicFor(env), key: id, value: encodeEnvelope(env) }]);
-  i.out.result(
-    `${id} ${i.exceptionId ? `excepted (${i.exceptionId})` : 'acknowledged'} by ${closed.closedBy} at ${at.toISOString()}`,
-  );
+  i.out.result(`${id} ${closeWords(closed)} by ${closed.closedBy} at ${at.toISOString()}`);
   return 0;
+}
+
+/**
+ * The close that holds the detection's window shut now: the latest DetectionClosed of the finding in the cluster,
+ * if no occurrence came after it. Read from the log, not the store, because the store only has what a pipeline
+ * folded, and `vigil ack` runs none: a close published a minute ago by the same command is on the log only. The
+ * log's reports of the finding and the store's last_seen both count as occurrences.
+ */
+async function openClose(
+  deployment: Pick<Deployment, 'eventLog'>,
+  cluster: string,
+  id: string,
+  storeLastSeen: Date | null,
+): Promise<DetectionClosed | undefined> {
+  let latest: DetectionClosed | undefined;
+  let lastSeen = storeLastSeen?.getTime() ?? -Infinity;
+  await deployment.eventLog.replay([TOPICS.findings.runtime], async (records) => {
+    for (const r of records) {
+      // Every event of a runtime finding is keyed by its id: skip the others without decoding them.
+      if (r.key !== id) continue;
+      const env = decodeEnvelope(r.value);
+      if ((env.scope?.cluster ?? '') !== cluster) continue;
+      const p = env.payload;
+      if (p.case === 'detectionClosed' && p.value.findingId === id) {
+        if (!latest || millis(p.value.closedAt) >= millis(latest.closedAt)) latest = p.value;
+      } else if (p.case === 'findingReported' && p.value.finding?.id === id) {
+        const f = p.value.finding;
+        const seen = f.lastSeen ?? f.window?.end ?? env.occurredAt;
+        lastSeen = Math.max(lastSeen, millis(seen));
+      }
+    }
+  });
+  // As the snapshot folds it (runtime-window.ts): a close covers the occurrences up to it.
+  return latest && millis(latest.closedAt) >= lastSeen ? latest : undefined;
+}
+
+// A second close of the same kind would only re-stamp the first; a different one (acknowledged, now excepted
+// under an exception, or another exception) is news for the record.
+function sameClose(a: DetectionClosed, b: DetectionClosed): boolean {
+  return a.reason === b.reason && a.exceptionId === b.exceptionId;
+}
+
+function closeWords(c: DetectionClosed): string {
+  if (c.reason === DetectionCloseReason.EXCEPTED) return `excepted (${c.exceptionId})`;
+  return c.reason === DetectionCloseReason.QUIET ? 'closed as quiet' : 'acknowledged';
+}
+
+function millis(t: Timestamp | undefined): number {
+  return t ? timestampDate(t).getTime() : -Infinity;
+}
+
+function isoOf(t: Timestamp | undefined): string {
+  return t ? timestampDate(t).toISOString() : '(no time)';
 }

@@ -60,6 +60,26 @@ describe('evidence signing key', () => {
     );
   });
 
+  it('names the command it loads the key for in its errors: vigil evidence by default', async () => {
+    const dataDir = join(tmp, 'd5');
+    const k = await loadSigningKey({ dataDir });
+    chmodSync(k.path, 0o640);
+    await assert.rejects(
+      loadSigningKey({ dataDir, command: 'vigil report' }),
+      (e: Error) =>
+        e instanceof UsageError &&
+        e.message.startsWith(`vigil report: signing key ${k.path} is readable by others (mode 640)`),
+    );
+    await assert.rejects(
+      loadSigningKey({ dataDir: tmp, keyPath: join(tmp, 'nope.pem'), command: 'vigil up' }),
+      (e: Error) => e.message === `vigil up: signing key ${join(tmp, 'nope.pem')}: no such file or directory`,
+    );
+    await assert.rejects(
+      loadSigningKey({ dataDir, keyPath: ' ' }),
+      (e: Error) => e.message === 'vigil evidence: --signing-key is empty',
+    );
+  });
+
   it('reads a key given by path (a Secret mount) as is, and names a bad one', async () => {
     const path = join(tmp, 'secret.pem');
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');

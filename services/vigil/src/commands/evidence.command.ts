@@ -16,7 +16,7 @@ import {
 import type { ReportingReader } from '@vigil/store';
 import type { Output } from '../output.js';
 import { VIGIL_VERSION } from '../pipeline.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError, commandName } from '../usage-error.js';
 
 // `vigil evidence export|key|verify`. The signing key is the deployment's: generated once into the data dir (mode
 // 0600) or read from a path (a mounted Kubernetes Secret). Its public key leaves through `vigil evidence key`, so a
@@ -35,6 +35,11 @@ export interface SigningKeySource {
   dataDir: string;
   /** A PEM file given by path (--signing-key): read as is, never created. */
   keyPath?: string | undefined;
+  /**
+   * The command the key is loaded for, as its messages name it (`vigil report`, `vigil up`); default
+   * `vigil evidence`. A user who typed `vigil report` must not read an error from a command they did not run.
+   */
+  command?: string;
 }
 
 /**
@@ -44,13 +49,14 @@ export interface SigningKeySource {
 export async function loadSigningKey(
   src: SigningKeySource,
 ): Promise<SigningKey & { path: string; created: boolean }> {
+  const command = src.command ?? commandName('evidence');
   if (src.keyPath !== undefined) {
-    if (!src.keyPath.trim()) throw new UsageError('vigil evidence: --signing-key is empty');
+    if (!src.keyPath.trim()) throw new UsageError(`${command}: --signing-key is empty`);
     const path = resolve(src.keyPath);
     const pem = await readFile(path).catch((err: NodeJS.ErrnoException) => {
-      throw new UsageError(`vigil evidence: signing key ${path}: ${fsReason(err)}`);
+      throw new UsageError(`${command}: signing key ${path}: ${fsReason(err)}`);
     });
-    return { ...parseKey(pem, path), path, created: false };
+    return { ...parseKey(pem, path, command), path, created: false };
   }
   const dir = resolve(src.dataDir);
   const path = join(dir, SIGNING_KEY_FILE);
@@ -78,23 +84,23 @@ export async function loadSigningKey(
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
       throw new UsageError(
-        `vigil evidence: cannot create the signing key ${path}: ${fsReason(err as NodeJS.ErrnoException)}`,
+        `${command}: cannot create the signing key ${path}: ${fsReason(err as NodeJS.ErrnoException)}`,
       );
   }
   const info = await stat(path);
   if ((info.mode & 0o077) !== 0)
     throw new UsageError(
-      `vigil evidence: signing key ${path} is readable by others (mode ${(info.mode & 0o777).toString(8)}); chmod 600 it, and consider it exposed`,
+      `${command}: signing key ${path} is readable by others (mode ${(info.mode & 0o777).toString(8)}); chmod 600 it, and consider it exposed`,
     );
   const pem = await readFile(path);
-  return { ...parseKey(pem, path), path, created };
+  return { ...parseKey(pem, path, command), path, created };
 }
 
-function parseKey(pem: Buffer, path: string): SigningKey {
+function parseKey(pem: Buffer, path: string, command: string): SigningKey {
   try {
     return parseSigningKey(pem, `signing key ${path}`);
   } catch (err) {
-    throw new UsageError(`vigil evidence: ${(err as Error).message}`);
+    throw new UsageError(`${command}: ${(err as Error).message}`);
   }
 }
 
@@ -132,7 +138,7 @@ export async function evidenceExport(i: EvidenceExportInput): Promise<number> {
   }
   const { bundle, version, contentHash } = exported;
   const path = resolve(i.output);
-  await writeAtomically(path, bundle.zip);
+  await writeAtomically(path, bundle.zip, commandName('evidence', 'export'));
   i.out.result(
     [
       `wrote ${path}: snapshot ${version} of ${i.cluster} (${contentHash})`,
@@ -157,7 +163,7 @@ export async function evidenceKey(i: EvidenceKeyInput): Promise<number> {
   if (i.output !== undefined) {
     if (!i.output.trim()) throw new UsageError('vigil evidence key: -o/--output is empty');
     const path = resolve(i.output);
-    await writeAtomically(path, Buffer.from(pem));
+    await writeAtomically(path, Buffer.from(pem), commandName('evidence', 'key'));
     i.out.result(`wrote ${path}\nfingerprint ${i.signingKey.fingerprint}`);
   } else {
     i.out.result(pem.trimEnd());
@@ -242,7 +248,7 @@ export async function evidenceVerify(i: EvidenceVerifyInput): Promise<number> {
   return result.ok ? 0 : 1;
 }
 
-async function writeAtomically(path: string, data: Uint8Array): Promise<void> {
+async function writeAtomically(path: string, data: Uint8Array, command: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true }).catch(() => undefined);
   const tmp = `${path}.${process.pid}.tmp`;
   try {
@@ -250,7 +256,7 @@ async function writeAtomically(path: string, data: Uint8Array): Promise<void> {
     await rename(tmp, path);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
-    throw new UsageError(`vigil evidence: cannot write ${path}: ${fsReason(err as NodeJS.ErrnoException)}`);
+    throw new UsageError(`${command}: cannot write ${path}: ${fsReason(err as NodeJS.ErrnoException)}`);
   }
 }
 

@@ -91,22 +91,25 @@ export function exceptionArgs(
         const kind = one(i.flags, 'kind') ?? 'risk';
         if (kind !== 'risk' && kind !== 'compensating')
           throw accept(`--kind ${kind} is not risk or compensating`);
+        const expiresAt = parseDeadline(expires, '--expires');
         const value = exceptionRecorded({
           cluster: i.cluster,
           selector: selectorOf(i.flags),
           owner: need(i.flags, 'owner', 'accept'),
           justification: need(i.flags, 'justification', 'accept'),
           approver: need(i.flags, 'approver', 'accept'),
-          expiresAt: parseDeadline(expires, '--expires'),
+          expiresAt,
           expireOnFix: i.flags['expire-on-fix'] === true,
           kind: kind === 'compensating' ? 'compensating_control' : 'risk_acceptance',
           pciRequirements: many(i.flags, 'requirement'),
           now,
         });
+        // After exceptionRecorded, so a missing owner or an expiry in the past is named first.
+        requireWithinReview(expires, expiresAt, now);
         return {
           payload: { case: 'exceptionRecorded', value },
           key: value.exceptionId,
-          done: `${value.exceptionId} recorded for cluster ${i.cluster}, expires ${parseDeadline(expires, '--expires').toISOString()}`,
+          done: `${value.exceptionId} recorded for cluster ${i.cluster}, expires ${expiresAt.toISOString()}`,
         };
       }
       case 'revoke': {
@@ -142,6 +145,33 @@ export function exceptionArgs(
 
 function accept(problem: string): UsageError {
   return usageError('exception', 'accept', problem);
+}
+
+/** The longest an acceptance may run before it must be reviewed again, in calendar months. */
+export const MAX_EXCEPTION_MONTHS = 12;
+
+/**
+ * An acceptance comes back for review within 12 months (PCI DSS 12.3.1: each targeted risk analysis is reviewed
+ * at least once every 12 months; compensating controls are re-validated annually), so an expiry further out is
+ * refused. The limit is the whole day 12 calendar months from now (UTC), the day an expiry given as YYYY-MM-DD
+ * may name at most. An expiry in the past is left to exceptionRecorded, which refuses it.
+ */
+function requireWithinReview(text: string, expiresAt: Date, now: Date): void {
+  const last = addMonths(now, MAX_EXCEPTION_MONTHS);
+  const endOfLastDay = Date.UTC(last.getUTCFullYear(), last.getUTCMonth(), last.getUTCDate() + 1) - 1;
+  if (expiresAt.getTime() > endOfLastDay)
+    throw accept(
+      `--expires ${text} is more than ${MAX_EXCEPTION_MONTHS} months ahead (at most ${last.toISOString().slice(0, 10)}; ` +
+        'PCI DSS 12.3.1 wants an accepted risk reviewed at least once every 12 months)',
+    );
+}
+
+// Calendar months in UTC; a day the target month lacks is its last (2028-02-29 + 12 months is 2029-02-28).
+function addMonths(d: Date, months: number): Date {
+  const target = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + months, 1));
+  const lastDay = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
+  target.setUTCDate(Math.min(d.getUTCDate(), lastDay));
+  return target;
 }
 
 /**
@@ -372,10 +402,11 @@ function selectorOf(flags: CommandFlags) {
   };
 }
 
+// Each value once, in the order given: a repeated --rule a --rule a selects rule a, once.
 function many(flags: CommandFlags, name: string): string[] {
   const v = flags[name];
   if (v === undefined) return [];
-  return (Array.isArray(v) ? v : [v]).filter((x): x is string => typeof x === 'string');
+  return [...new Set((Array.isArray(v) ? v : [v]).filter((x): x is string => typeof x === 'string'))];
 }
 
 function single(flags: CommandFlags, name: string): string | undefined {

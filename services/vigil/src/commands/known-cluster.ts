@@ -18,11 +18,15 @@ export async function knownClusters(sql: Pick<Sql, 'query'>): Promise<string[]> 
   return rows.rows.map((r) => r.scope);
 }
 
-/** Throws a UsageError (exit 2) naming the known clusters when `cluster` is not one of them. */
+/**
+ * Throws a UsageError (exit 2) naming the known clusters when `cluster` is not one of them. `outcome` ends the
+ * message: what the command did not do (a command that only reads says so instead).
+ */
 export async function requireKnownCluster(
   sql: Pick<Sql, 'query'>,
   cluster: string,
   command: string,
+  outcome = 'nothing was published',
 ): Promise<void> {
   const known = await knownClusters(sql);
   if (known.includes(cluster)) return;
@@ -30,7 +34,5 @@ export async function requireKnownCluster(
     known.length === 0
       ? 'no cluster has recorded events yet (scan one first: vigil scan image|k8s|host ...)'
       : `the clusters with recorded events are ${known.join(', ')}`;
-  throw new UsageError(
-    `${command}: cluster "${cluster}" has no recorded events; ${hint}; nothing was published`,
-  );
+  throw new UsageError(`${command}: cluster "${cluster}" has no recorded events; ${hint}; ${outcome}`);
 }

@@ -21,7 +21,7 @@ import {
 import { applyPolicy } from '@vigil/policy';
 import type { ReportingStore } from '@vigil/store';
 import { table, type Output } from '../output.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError, commandName } from '../usage-error.js';
 import { diffText } from './diff.command.js';
 import { policyOutcome, policyView, type PolicyInput } from './findings-view.js';
 
@@ -30,7 +30,10 @@ export interface ReportCommandInput {
   cluster: string;
   /** sarif, csv, html and junit are for one snapshot (not --list or --diff). */
   format: ReportFormat;
-  /** The deployment's evidence key fingerprint, printed in the HTML report (see vigil evidence key). */
+  /**
+   * The deployment's evidence key fingerprint (what vigil evidence key prints), shown with every format of one
+   * snapshot: a bundle that carries its own key proves nothing, so a reader compares fingerprints.
+   */
   keyFingerprint?: () => Promise<string>;
   toolVersion?: string;
   /** `--version N`: that snapshot instead of the latest. */
@@ -67,15 +70,26 @@ export async function reportCommand(i: ReportCommandInput): Promise<number> {
   }
   const report: ComplianceReport = reportFromContent(stored.content, stored.contentHash);
   report.contentHash = stored.contentHash;
+  const fingerprint = i.keyFingerprint ? await i.keyFingerprint() : '';
+  const key = fingerprint ? { evidenceKeyFingerprint: fingerprint } : {};
   if (i.format === 'json')
-    i.out.result(JSON.stringify(toReportJson(ComplianceReportSchema, report), null, 2));
+    // Beside the report's fields, not in them: the snapshot content and its hash stay what was stored.
+    i.out.result(JSON.stringify({ ...toReportJson(ComplianceReportSchema, report), ...key }, null, 2));
   else if (i.format === 'sarif')
-    i.out.result(JSON.stringify(toSarif(report.findings, { toolVersion: i.toolVersion ?? '' }), null, 2));
-  else if (i.format === 'csv') i.out.result(requirementsCsv(report));
-  else if (i.format === 'html') i.out.result(await htmlReport(i, report));
-  else if (i.format === 'junit') i.out.result(junitReport(report, i.policy));
+    i.out.result(
+      JSON.stringify(toSarif(report.findings, { toolVersion: i.toolVersion ?? '', ...key }), null, 2),
+    );
+  else if (i.format === 'csv') {
+    // CSV has no place for it: a column would repeat one deployment fact on every requirement row, and a comment
+    // or trailing line is not RFC 4180 and breaks readers that take every line as a row. stdout stays the plain
+    // table (the same bytes as the bundle's requirements.csv); the fingerprint goes to stderr, which a terminal
+    // shows and a redirect to a file leaves out of the data.
+    i.out.result(requirementsCsv(report));
+    if (fingerprint) i.out.warn(`${commandName('report')}: evidence key ${fingerprint} (vigil evidence key)`);
+  } else if (i.format === 'html') i.out.result(await htmlReport(i, report, fingerprint));
+  else if (i.format === 'junit') i.out.result(junitReport(report, i.policy, fingerprint));
   else {
-    i.out.result(renderComplianceTable(report));
+    i.out.result(renderComplianceTable(report, key));
     if (report.exceptions.length || report.attestations.length)
       i.out.result(
         renderExceptionListing(
@@ -153,7 +167,11 @@ async function diff(i: ReportCommandInput, spec: string): Promise<number> {
 }
 
 // The auditor-readable page of the evidence bundle, for one snapshot: its history is every version up to it.
-async function htmlReport(i: ReportCommandInput, report: ComplianceReport): Promise<string> {
+async function htmlReport(
+  i: ReportCommandInput,
+  report: ComplianceReport,
+  keyFingerprint: string,
+): Promise<string> {
   const history = [];
   let previous: ComplianceReport | undefined;
   for (const info of await i.store.listSnapshots(i.cluster)) {
@@ -168,7 +186,7 @@ async function htmlReport(i: ReportCommandInput, report: ComplianceReport): Prom
     report,
     ...(previous ? { diff: diffSnapshots(previous, report) } : {}),
     history,
-    keyFingerprint: i.keyFingerprint ? await i.keyFingerprint() : '',
+    keyFingerprint,
     bundleCreatedAt: new Date(),
     producer: `vigil ${i.toolVersion ?? ''}`.trim(),
   });
@@ -176,7 +194,7 @@ async function htmlReport(i: ReportCommandInput, report: ComplianceReport): Prom
 
 // The test cases fail on the open findings the ignore file does not accept (the snapshot's verdict) and, with
 // --fail-on, only on those at or above it, as the exit code does.
-function junitReport(report: ComplianceReport, policy: PolicyInput): string {
+function junitReport(report: ComplianceReport, policy: PolicyInput, keyFingerprint: string): string {
   const result = applyPolicy(report.findings.map(policyView), {
     ...(policy.threshold ? { threshold: policy.threshold } : {}),
     ignores: policy.ignores,
@@ -187,6 +205,7 @@ function junitReport(report: ComplianceReport, policy: PolicyInput): string {
   const severe = (f: ComplianceReport['findings'][number]) =>
     !policy.threshold || order.indexOf(policyView(f).severity) <= order.indexOf(policy.threshold);
   return toJunit(report, {
+    ...(keyFingerprint ? { evidenceKeyFingerprint: keyFingerprint } : {}),
     fails: (f) => !ignored.has(f.id) && severe(f),
     waivedBecause: (f) =>
       ignored.has(f.id) ? 'accepted in the ignore file' : `below --fail-on ${policy.threshold}`,

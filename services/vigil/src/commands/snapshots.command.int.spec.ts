@@ -180,7 +180,10 @@ describe('vigil snapshots, diff and reporting rebuild', () => {
     );
 
     const list = capture();
-    assert.equal(await snapshotsCommand({ store, scope: 'payments-prod', format: 'json', out: list }), 0);
+    assert.equal(
+      await snapshotsCommand({ store, sql, scope: 'payments-prod', format: 'json', out: list }),
+      0,
+    );
     const rows = (JSON.parse(list.results[0]!) as { snapshots: SnapshotRow[] }).snapshots;
     assert.deepEqual(
       rows.map((r) => [r.version, r.trigger.kind, r.findings.total]),
@@ -197,7 +200,17 @@ describe('vigil snapshots, diff and reporting rebuild', () => {
     });
     assert.equal(rows[1]!.previousHash, rows[0]!.contentHash);
     const table = capture();
-    await snapshotsCommand({ store, scope: 'payments-prod', format: 'table', out: table });
+    await snapshotsCommand({ store, sql, scope: 'payments-prod', format: 'table', out: table });
+    // A filter that names a cluster with no recorded events is refused, not answered with an empty list.
+    const typo = capture();
+    await assert.rejects(
+      snapshotsCommand({ store, sql, scope: 'payments-prdo', format: 'table', out: typo }),
+      (e: Error) =>
+        e instanceof UsageError &&
+        e.message ===
+          'vigil snapshots: cluster "payments-prdo" has no recorded events; the clusters with recorded events are payments-prod; nothing to list',
+    );
+    assert.deepEqual(typo.results, []);
     assert.match(
       table.results[0]!,
       /payments-prod\s+2\s+\S+\s+sha256:[0-9a-f]{12}\s+0\s+2\s+0\s+0\s+0\s+2\s+scan scan-2/,

@@ -1,11 +1,12 @@
 import { reportFromContent } from '@vigil/report';
 import { coversPosition, parseScopeKey, publishSnapshotRequest, versionForRequest } from '@vigil/reporting';
 import type { EventLog } from '@vigil/event-log';
-import type { ReportingStore, StoredEvent } from '@vigil/store';
+import type { ReportingStore, Sql, StoredEvent } from '@vigil/store';
 import { decodeEnvelope } from '@vigil/contracts';
 import { table, type Output } from '../output.js';
 import { VIGIL_VERSION } from '../pipeline.js';
 import { UsageError, commandName } from '../usage-error.js';
+import { requireKnownCluster } from './known-cluster.js';
 
 /** Flags of `vigil snapshots` and `vigil diff` (the scope; --cluster is its default). */
 export const SNAPSHOT_FLAGS = { scope: { type: 'string' } } as const;
@@ -22,15 +23,23 @@ export interface SnapshotRow {
     { kind: 'scan'; scanId: string } | { kind: 'request' | 'schedule'; requestIds: string[]; by: string[] };
 }
 
-/** `vigil snapshots [--scope S]`: every version of the scope (or of every scope), oldest first. */
+/**
+ * `vigil snapshots [--scope S | --cluster C]`: every version of the scope (or of every scope), oldest first. A
+ * scope with no recorded events is refused as the commands that publish refuse it (known-cluster.ts): an empty
+ * list for a mistyped name would read as "no snapshots yet".
+ */
 export async function snapshotsCommand(i: {
   store: ReportingStore;
+  /** Which clusters have recorded events. */
+  sql: Pick<Sql, 'query'>;
   scope?: string | undefined;
   format: 'table' | 'json';
   out: Output;
 }): Promise<number> {
-  const scopes =
-    i.scope !== undefined ? [checkedScope(i.scope, commandName('snapshots'))] : await i.store.scopes();
+  const command = commandName('snapshots');
+  const scope = i.scope !== undefined ? checkedScope(i.scope, command) : undefined;
+  if (scope !== undefined) await requireKnownCluster(i.sql, scope, command, 'nothing to list');
+  const scopes = scope !== undefined ? [scope] : await i.store.scopes();
   const rows: SnapshotRow[] = [];
   for (const scope of scopes) rows.push(...(await snapshotRows(i.store, scope)));
   if (i.format === 'json') {

@@ -1,0 +1,174 @@
+// The command line before any command runs, through main() where no deployment is needed: option errors in the
+// words of the command that was run, --no-snapshot refused where it means nothing, repeated values kept once,
+// and whether --cluster was given.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError } from '@vigil/config';
+import {
+  clusterGiven,
+  commandOf,
+  distinctValues,
+  optionError,
+  positionalsOf,
+  refuseNoSnapshot,
+} from './cli-args.js';
+import { main } from './main.js';
+import type { Output } from './output.js';
+import { UsageError } from './usage-error.js';
+
+const silent: Output = { result: () => undefined, progress: () => undefined, warn: () => undefined };
+
+async function refused(argv: string[]): Promise<string> {
+  try {
+    await main(argv, silent);
+  } catch (err) {
+    assert.ok(err instanceof UsageError, `${argv.join(' ')}: ${String(err)}`);
+    return err.message;
+  }
+  assert.fail(`${argv.join(' ')} was not refused`);
+}
+
+async function withEnv<T>(name: string, value: string, fn: () => Promise<T>): Promise<T> {
+  const before = process.env[name];
+  process.env[name] = value;
+  try {
+    return await fn();
+  } finally {
+    if (before === undefined) delete process.env[name];
+    else process.env[name] = before;
+  }
+}
+
+describe('option errors name the command that was run', () => {
+  it('words a bad value as the flag was typed, after the command name', async () => {
+    assert.equal(
+      await refused(['report', '--format', 'xml']),
+      'vigil report: --format xml is not one of table|json|sarif|cyclonedx|csv|html|junit',
+    );
+    assert.equal(
+      await refused(['scan', 'k8s', 'examples/payments/k8s', '--timeout', '0']),
+      'vigil scan k8s: --timeout 0 is not a duration such as 500ms, 30s, 5m or 1h of at least 1ms',
+    );
+    assert.equal(
+      await refused(['scan', 'image', 'x.tar', '--severity', 'high,hgh']),
+      'vigil scan image: --severity high,hgh has an item that is not among critical|high|medium|low|unknown',
+    );
+    assert.equal(
+      await refused(['exception', 'accept', '--cluster', 'two words']),
+      'vigil exception accept: --cluster "two words" is not a name of letters, digits, dot, dash, colon or underscore',
+    );
+  });
+
+  it('names a variable as it was set', async () => {
+    const message = await withEnv('VIGIL_ENTITY_TYPE', 'bank', () => refused(['report']));
+    assert.equal(message, 'vigil report: VIGIL_ENTITY_TYPE=bank is not one of merchant|service_provider');
+  });
+
+  it('names the command even when the line does not parse', async () => {
+    assert.equal(
+      await refused(['--data-dir', 'report', 'snapshots', '--bogus']),
+      'vigil snapshots: --bogus is not an option (vigil --help lists them)',
+    );
+    assert.equal(
+      await refused(['evidence', 'export', '-o', 'key', '--format']),
+      'vigil evidence export: --format needs a value',
+    );
+    assert.equal(await refused(['--live=yes', 'scan', 'k8s']), 'vigil scan k8s: --live takes no value');
+  });
+
+  it('keeps the loader’s own words for a problem it has no better ones for', () => {
+    const err = new ConfigError(
+      'databaseUrl',
+      'env DATABASE_URL or flag --database-url',
+      'is required but not set',
+    );
+    assert.equal(
+      optionError(err, 'vigil up').message,
+      'vigil up: option databaseUrl (env DATABASE_URL or flag --database-url): is required but not set',
+    );
+    const secret = new ConfigError(
+      'ingestToken',
+      'flag --ingest-token',
+      'must be at least 32 characters, got a value (hidden: secret)',
+    );
+    assert.equal(
+      optionError(secret, 'vigil up').message,
+      'vigil up: option ingestToken (flag --ingest-token): must be at least 32 characters, got a value (hidden: secret)',
+    );
+  });
+});
+
+describe('commandOf and positionalsOf', () => {
+  it('take a known subcommand into the name and skip flag values', () => {
+    const values = new Set(['data-dir', 'format', 'cluster']);
+    assert.deepEqual(positionalsOf(['--data-dir', 'd', 'exception', '--format=json', 'list'], values), [
+      'exception',
+      'list',
+    ]);
+    assert.deepEqual(positionalsOf(['-o', 'f.zip', 'evidence', 'export'], values, new Set(['o'])), [
+      'evidence',
+      'export',
+    ]);
+    assert.deepEqual(positionalsOf(['ingest', '--', '-'], values), ['ingest', '-']);
+    assert.equal(commandOf(['exception', 'accept']), 'vigil exception accept');
+    assert.equal(commandOf(['scan', 'image', 'x.tar']), 'vigil scan image');
+    assert.equal(commandOf(['ack', 'runtime-0123']), 'vigil ack');
+    assert.equal(commandOf([]), 'vigil');
+  });
+});
+
+describe('--no-snapshot', () => {
+  it('is refused, exit 2, by a command that requests no snapshot', async () => {
+    const tail =
+      'is only for vigil exception accept|revoke and vigil attest (it skips the snapshot they request)';
+    assert.equal(await refused(['report', '--no-snapshot']), `vigil report: --no-snapshot ${tail}`);
+    assert.equal(
+      await refused(['exception', 'list', '--no-snapshot']),
+      `vigil exception list: --no-snapshot ${tail}`,
+    );
+    assert.equal(
+      await refused(['scan', 'k8s', 'examples/payments/k8s', '--no-snapshot']),
+      `vigil scan k8s: --no-snapshot ${tail}`,
+    );
+  });
+
+  it('is taken by exception accept and revoke and by attest', () => {
+    for (const p of [
+      ['exception', 'accept'],
+      ['exception', 'revoke', 'exc-1'],
+      ['attest', '12.10.1'],
+    ])
+      assert.doesNotThrow(() => refuseNoSnapshot(p, { 'no-snapshot': true }));
+    assert.doesNotThrow(() => refuseNoSnapshot(['report'], {}));
+  });
+});
+
+describe('distinctValues', () => {
+  it('keeps each repeated value once, in the order first given, and leaves single values alone', () => {
+    assert.deepEqual(
+      distinctValues({
+        rule: ['k8s/run-as-root', 'k8s/privileged', 'k8s/run-as-root'],
+        manifests: ['a.yaml', 'a.yaml'],
+        reason: 'why',
+        live: true,
+        absent: undefined,
+      }),
+      {
+        rule: ['k8s/run-as-root', 'k8s/privileged'],
+        manifests: ['a.yaml'],
+        reason: 'why',
+        live: true,
+        absent: undefined,
+      },
+    );
+  });
+});
+
+describe('clusterGiven', () => {
+  it('is true for --cluster or a non-empty VIGIL_CLUSTER, false for the default alone', () => {
+    assert.equal(clusterGiven({ cluster: 'prod' }, {}), true);
+    assert.equal(clusterGiven({}, { VIGIL_CLUSTER: 'prod' }), true);
+    assert.equal(clusterGiven({}, { VIGIL_CLUSTER: '' }), false);
+    assert.equal(clusterGiven({ format: 'json' }, {}), false);
+  });
+});
