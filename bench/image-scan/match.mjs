@@ -11,9 +11,10 @@
 //   ADVISORIES=200000 PACKAGES=5000 node bench/image-scan/match.mjs
 //
 // Postgres is timed three ways: the plain store (every match is cold: the two-step look-up moves the candidates'
-// match entries, then the records that hit), the same store asked in one step (lookup: every candidate's whole
-// record, as before the two-step look-up), and behind CachedAdvisoryStore (a scanner's per-process cache for one
-// DB build: its first run fills it, the median is warm).
+// match entries, then the records that hit, chunk by chunk while the chunk before is matched), the same store
+// asked in one step (lookup: every candidate's whole record, as before the two-step look-up), and behind
+// CachedAdvisoryStore (a scanner's per-process cache for one DB build: its first run fills it, the median is
+// warm).
 // Each store's matches are digested; the digests must agree, or the line says which differs.
 //
 // Environment: DATABASE_URL (admin URL, default postgresql://postgres@127.0.0.1:5432/postgres), ADVISORIES,
@@ -207,7 +208,7 @@ async function timeMatches(label, plain) {
     `  ${label.padEnd(10)} match, median CPU   ${fmt(mid(cpu))}  (this process, all threads; the wall time below includes waiting for a shared machine)`,
   );
   console.log(
-    `  ${label.padEnd(10)} of which look-ups ${fmt(mid(lookups))}  (median wall time waiting for the store's answers${
+    `  ${label.padEnd(10)} look-ups        ${fmt(mid(lookups))}  (median wall time from each look-up to its answer; a chunked second step overlaps the matching${
       split.some((m) => Object.keys(m).length > 1)
         ? `: ${Object.keys(split[0])
             .map((k) => `${k} ${mid(split.map((m) => m[k] ?? 0)).toFixed(0)} ms`)

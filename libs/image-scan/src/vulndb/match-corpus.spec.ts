@@ -234,6 +234,70 @@ describe('two-step look-up', () => {
     );
   });
 
+  it('asks for the records of many packages in chunks, with the memory store answer, and fails with a chunk that fails', async () => {
+    // 40 packages with 60 records each, every one of them a hit: 2,400 records, more than one chunk's worth.
+    const corpus = await allRecords();
+    const base = corpus.find(
+      (r) => !r.withdrawn && r.affected.some((e) => e.package?.ecosystem.startsWith('Debian:')),
+    )!;
+    const entry = base.affected.find((e) => e.package?.ecosystem.startsWith('Debian:'))!;
+    const records: OsvRecord[] = [];
+    const packages = [];
+    for (let p = 0; p < 40; p++) {
+      const name = `chunked-${p}`;
+      for (let i = 0; i < 60; i++)
+        records.push({
+          ...base,
+          id: `${base.id}-P${p}-${i}`,
+          aliases: [`CVE-2092-${String(p * 100 + i).padStart(5, '0')}`],
+          affected: base.affected.map((a) => (a.package ? { ...a, package: { ...a.package, name } } : a)),
+        });
+      packages.push(
+        packageOf({
+          ...entry.package!,
+          name,
+          // Below every fix: affected by each copy.
+          version: '0:0.0.1-1',
+          affected_by: [],
+          not_affected_by: [],
+        }),
+      );
+    }
+    const mem = new MemoryAdvisoryStore();
+    mem.add(records, 'chunked');
+    const asked: number[] = [];
+    const two = new TwoStepStore(mem);
+    const counting: AdvisoryStore = {
+      lookup: (keys) => mem.lookup(keys),
+      info: () => mem.info(),
+      lookupCandidates: (keys) => two.lookupCandidates(keys),
+      lookupRecords: (ids, keys) => {
+        asked.push(ids.length);
+        return two.lookupRecords(ids, keys);
+      },
+    };
+    const expected = await matchPackages(packages, mem, { now });
+    assert.equal(expected.length, 2400);
+    assert.deepEqual(await matchPackages(packages, counting, { now }), expected);
+    assert.ok(asked.length >= 3, `records asked for in ${asked.length} chunks`);
+    assert.equal(
+      asked.reduce((n, k) => n + k, 0),
+      2400,
+      'each record asked for once',
+    );
+
+    // A chunk whose look-up fails fails the match with its error, however far the matching got.
+    let calls = 0;
+    const failing: AdvisoryStore = {
+      ...counting,
+      lookupRecords: (ids, keys) =>
+        ++calls === 2
+          ? Promise.reject(new Error('advisory store: connection lost'))
+          : two.lookupRecords(ids, keys),
+    };
+    await assert.rejects(matchPackages(packages, failing, { now }), /advisory store: connection lost/);
+  });
+
   it('a candidate whose entries are not valid OSV is named and skipped, the others still match', async () => {
     const problems: string[] = [];
     const broken: AdvisoryStore = {

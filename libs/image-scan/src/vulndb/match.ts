@@ -480,11 +480,92 @@ export async function matchPackages(
   if (store.lookupCandidates && store.lookupRecords) {
     const first = candidateHits(queries, await store.lookupCandidates(keys), onProblem);
     if (!first.ids.length) return [];
-    const raw = await store.lookupRecords(first.ids, keys);
-    // What has to be evaluated again was evaluated in the first step: its problems were told there.
-    return matchRecords(queries, keys, raw, options, () => undefined, first);
+    const lookupRecords = store.lookupRecords.bind(store);
+    return inQueryOrder(
+      queries,
+      await matchInChunks(chunksOf(queries, first), lookupRecords, options, first),
+    );
   }
-  return matchRecords(queries, keys, await store.lookup(keys), options, onProblem);
+  return inQueryOrder(queries, matchRecords(queries, keys, await store.lookup(keys), options, onProblem));
+}
+
+function inQueryOrder(
+  queries: readonly Query[],
+  found: Map<Query, VulnerabilityMatch[]>,
+): VulnerabilityMatch[] {
+  return queries.flatMap((q) => found.get(q) ?? []);
+}
+
+/** Queries of the second step whose records are asked for together. */
+interface Chunk {
+  queries: Query[];
+  keys: AdvisoryKey[];
+  ids: string[];
+}
+
+// Records a chunk asks for, about: small enough that matching one chunk takes about as long as the store takes
+// to send the next, large enough that each look-up's fixed cost does not count.
+const CHUNK_RECORDS = 1000;
+
+/**
+ * The queries with a first-step hit, in chunks of about CHUNK_RECORDS records. Queries asking under the same keys
+ * (the binary packages of one source package) share their records and stay in one chunk.
+ */
+function chunksOf(queries: readonly Query[], first: FirstStep): Chunk[] {
+  const groups = new Map<string, Query[]>();
+  for (const q of queries) {
+    if (!first.hits.get(q)?.size) continue;
+    const key = q.keys.map((k) => `${k.ecosystem}\u0000${k.name}`).join('\u0001');
+    const group = groups.get(key);
+    if (group) group.push(q);
+    else groups.set(key, [q]);
+  }
+  const chunks: Chunk[] = [];
+  let chunk: Chunk | undefined;
+  let ids = new Set<string>();
+  for (const group of groups.values()) {
+    if (!chunk || ids.size >= CHUNK_RECORDS) {
+      chunk = { queries: [], keys: [], ids: [] };
+      ids = new Set();
+      chunks.push(chunk);
+    }
+    chunk.queries.push(...group);
+    chunk.keys.push(...group[0]!.keys);
+    for (const q of group) for (const id of first.hits.get(q)!.keys()) ids.add(id);
+    chunk.ids = [...ids];
+  }
+  return chunks;
+}
+
+/**
+ * The second step, chunk by chunk: the next chunk's records are asked for before this one's are matched, so that
+ * the store looks them up and sends them while this process evaluates (each took about half of a cold match).
+ * What has to be evaluated again was evaluated in the first step: its problems were told there.
+ */
+async function matchInChunks(
+  chunks: readonly Chunk[],
+  lookupRecords: (ids: readonly string[], keys: readonly AdvisoryKey[]) => Promise<unknown[]>,
+  options: MatchOptions,
+  first: FirstStep,
+): Promise<Map<Query, VulnerabilityMatch[]>> {
+  const found = new Map<Query, VulnerabilityMatch[]>();
+  const ask = (chunk: Chunk): Promise<unknown[]> => {
+    const answer = lookupRecords(chunk.ids, chunk.keys);
+    // Awaited a chunk later, so its failure is handled then; until then it must not count as unhandled.
+    answer.catch(() => undefined);
+    return answer;
+  };
+  let next: Promise<unknown[]> | undefined = ask(chunks[0]!);
+  for (let i = 0; i < chunks.length; i++) {
+    const raw = await next!;
+    next = i + 1 < chunks.length ? ask(chunks[i + 1]!) : undefined;
+    // Let the look-up be sent before this chunk's matching holds the thread.
+    if (next) await new Promise((resolve) => setImmediate(resolve));
+    const chunk = chunks[i]!;
+    for (const [q, matches] of matchRecords(chunk.queries, chunk.keys, raw, options, () => undefined, first))
+      found.set(q, matches);
+  }
+  return found;
 }
 
 /** ecosystem -> name -> records, for the asked keys only, without building key strings per entry. */
@@ -620,7 +701,7 @@ function matchRecords(
   options: MatchOptions,
   onEvaluateProblem: (m: string) => void,
   first?: FirstStep,
-): VulnerabilityMatch[] {
+): Map<Query, VulnerabilityMatch[]> {
   const onProblem = options.onProblem ?? (() => undefined);
   const now = (options.now ?? new Date()).getTime();
   const seen = new Map<string, OsvRecord>();
@@ -639,7 +720,7 @@ function matchRecords(
   const live = [...seen.values()].filter((rec) => !(rec.withdrawn && Date.parse(rec.withdrawn) <= now));
   const byKey = indexByKey(keys, live);
 
-  const out: VulnerabilityMatch[] = [];
+  const out = new Map<Query, VulnerabilityMatch[]>();
   for (const q of queries) {
     const candidates = candidatesOf(q, byKey);
     if (!candidates.size) continue;
@@ -664,7 +745,7 @@ function matchRecords(
     });
     const matches = [...groups.values()].map((g) => buildMatch(q, g, options));
     matches.sort((a, b) => byText(a.vulnerabilityId, b.vulnerabilityId));
-    out.push(...matches);
+    out.set(q, matches);
   }
   return out;
 }
