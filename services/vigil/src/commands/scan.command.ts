@@ -96,12 +96,16 @@ export async function scanCommand(i: ScanCommandInput): Promise<number> {
   const completed = completedEnvelope.payload.value;
   // A scan that failed could not read or analyse what it was pointed at: an input error, not a result. The failure
   // is on the log (the next version lists it), but it makes no version of its own.
-  if (completed.status === ScanStatus.FAILED)
+  if (completed.status === ScanStatus.FAILED) {
+    const key = i.target.target.key;
+    const error = completed.error || 'the scan failed';
+    // Most engines name their input in the error already: the target is said once.
     throw usageError(
       'scan',
       i.kind ?? ScannerKind[i.target.scanner].toLowerCase(),
-      `${i.target.target.key}: ${completed.error || 'the scan failed'}`,
+      error.startsWith(`${key}: `) ? error : `${key}: ${error}`,
     );
+  }
 
   const all: Finding[] = [];
   for (const id of completed.findingIds) {
