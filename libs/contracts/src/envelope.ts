@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { type ProducerSchema, type ScopeSchema } from './gen/vigil/v1/common_pb.js';
 import { type EventEnvelope, EventEnvelopeSchema } from './gen/vigil/v1/envelope_pb.js';
 import { FindingReportedSchema } from './gen/vigil/v1/finding_pb.js';
+import { readEnvelope } from './envelope-reader.js';
 import { writeEnvelope } from './envelope-writer.js';
 import { EVENT_SCHEMA_VERSIONS, type PayloadCase, upcastEvent } from './schema-versions.js';
 
@@ -147,7 +148,7 @@ export function decodeEnvelope(bytes: Uint8Array): EventEnvelope {
   const what = `${bytes.byteLength}-byte message`;
   let env: EventEnvelope;
   try {
-    env = fromBinary(EventEnvelopeSchema, bytes);
+    env = readEnvelope(bytes) ?? fromBinary(EventEnvelopeSchema, bytes);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new EnvelopeDecodeError(

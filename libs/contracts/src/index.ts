@@ -32,6 +32,7 @@ export {
   type EnvelopePayloadInit,
   type NewEnvelopeInput,
 } from './envelope.js';
+export { readEnvelope } from './envelope-reader.js';
 export {
   findingId,
   findingIdCanonical,

@@ -57,6 +57,9 @@ export const REPORTING_TOPICS = ALL_TOPICS.map((t) => t.name).filter(
   (name) => !name.startsWith('scan.requests.') && name !== TOPICS.deadLetter,
 );
 
+/** Events per projection batch (bench/reporting uses the same). */
+export const REPORTING_BATCH_SIZE = 2000;
+
 @Injectable()
 class ReportingConsumer implements OnApplicationBootstrap {
   constructor(
@@ -71,7 +74,11 @@ class ReportingConsumer implements OnApplicationBootstrap {
       group: REPORTING_GROUP,
       topics: REPORTING_TOPICS,
       handler: this.projection.handle,
-      maxBatchSize: 500,
+      // Each batch is one transaction: its lock, catch-up check and commit cost the same whatever its size, and
+      // its writes are pipelined in slices, so larger batches project faster (10,600 findings/s at 2,000 against
+      // 9,300 at 500 in bench/reporting). On Kafka a batch is also bounded by a partition fetch (1 MiB, about
+      // 1,000 findings).
+      maxBatchSize: REPORTING_BATCH_SIZE,
     });
   }
 }

@@ -1,5 +1,6 @@
 // Real: the runtime corpus read by @vigil/runtime-rules, the envelopes the HTTP ingest builds, @bufbuild/protobuf's
-// own encoder as the reference for encodeEnvelope's writer (libs/contracts envelope-writer.ts). Nothing is faked.
+// own encoder and decoder as the references for encodeEnvelope's writer and decodeEnvelope's reader (libs/contracts
+// envelope-writer.ts, envelope-reader.ts). Nothing is faked.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -10,7 +11,9 @@ import {
   create,
   decodeEnvelope,
   encodeEnvelope,
+  fromBinary,
   newEnvelope,
+  readEnvelope,
   toBinary,
   type EventEnvelope,
   type Finding,
@@ -64,7 +67,7 @@ function reported(finding: Finding): EventEnvelope {
   });
 }
 
-test('encodeEnvelope writes the bytes toBinary writes, for every finding of the runtime corpus', () => {
+test('encodeEnvelope writes the bytes toBinary writes, and readEnvelope reads what fromBinary reads, for every finding of the runtime corpus', () => {
   const findings = corpusFindings();
   assert.ok(findings.length > 50, `the corpus gave ${findings.length} findings`);
   const sources = new Set(findings.map((f) => f.evidence.find((e) => e.key === 'sensor')?.value));
@@ -73,6 +76,8 @@ test('encodeEnvelope writes the bytes toBinary writes, for every finding of the 
     const env = reported(f);
     const fast = encodeEnvelope(env);
     assert.deepEqual(Buffer.from(fast), Buffer.from(toBinary(EventEnvelopeSchema, env)), f.id);
+    // The one-pass reader (libs/contracts envelope-reader.ts) decodes it, to the same value as the reference.
+    assert.deepStrictEqual(readEnvelope(fast), fromBinary(EventEnvelopeSchema, fast), f.id);
     const back = decodeEnvelope(fast);
     assert.equal(back.payload.case, 'findingReported');
     assert.equal(back.payload.value.finding?.id, f.id);
