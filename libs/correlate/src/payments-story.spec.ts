@@ -84,6 +84,12 @@ describe('examples/payments: CVE-2023-5363 in payment-api', () => {
     assert.equal(exfil.length, 1);
     assert.equal(exfil[0]!.finding.severity, Severity.CRITICAL);
     assert.ok(exfil[0]!.finding.pciRequirements.includes('1.3.2'));
+    // One vulnerability in two packages of the workload (libssl3 and openssl, one source package): two paths,
+    // and their titles say which package each is about.
+    const paths = list.filter((c) => c.finding.ruleId === 'correlated/exfiltration-path');
+    const titles = paths.map((c) => c.finding.title);
+    assert.equal(new Set(titles).size, titles.length, titles.join('\n'));
+    assert.match(exfil[0]!.finding.title, /^Exfiltration path: \S+ in libssl3 in CDE workload /);
   });
 
   it('applying the generated NetworkPolicy lowers its priority and resolves the exfiltration path', () => {

@@ -458,7 +458,7 @@ const EXPOSED_VULNERABLE_CDE: CorrelationRule = {
             base: v.value,
             priority: vulnerabilityContext(ctx, c, v.value),
             lazy: () => ({
-              title: `${v.value.ruleId} reachable from outside the cluster in CDE workload ${workloadRef(ctx.workload)}`,
+              title: `${v.value.ruleId} in ${v.value.package?.name ?? 'a package'} reachable from outside the cluster in CDE workload ${workloadRef(ctx.workload)}`,
               description: `${workloadRef(ctx.workload)} is in the CDE and exposed via ${ctx.externalExposures.join(', ')}; its image ${c.container.imageRef} has ${v.value.ruleId} (${v.value.package?.name} ${v.value.package?.version}).`,
               remediation: vulnRemediation(v.value, exposureFinding(ctx)),
               extraEvidence: imageEvidence(c, v.value),
@@ -487,7 +487,7 @@ const EXFILTRATION_PATH: CorrelationRule = {
             base: v.value,
             priority: vulnerabilityContext(ctx, c, v.value),
             lazy: () => ({
-              title: `Exfiltration path: ${v.value.ruleId} in CDE workload ${workloadRef(ctx.workload)} with open egress`,
+              title: `Exfiltration path: ${v.value.ruleId} in ${v.value.package?.name ?? 'a package'} in CDE workload ${workloadRef(ctx.workload)} with open egress`,
               description: `A compromise through ${v.value.ruleId} (${v.value.package?.name} ${v.value.package?.version}) in ${c.container.imageRef} lands in ${workloadRef(ctx.workload)}, a CDE workload whose pods may connect anywhere: no NetworkPolicy restricts its egress.`,
               remediation: vulnRemediation(v.value, egressFinding(ctx)),
               extraEvidence: imageEvidence(c, v.value),
