@@ -73,12 +73,19 @@ const severityWords: Record<number, string> = {
 export function requirementResults(input: StatusInput): RequirementResult[] {
   const { catalog, resolution } = input;
   const primaryIndex = new Map<string, OpenFinding[]>();
+  // Open findings that name a requirement as supporting evidence only: they never fail it, and its reason says so
+  // (a "no scanner tests it" beside findings that name it read as a contradiction).
+  const supporting = new Map<string, number>();
   for (const open of resolution.open) {
-    for (const id of new Set(catalog.mappingOf(open.finding).primary)) {
+    const mapping = catalog.mappingOf(open.finding);
+    const primary = new Set(mapping.primary);
+    for (const id of primary) {
       const list = primaryIndex.get(id) ?? [];
       list.push(open);
       primaryIndex.set(id, list);
     }
+    for (const id of new Set(mapping.secondary))
+      if (!primary.has(id)) supporting.set(id, (supporting.get(id) ?? 0) + 1);
   }
   const matcher = input.matcher ?? new ExceptionMatcher(input.exceptions);
   const attested = new Map<string, AttestationView[]>();
@@ -140,7 +147,7 @@ export function requirementResults(input: StatusInput): RequirementResult[] {
       );
       continue;
     }
-    const verdict = automatedVerdict(req, input, scans, coverageOf);
+    const verdict = withSupporting(automatedVerdict(req, input, scans, coverageOf), supporting.get(req.id));
     if (verdict.status === RequirementStatus.NOT_TESTED && valid.length > 0) {
       const who = [...new Set(valid.map((a) => a.attestation.attested.attestedBy))].sort(compareStrings);
       results.push(
@@ -362,6 +369,15 @@ function automatedVerdict(
     status: RequirementStatus.IN_PLACE,
     reason: `Passing ${names(proving)} checks over every in-scope asset`,
     evidence: dedupe(evidence),
+  };
+}
+
+function withSupporting(verdict: Verdict, count: number | undefined): Verdict {
+  if (!count || verdict.status !== RequirementStatus.NOT_TESTED) return verdict;
+  const these = count === 1 ? '1 open finding names' : `${count} open findings name`;
+  return {
+    ...verdict,
+    reason: `${verdict.reason}; ${these} it as supporting evidence only, which does not decide its status`,
   };
 }
 

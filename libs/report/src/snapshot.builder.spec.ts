@@ -177,7 +177,14 @@ describe('buildSnapshot: requirement status', () => {
       for (const id of ['11.3.1', '6.3.1']) {
         assert.equal(req(s, id).status, RequirementStatus.NOT_TESTED, id);
         assert.deepEqual(req(s, id).findingIds, []);
+        // Its reason says the finding was weighed, not that nothing names it.
+        assert.match(
+          req(s, id).reason,
+          /; 1 open finding names it as supporting evidence only, which does not decide its status$/,
+          id,
+        );
       }
+      assert.doesNotMatch(req(s, '6.3.3').reason, /supporting evidence/);
     }
   });
 
