@@ -120,3 +120,4 @@ export {
   type DetectionClosure,
 } from './runtime-window.js';
 export * from './junit/index.js';
+export { digestFromContent, type SnapshotDigest } from './snapshot-digest.js';

@@ -13,7 +13,7 @@ import {
 } from '@vigil/contracts';
 import { Worker } from 'node:worker_threads';
 import { exceptionListing, reportFromContent, requirementSummary } from '@vigil/report';
-import type { SnapshotDigest } from './snapshot-digest.js';
+import type { SnapshotDigest } from '@vigil/report';
 import type { ReportingReader, SnapshotInfo, StoredFinding } from '@vigil/store';
 import { assetKey, severityWord, sourceWord } from '../words.js';
 import {

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { newEnvelope, type EventEnvelope } from '@vigil/contracts';
 import {
   buildSnapshot,
+  digestFromContent,
   evolve,
   exceptionRecorded,
   initialState,
@@ -12,7 +13,6 @@ import {
   reportFromContent,
 } from '@vigil/report';
 import { corpusAdvisories, eventFactory } from '../corpus-events.spec-helper.js';
-import { digestFromContent } from './snapshot-digest.js';
 
 const scope = { tenant: '', cluster: 'payments-prod' };
 const IMAGE = 'registry.example.com/acme/payment-api:1.4.2';

@@ -8,7 +8,8 @@ import {
   type FindingCounts,
   type RequirementSummary,
 } from '@vigil/contracts';
-import { fromCanonicalJson, reportFromContent } from '@vigil/report';
+import { fromCanonicalJson } from './canonical-json.js';
+import { reportFromContent } from './snapshot.builder.js';
 
 /** What the summary query and the exception listing need of a version. */
 export interface SnapshotDigest {
