@@ -271,6 +271,16 @@ test('the Acme Pay example gives the configuration findings its README lists', a
     (f) => f.ruleId === 'net/no-egress-networkpolicy' && f.asset?.name === 'checkout-web',
   );
   assert.deepEqual(outside?.pciRequirements, []);
+  // Outside the CDE it still names what it is evidence for, as ids it only supports.
+  assert.deepEqual(outside?.supportingPciRequirements, ['1.2.1', '11.5.1.1']);
+  assert.deepEqual(cde?.supportingPciRequirements, []);
+  for (const f of r.findings) {
+    assertKnownRequirementIds(f.supportingPciRequirements, `${f.ruleId} ${f.id} supporting`);
+    assert.ok(
+      f.pciRequirements.length + f.supportingPciRequirements.length > 0,
+      `${f.ruleId} ${f.id} names no requirement`,
+    );
+  }
   // The open ingress rule to the ledger is a gap in inbound restriction (1.3.1), not outbound.
   const open = r.findings.find((f) => f.ruleId === 'net/permissive-networkpolicy');
   assert.deepEqual(open?.pciRequirements, ['1.3.1', '1.2.1', '1.4.1', '11.4.5']);

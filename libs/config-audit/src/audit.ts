@@ -162,9 +162,9 @@ export function auditObjects(
 }
 
 /**
- * The ids a finding lists. A check that only supports its requirements (use "secondary") lists none: the report
- * infers primary ids from the listed ones and would take supporting ids for tested ones, failing requirements the
- * check does not test. Those ids travel in the evidence instead ("pci-supporting-requirements").
+ * The ids a finding lists. A check that only supports its requirements (use "secondary") lists none in
+ * pciRequirements: a consumer takes those for tested ids, and would fail requirements the check does not test.
+ * They are the finding's supportingPciRequirements instead.
  */
 // One id list per mapping key and use, shared by every outcome of it (a big cluster has hundreds of thousands).
 const pciIdsMemo = new Map<string, { listed: string[]; supporting: string[] }>();
@@ -221,9 +221,6 @@ function toFinding(
     ['source', where],
     // The finding type of @vigil/pci's mapping, so a consumer can split primary from secondary ids exactly.
     ['pci-mapping-key', pciUse.key],
-    ...(pci.supporting.length
-      ? ([['pci-supporting-requirements', pci.supporting.join(',')]] as [string, string][])
-      : []),
   ];
   return create(FindingSchema, {
     id,
@@ -233,6 +230,7 @@ function toFinding(
     description: `${resourceKey(outcome.subject)}: ${outcome.message}.`,
     severity: outcome.cde && check.cdeSeverity !== undefined ? check.cdeSeverity : check.severity,
     pciRequirements: pci.listed,
+    supportingPciRequirements: pci.supporting,
     asset,
     locations: [outcome.field, where],
     remediation: {

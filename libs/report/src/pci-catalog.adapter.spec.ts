@@ -47,4 +47,21 @@ describe('pciCatalog mapping', () => {
     });
     assert.deepEqual(pciCatalog().mappingOf(alias).primary, ['A3.3.1.1']);
   });
+
+  it('takes the ids a finding only supports as secondary, even those its listed ids would make primary', () => {
+    // A host check outside the CDE: 2.2.5 alone would be inferred primary (no mapping type explains it).
+    const outside = misconfig({
+      check: 'custom-check',
+      namespace: 'n',
+      workload: 'w',
+      field: 'x',
+      severity: Severity.LOW,
+      pci: [],
+    });
+    const f = { ...outside, supportingPciRequirements: ['2.2.5', '1.2.1'] };
+    assert.deepEqual(pciCatalog().mappingOf(f), { primary: [], secondary: ['2.2.5', '1.2.1'] });
+    // Beside tested ids: the tested stay primary, the supported ones are added as secondary once.
+    const both = { ...f, pciRequirements: ['2.2.5'], supportingPciRequirements: ['2.2.5', '1.2.1', '1.2.1'] };
+    assert.deepEqual(pciCatalog().mappingOf(both), { primary: ['2.2.5'], secondary: ['1.2.1'] });
+  });
 });

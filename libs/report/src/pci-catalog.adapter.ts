@@ -70,6 +70,17 @@ function mappingKeysFromEvidence(finding: Finding): string[] | undefined {
 }
 
 function mappingOf(finding: Finding, key: string | readonly string[] | undefined): FindingMapping {
+  const mapping = listedMapping(finding, key);
+  // Ids the finding says it only supports are secondary whatever its type, and never fail a requirement.
+  const supporting = finding.supportingPciRequirements
+    .map((id) => canonicalId(id) ?? id)
+    .filter((id) => !mapping.primary.includes(id) && !mapping.secondary.includes(id));
+  return supporting.length === 0
+    ? mapping
+    : { primary: mapping.primary, secondary: [...mapping.secondary, ...new Set(supporting)] };
+}
+
+function listedMapping(finding: Finding, key: string | readonly string[] | undefined): FindingMapping {
   const listed = [...new Set(finding.pciRequirements.map((id) => canonicalId(id) ?? id))];
   const keys = typeof key === 'string' ? [key] : key;
   if (keys === undefined || keys.length === 0) return inferMapping(finding.source, listed);

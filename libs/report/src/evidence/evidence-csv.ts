@@ -58,6 +58,8 @@ export const FINDINGS_CSV_HEADER = [
   'severity',
   'title',
   'pci_requirements',
+  // Requirements the finding only supports (never failed by it).
+  'supporting_pci_requirements',
   'asset',
   'package',
   'installed_version',
@@ -78,6 +80,7 @@ export function findingsCsv(report: ComplianceReport): string {
       severityWord(f.severity),
       f.title,
       f.pciRequirements.join(' '),
+      f.supportingPciRequirements.join(' '),
       assetText(f),
       f.package?.name ?? '',
       f.package?.version ?? '',

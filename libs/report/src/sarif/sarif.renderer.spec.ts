@@ -77,6 +77,7 @@ function configFinding(o: {
   description: string;
   severity: Severity;
   pci: string[];
+  supporting?: string[];
   kind: string;
   name: string;
   field: string;
@@ -102,6 +103,7 @@ function configFinding(o: {
     description: o.description,
     severity: o.severity,
     pciRequirements: o.pci,
+    supportingPciRequirements: o.supporting ?? [],
     asset,
     locations: [o.field, o.where],
     remediation: { summary: o.summary, patch: JSON.stringify(o.patch, null, 2) },
@@ -215,10 +217,8 @@ function corpusFindings(): Finding[] {
             },
           },
         },
-        evidence: [
-          ['pci-mapping-key', 'k8s.run_as_root'],
-          ['pci-supporting-requirements', '2.2.1'],
-        ],
+        supporting: ['2.2.1'],
+        evidence: [['pci-mapping-key', 'k8s.run_as_root']],
         expected: `a ${limit} limit`,
         actual: 'unset',
       }),

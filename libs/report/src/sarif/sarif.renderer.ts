@@ -121,14 +121,9 @@ function sortedPci(ids: Iterable<string>): string[] {
   return [...new Set(ids)].sort(comparePciIds);
 }
 
-function evidence(f: Finding, key: string): string | undefined {
-  return f.evidence.find((e) => e.key === key)?.value;
-}
-
-/** Requirement ids a finding supports without testing them (config-audit puts them in the evidence). */
+/** Requirement ids a finding supports without testing them. */
 function supportingPci(f: Finding): string[] {
-  const v = evidence(f, 'pci-supporting-requirements');
-  return v ? v.split(',').filter(Boolean) : [];
+  return f.supportingPciRequirements;
 }
 
 const SOURCE_WORD: Record<FindingSource, string> = {

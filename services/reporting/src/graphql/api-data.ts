@@ -244,6 +244,7 @@ function findingFields(f: FindingMessage) {
     severity: SeverityWord[severityWord(f.severity)],
     priority: priorityOf(f),
     pciRequirements: [...f.pciRequirements],
+    supportingPciRequirements: [...f.supportingPciRequirements],
     assetKey: assetKey(f.asset),
     firstSeen: f.firstSeen ? timestampDate(f.firstSeen) : new Date(0),
     lastSeen: f.lastSeen ? timestampDate(f.lastSeen) : new Date(0),
@@ -292,6 +293,9 @@ export function findingFromRow(row: StoredFinding): ScopedFinding {
     scope: row.scope,
     get title() {
       return payload().title;
+    },
+    get supportingPciRequirements() {
+      return [...payload().supportingPciRequirements];
     },
     get packageName() {
       return payload().package?.name || null;

@@ -136,6 +136,11 @@ export class Finding {
   })
   priority!: number | null;
   @Field(() => [String]) pciRequirements!: string[];
+  @Field(() => [String], {
+    description:
+      'Requirements the finding is supporting evidence for without testing them (never failed by it)',
+  })
+  supportingPciRequirements!: string[];
   @Field() assetKey!: string;
   @Field(() => FindingStatusWord) status!: FindingStatusWord;
   @Field() firstSeen!: Date;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { auditManifests } from '@vigil/config-audit';
-import type { Finding } from '@vigil/contracts';
+import { FindingSchema, create, type Finding } from '@vigil/contracts';
 import { repoRoot } from '@vigil/testing';
 import { findingRows, pciLabel } from './findings-view.js';
 
@@ -64,10 +64,10 @@ describe('findingRows over the example manifests', () => {
 describe('pciLabel', () => {
   it('lists tested ids, then supporting ones not already listed', () => {
     const finding = (pciRequirements: string[], supporting?: string) =>
-      ({
+      create(FindingSchema, {
         pciRequirements,
-        evidence: supporting ? [{ key: 'pci-supporting-requirements', value: supporting }] : [],
-      }) as unknown as Finding;
+        supportingPciRequirements: supporting ? supporting.split(',') : [],
+      });
     assert.equal(pciLabel(finding(['6.3.1', '11.3.1'])), '6.3.1,11.3.1');
     assert.equal(pciLabel(finding([], '2.2.1')), '(2.2.1)');
     assert.equal(pciLabel(finding(['7.2.1'], '7.2.1,7.3.2')), '7.2.1 (7.3.2)');

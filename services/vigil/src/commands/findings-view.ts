@@ -99,8 +99,8 @@ export function policyOutcome(
 
 /**
  * The rows of a findings table: severity, rule, asset, package, fixed version, PCI DSS ids. Every finding names its
- * requirements: the ids it tests, then in parentheses those it only supports (config checks keep those in the
- * `pci-supporting-requirements` evidence, not in pciRequirements, so they cannot fail a requirement).
+ * requirements: the ids it tests, then in parentheses those it only supports (supportingPciRequirements, which
+ * never fail a requirement).
  */
 export function findingRows(findings: readonly Finding[]): string[][] {
   const rows = findings.map((f) => ({ f, asset: assetLabel(f) }));
@@ -130,9 +130,7 @@ export function findingRows(findings: readonly Finding[]): string[][] {
 /** `6.3.1,11.3.1`, `(2.2.1)` for ids the finding only supports, or both: `7.2.1 (7.3.2)`. */
 export function pciLabel(f: Finding): string {
   const tested = f.pciRequirements.join(',');
-  const supporting = (evidenceOf(f, 'pci-supporting-requirements') ?? '')
-    .split(',')
-    .filter((id) => id && !f.pciRequirements.includes(id));
+  const supporting = f.supportingPciRequirements.filter((id) => !f.pciRequirements.includes(id));
   return [tested, supporting.length > 0 ? `(${supporting.join(',')})` : ''].filter(Boolean).join(' ');
 }
 
