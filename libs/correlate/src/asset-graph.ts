@@ -130,9 +130,15 @@ export class AssetGraph {
   private dirtyFindings = new Map<string, Set<string>>();
   private everythingDirty = true;
 
+  /**
+   * Events that changed the graph: not the ones it skips, and not the correlator's own output coming back (its
+   * completions on the scans topic). A restarted correlator counts the same over the same input, so it derives the
+   * same event ids, whatever it published in between.
+   */
   get eventCount(): number {
-    return this.seen.size;
+    return this.folded;
   }
+  private folded = 0;
 
   /** Applies one event; returns false when it was seen before or carries nothing the graph keeps. */
   apply(envelope: EventEnvelope): boolean {
@@ -150,7 +156,10 @@ export class AssetGraph {
         if (!finding?.id)
           throw new CorrelateInputError(`event ${envelope.eventId}: FindingReported carries no finding id`);
         // Our own output comes back on findings.correlated; correlating it again would feed on itself.
-        if (finding.source === FindingSource.CORRELATED) break;
+        if (finding.source === FindingSource.CORRELATED) {
+          this.seen.add(envelope.eventId);
+          return false;
+        }
         this.applyFinding(finding, cluster, { at, eventId: envelope.eventId, scanId: p.value.scanId });
         break;
       }
@@ -162,6 +171,11 @@ export class AssetGraph {
         });
         break;
       case 'scanCompleted':
+        // Our own completion: it lists our output, which the graph does not hold.
+        if (p.value.scanner === ScannerKind.CORRELATOR) {
+          this.seen.add(envelope.eventId);
+          return false;
+        }
         this.applyScan(p.value, envelope.scope?.cluster || p.value.scope?.cluster || '', {
           at,
           eventId: envelope.eventId,
@@ -173,6 +187,7 @@ export class AssetGraph {
         return false;
     }
     this.seen.add(envelope.eventId);
+    this.folded++;
     return true;
   }
 

@@ -226,6 +226,37 @@ describe('CorrelationRunner', () => {
     b.r.close();
   });
 
+  it('a second process over the same log, its completion folded back in, publishes the same event ids', async () => {
+    // One-shot commands each run a correlator that reads the log from the start, its predecessors' completions on
+    // the scans topic included: those must not make the same correlation a new one.
+    const first = runner();
+    await first.r.handler(records(events));
+    await first.r.flush();
+    const own = first.published.flat();
+    const back = own.filter((x) => CORRELATOR_TOPICS.includes(x.topic as (typeof CORRELATOR_TOPICS)[number]));
+    assert.ok(back.length > 0, 'the completion comes back on a topic the correlator reads');
+    const second = runner();
+    await second.r.handler([
+      ...records(events),
+      ...back.map((x, i) => ({
+        ...x,
+        partition: 0,
+        offset: String(events.length + i),
+        headers: {},
+        timestamp: 0,
+      })),
+    ]);
+    await second.r.flush();
+    const ids = (p: LogRecord[][]) =>
+      p
+        .flat()
+        .map((x) => decodeEnvelope(x.value).eventId)
+        .sort();
+    assert.deepEqual(ids(second.published), ids(first.published));
+    first.r.close();
+    second.r.close();
+  });
+
   it('dates each completion with its correlation: the reporting side orders correlations by time, not by scan id', async () => {
     // Two one-shot commands on one log: each process rebuilds and publishes a correlation of its own.
     const completion = async (at: string) => {
