@@ -16,10 +16,12 @@ export interface SnapshotDigest {
   readonly summary: RequirementSummary;
   readonly findingCounts: FindingCounts;
   readonly exceptions: readonly ExceptionUse[];
+  /** The entity type the version was assessed for; '' for versions made before it was recorded. */
+  readonly entityType: string;
 }
 
-// Canonical JSON sorts keys, so the report's top-level members come as attestations, exceptions, findingCounts,
-// findings (almost all of the bytes), ..., summary (last). Neither "findings" nor "summary" names a field of
+// Canonical JSON sorts keys, so the report's top-level members come as attestations, entityType, exceptions,
+// findingCounts, findings (almost all of the bytes), ..., summary (last). Neither "findings" nor "summary" names a field of
 // what comes before findings, and no string holds an unescaped quote, so the first `"findings":[` is the
 // top-level one; the last `"summary":` is the top-level one exactly when what follows it up to the closing brace
 // is one JSON value. Anything else (a small or unusual content) is decoded whole.
@@ -43,6 +45,7 @@ export function digestFromContent(content: Uint8Array, contentHash: string): Sna
     summary: fromCanonicalJson(RequirementSummarySchema, head.summary),
     findingCounts: fromCanonicalJson(FindingCountsSchema, head.findingCounts ?? {}),
     exceptions: ((head.exceptions ?? []) as unknown[]).map((x) => fromCanonicalJson(ExceptionUseSchema, x)),
+    entityType: typeof head.entityType === 'string' ? head.entityType : '',
   };
 }
 
@@ -50,17 +53,19 @@ function digestOf(report: {
   summary?: RequirementSummary;
   findingCounts?: FindingCounts;
   exceptions: ExceptionUse[];
+  entityType: string;
 }): SnapshotDigest {
   return {
     summary: report.summary ?? create(RequirementSummarySchema, {}),
     findingCounts: report.findingCounts ?? create(FindingCountsSchema, {}),
     exceptions: report.exceptions,
+    entityType: report.entityType,
   };
 }
 
 function parts(
   bytes: Buffer,
-): { summary: unknown; findingCounts?: unknown; exceptions?: unknown } | undefined {
+): { summary: unknown; findingCounts?: unknown; exceptions?: unknown; entityType?: unknown } | undefined {
   const findingsAt = bytes.indexOf(FINDINGS_KEY);
   const summaryAt = bytes.lastIndexOf(SUMMARY_KEY);
   if (findingsAt < 0 || summaryAt < findingsAt || bytes[bytes.length - 1] !== 0x7d) return undefined;
@@ -70,7 +75,12 @@ function parts(
       bytes.toString('utf8', summaryAt + SUMMARY_KEY.length, bytes.length - 1),
     );
     if (typeof summary !== 'object' || summary === null || Array.isArray(summary)) return undefined;
-    return { summary, findingCounts: before['findingCounts'], exceptions: before['exceptions'] };
+    return {
+      summary,
+      findingCounts: before['findingCounts'],
+      exceptions: before['exceptions'],
+      entityType: before['entityType'],
+    };
   } catch {
     return undefined;
   }

@@ -156,6 +156,7 @@ export function buildSnapshot(input: BuildSnapshotInput): Snapshot {
     findingCounts: findingCounts(findings),
     exceptions: [...uses],
     attestations: [...attested],
+    entityType,
   });
   const bytes = contentBytes(content);
   const contentHash = HASH_PREFIX + createHash('sha256').update(bytes).digest('hex');

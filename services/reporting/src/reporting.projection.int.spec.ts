@@ -6,6 +6,7 @@ import {
   FindingReportedSchema,
   FindingSchema,
   FindingSource,
+  RequirementStatus,
   ScanCompletedSchema,
   ScannerKind,
   ScanStatus,
@@ -44,12 +45,12 @@ let store: ReportingStore;
 let sql: Sql;
 let log: EventLog;
 
-function projection(): ReportingProjection {
+function projection(entityType: 'merchant' | 'service_provider' = 'merchant'): ReportingProjection {
   return new ReportingProjection({
     store,
     eventLog: log,
     producer,
-    snapshots: new SnapshotMaker(pciCatalog(), 'merchant', () => new Date('2026-12-01T00:00:00Z')),
+    snapshots: new SnapshotMaker(pciCatalog(), entityType, () => new Date('2026-12-01T00:00:00Z')),
     logger: { info: () => undefined, warn: () => undefined },
   });
 }
@@ -244,5 +245,31 @@ describe('reporting projection on a real database', () => {
     assert.equal(await store.getFinding(scope.cluster, 'image-cccc'), undefined);
     assert.equal(p.current().scopes.get(scope.cluster)?.findings.has('image-cccc'), false);
     assert.ok(await store.getFinding(staging.cluster, 'image-ssss'));
+  });
+
+  it('records the entity type in each version, and a rebuild re-derives a version with the one it recorded', async () => {
+    // A one-shot command run with another entity type than the deployment's makes one version of its own.
+    await projection('service_provider').handle([
+      record(TOPICS.findings.image, reported('scan-6', 'image-aaaa', 'CVE-2024-0727')),
+      record(TOPICS.scans, completed('scan-6', ['image-aaaa', 'image-dddd'])),
+    ]);
+    const provider = await store.latestSnapshot(scope.cluster);
+    const content = reportFromContent(provider!.content, provider!.contentHash);
+    assert.equal(content.entityType, 'service_provider');
+    const naOf = (c: typeof content) =>
+      c.requirements.filter((r) => r.status === RequirementStatus.NOT_APPLICABLE).length;
+    await projection().handle([
+      record(TOPICS.findings.image, reported('scan-7', 'image-aaaa', 'CVE-2024-0727')),
+      record(TOPICS.scans, completed('scan-7', ['image-aaaa', 'image-dddd'])),
+    ]);
+    const merchant = await store.latestSnapshot(scope.cluster);
+    const after = reportFromContent(merchant!.content, merchant!.contentHash);
+    assert.equal(after.entityType, 'merchant');
+    assert.ok(naOf(after) > naOf(content), 'a merchant has more requirements not applicable');
+    // The deployment's maker is a merchant's: every version still reproduces, the provider's included.
+    const result = await projection().rebuild();
+    const bad = result.versions.filter((v) => !v.ok);
+    assert.deepEqual(bad, []);
+    assert.ok(result.versions.some((v) => v.version === provider!.version && v.ok));
   });
 });

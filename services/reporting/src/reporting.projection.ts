@@ -18,6 +18,7 @@ import {
 } from '@vigil/contracts';
 import type { ConsumedRecord, EventLog } from '@vigil/event-log';
 import {
+  digestFromContent,
   evolve,
   initialState,
   inventoryKey,
@@ -25,6 +26,7 @@ import {
   reportedFindingOf,
   resolveFindings,
   scopeKey,
+  type EntityType,
   type OpenFinding,
   type ReportState,
 } from '@vigil/report';
@@ -290,6 +292,7 @@ export class ReportingProjection {
             this.state.scopes.get(scope)?.scope ?? scopeFromKey(scope),
             previous ? { version: previous.version, contentHash: previous.contentHash } : undefined,
             stored.logPosition,
+            await storedEntityType(tx, scope, stored.version),
           );
           const chained = (stored.previousHash ?? '') === (previous?.contentHash ?? '');
           const v: RebuiltVersion = {
@@ -673,6 +676,27 @@ export class ReportingProjection {
     }
     return out;
   }
+}
+
+/**
+ * The entity type a stored version recorded, read through its digest (its findings are not decoded); undefined
+ * for a version made before versions recorded it, or one whose content does not match its hash (the rebuild then
+ * says it does not reproduce).
+ */
+async function storedEntityType(
+  reader: ReportingReader,
+  scope: string,
+  version: number,
+): Promise<EntityType | undefined> {
+  const stored = await reader.getSnapshot(scope, version);
+  if (!stored) return undefined;
+  let recorded: string;
+  try {
+    recorded = digestFromContent(stored.content, stored.contentHash).entityType;
+  } catch {
+    return undefined;
+  }
+  return recorded === 'merchant' || recorded === 'service_provider' ? recorded : undefined;
 }
 
 /** The scope an event belongs to: its envelope's, or the default cluster's. */

@@ -25,18 +25,23 @@ export class SnapshotMaker {
     private readonly clock: () => Date,
   ) {}
 
-  /** The content hash the fold gives at this position: what a rebuild compares with the stored version. */
+  /**
+   * The content hash the fold gives at this position: what a rebuild compares with the stored version. The entity
+   * type is the stored version's when it recorded one (a version may have been made for another entity type than
+   * this deployment's now), this maker's otherwise.
+   */
   contentHash(
     state: ReportState,
     scope: { tenant: string; cluster: string },
     previous: { version: number; contentHash: string } | undefined,
     logPosition: readonly { topic: string; partition: number; offset: string }[],
+    entityType: EntityType = this.entityType,
   ): string {
     return buildSnapshot({
       state,
       scope,
       catalog: this.catalog,
-      entityType: this.entityType,
+      entityType,
       ...(previous ? { previous: { ...previous, scope } } : {}),
       logPosition,
       // Creation time lives beside the content, never in it.

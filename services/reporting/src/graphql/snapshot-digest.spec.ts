@@ -80,7 +80,9 @@ describe('digestFromContent', () => {
       summary: full.summary,
       findingCounts: full.findingCounts,
       exceptions: full.exceptions,
+      entityType: full.entityType,
     });
+    assert.equal(digest.entityType, 'merchant');
   });
 
   it('decodes a content without findings whole, and refuses bytes that do not match the hash', () => {
