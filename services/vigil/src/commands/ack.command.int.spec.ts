@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import {
+  ExceptionRecordedSchema,
+  ExceptionRevokedSchema,
   FindingReportedSchema,
   FindingSchema,
   create,
@@ -57,6 +59,27 @@ const eventLog = {
     if (records.length > 0) await handler(records);
   },
 } as unknown as EventLog;
+
+/** An accepted risk on the log, as `vigil exception accept` records it. */
+function putException(exceptionId: string, expires: string, cluster = 'prod'): void {
+  const env = newEnvelope({
+    payload: {
+      case: 'exceptionRecorded',
+      value: create(ExceptionRecordedSchema, {
+        exceptionId,
+        scope: { tenant: '', cluster },
+        owner: 'payments-platform',
+        justification: 'break-glass sessions are reviewed daily',
+        expiresAt: timestampFromDate(new Date(expires)),
+      }),
+    },
+    scope: { tenant: '', cluster },
+    subjectKey: exceptionId,
+    producer: { service: 'spec', version: '0', instance: 'spec' },
+    clock: () => new Date('2026-12-01T09:00:00Z'),
+  });
+  log.push({ topic: topicFor(env), key: exceptionId, value: encodeEnvelope(env) });
+}
 
 describe('vigil ack', () => {
   before(async () => {
@@ -152,6 +175,8 @@ describe('vigil ack', () => {
 
   it('leaves a detection acknowledged and not seen since as it is, and closes it again once it recurs', async () => {
     published.length = 0;
+    // The exception the excepted closes cite, on the log as `vigil exception accept` puts it there.
+    putException('exc-1', '2027-06-01T00:00:00Z');
     const ack = async (o: { by: string; at: string; exceptionId?: string }) => {
       const out = capture();
       const code = await ackCommand({
@@ -204,5 +229,52 @@ describe('vigil ack', () => {
       /^runtime-[0-9a-f]{32} excepted \(exc-1\) by bob at 2026-12-02T12:30:00.000Z$/,
     );
     assert.equal(published.length, 2);
+  });
+
+  it('refuses to except a detection under an exception that is not there, was revoked or has expired', async () => {
+    putException('exc-revoked', '2027-06-01T00:00:00Z');
+    const revoke = newEnvelope({
+      payload: {
+        case: 'exceptionRevoked',
+        value: create(ExceptionRevokedSchema, {
+          exceptionId: 'exc-revoked',
+          scope: { tenant: '', cluster: 'prod' },
+          revokedBy: 'ciso',
+          reason: 'the control was removed',
+        }),
+      },
+      scope: { tenant: '', cluster: 'prod' },
+      subjectKey: 'exc-revoked',
+      producer: { service: 'spec', version: '0', instance: 'spec' },
+      clock: () => new Date('2026-12-02T13:00:00Z'),
+    });
+    log.push({ topic: topicFor(revoke), key: 'exc-revoked', value: encodeEnvelope(revoke) });
+    putException('exc-lapsed', '2026-12-02T00:00:00Z');
+    // Recorded for another cluster: not one of prod's.
+    putException('exc-staging', '2027-06-01T00:00:00Z', 'staging');
+    published.length = 0;
+    for (const [exceptionId, says] of [
+      ['exc-bogus', 'is not an exception of cluster "prod"'],
+      ['exc-staging', 'is not an exception of cluster "prod"'],
+      ['exc-revoked', 'was revoked'],
+      ['exc-lapsed', 'expired at 2026-12-02T00:00:00.000Z'],
+    ] as const) {
+      const out = capture();
+      const code = await ackCommand({
+        deployment: { eventLog, sql },
+        args: [findingId],
+        cluster: 'prod',
+        reason: 'covered',
+        by: 'mallory',
+        exceptionId,
+        out,
+        clock: () => new Date('2026-12-02T14:00:00Z'),
+      });
+      assert.equal(code, 2, exceptionId);
+      assert.deepEqual(out.warnings, [
+        `vigil ack: ${findingId}: --exception ${exceptionId} ${says} (vigil exception list shows them); nothing was published`,
+      ]);
+    }
+    assert.equal(published.length, 0);
   });
 });

@@ -85,6 +85,16 @@ export async function ackCommand(i: AckCommandInput): Promise<number> {
     );
     return EXIT_NO_SUCH_FINDING;
   }
+  if (i.exceptionId) {
+    // A close "excepted" under an exception that is not there would hide a detection on no one's authority.
+    const standing = await exceptionStanding(i.deployment, i.cluster, i.exceptionId, at);
+    if (standing !== 'active') {
+      i.out.warn(
+        `${commandName('ack')}: ${id}: --exception ${i.exceptionId} ${standing} (vigil exception list shows them); nothing was published`,
+      );
+      return EXIT_NO_SUCH_FINDING;
+    }
+  }
   const previous = await openClose(i.deployment, i.cluster, id, known.rows[0]!.last_seen);
   if (previous && sameClose(previous, closed)) {
     i.out.result(
@@ -102,6 +112,40 @@ export async function ackCommand(i: AckCommandInput): Promise<number> {
   await i.deployment.eventLog.publish([{ topic: topicFor(env), key: id, value: encodeEnvelope(env) }]);
   i.out.result(`${id} ${closeWords(closed)} by ${closed.closedBy} at ${at.toISOString()}`);
   return 0;
+}
+
+/**
+ * Whether the exception a close cites stands now in the cluster: read from the log (the exceptions topic), as a
+ * `vigil exception accept --no-snapshot` a minute ago is on the log only. The words say what is wrong otherwise.
+ */
+async function exceptionStanding(
+  deployment: Pick<Deployment, 'eventLog'>,
+  cluster: string,
+  exceptionId: string,
+  at: Date,
+): Promise<string> {
+  let expiresAt: number | undefined;
+  let recorded = false;
+  let revoked = false;
+  await deployment.eventLog.replay([TOPICS.exceptions], async (records) => {
+    for (const r of records) {
+      const env = decodeEnvelope(r.value);
+      const p = env.payload;
+      if (p.case !== 'exceptionRecorded' && p.case !== 'exceptionRevoked') continue;
+      if (p.value.exceptionId !== exceptionId) continue;
+      if ((p.value.scope?.cluster || env.scope?.cluster || '') !== cluster) continue;
+      if (p.case === 'exceptionRevoked') revoked = true;
+      else {
+        recorded = true;
+        expiresAt = p.value.expiresAt ? millis(p.value.expiresAt) : undefined;
+      }
+    }
+  });
+  if (!recorded) return `is not an exception of cluster "${cluster}"`;
+  if (revoked) return 'was revoked';
+  if (expiresAt !== undefined && expiresAt <= at.getTime())
+    return `expired at ${new Date(expiresAt).toISOString()}`;
+  return 'active';
 }
 
 /**
