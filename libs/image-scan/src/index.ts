@@ -48,7 +48,13 @@ export {
 } from './scan/findings.js';
 export { imageChecks, IMAGE_CHECK_UNIT, type ImageCheckOutcome } from './scan/image-checks.js';
 export { remediationFor, type RemediationInput } from './scan/remediation.js';
-export { readDirectory, DirectoryError, ROOTFS_SKIP, type DirectoryOptions } from './scan/directory.js';
+export {
+  readDirectory,
+  directoryDigest,
+  DirectoryError,
+  ROOTFS_SKIP,
+  type DirectoryOptions,
+} from './scan/directory.js';
 export type {
   AdvisoryStore,
   AdvisoryKey,

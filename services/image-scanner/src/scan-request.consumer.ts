@@ -167,7 +167,9 @@ async function scanRequest(
       );
       const report = await scanFiles(
         dir.files,
-        { name: image.archivePath, kind: input, digest: '' },
+        // No digest given: scanFiles uses the content digest of the files read, which then stands wherever an
+        // image digest does (asset, inventory, SBOM identity).
+        { name: image.archivePath, kind: input },
         {
           cluster: request.scope?.cluster ?? '',
           advisories,
@@ -255,6 +257,9 @@ async function toResult(
       {
         target: {
           name: report.target.reference || report.target.name,
+          ...(report.target.kind === 'rootfs' || report.target.kind === 'fs'
+            ? { directory: report.target.kind }
+            : {}),
           repoTags: report.target.repoTags,
           ...(report.target.manifestDigest ? { manifestDigest: report.target.manifestDigest } : {}),
           configDigest: report.target.configDigest ?? report.target.digest,

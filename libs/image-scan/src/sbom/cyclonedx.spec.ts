@@ -5,7 +5,9 @@
 // schemas), compiled by ajv 8 with ajv-formats; the two formats ajv-formats lacks (iri-reference, idn-email) are
 // defined below.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { Ajv } from 'ajv';
@@ -16,6 +18,9 @@ import { corpusPath, repoRoot } from '@vigil/testing';
 import type { FileEntry } from '../analyzers/analyzer.js';
 import { extractPackages } from '../analyzers/extract.js';
 import type { VulnerabilityMatch } from '../vulndb/match.types.js';
+import { MemoryAdvisoryStore } from '../vulndb/memory-store.js';
+import { ROOTFS_SKIP, directoryDigest, readDirectory } from '../scan/directory.js';
+import { scanFiles, type ScanReport } from '../scan/scan.js';
 import {
   cycloneDxSbom,
   serialNumberOf,
@@ -406,5 +411,132 @@ describe('CycloneDX SBOM of an image', () => {
     assert.deepEqual(license('ca-certificates-bundle'), [{ expression: 'MPL-2.0 AND MIT' }]);
     assert.deepEqual(license('musl-utils'), [{ expression: 'MIT AND BSD-2-Clause AND GPL-2.0-or-later' }]);
     assert.equal(packages.filter((p) => p.licenses?.length).length, 15);
+  });
+});
+
+// Directory targets (`vigil scan rootfs|fs`) through the real scan: the example image's root filesystem and a corpus
+// lockfile, matched against the example advisories, then the SBOM the image-scanner stores for them.
+describe('CycloneDX SBOM of a directory', () => {
+  const example = join(repoRoot(), 'examples/payments');
+
+  async function scanDirectory(dir: string, kind: 'rootfs' | 'fs'): Promise<ScanReport> {
+    const store = new MemoryAdvisoryStore(() => new Date('2026-11-01T00:00:00Z'));
+    await store.loadDump(join(example, 'advisories'));
+    const { files } = await readDirectory(
+      dir,
+      kind === 'rootfs' ? { skip: ROOTFS_SKIP } : { skipNames: ['.git'] },
+    );
+    return scanFiles(files, { name: dir, kind }, { cluster: 'spec', advisories: store, reference: dir });
+  }
+
+  function sbomOf(report: ScanReport): Json {
+    return cycloneDxSbom(
+      {
+        target: {
+          name: report.target.name,
+          directory: report.target.kind as 'rootfs' | 'fs',
+          repoTags: [],
+          configDigest: report.target.digest,
+          os: report.os,
+        },
+        packages: report.packages,
+        matches: report.matches,
+      },
+      { clock: () => new Date('2026-12-01T00:00:00Z') },
+    ).document;
+  }
+
+  it('a root filesystem: schema-valid, a file component named by the path, its OS, packages and vulnerabilities', async () => {
+    const dir = join(example, 'image/rootfs');
+    const report = await scanDirectory(dir, 'rootfs');
+    const { files } = await readDirectory(dir, { skip: ROOTFS_SKIP });
+    assert.equal(report.target.digest, await directoryDigest(files));
+    const doc = sbomOf(report);
+    assertValid(doc);
+    const metadata = doc['metadata'] as Json;
+    const component = metadata['component'] as Json;
+    assert.equal(component['type'], 'file');
+    assert.equal(component['name'], dir);
+    assert.equal(component['version'], report.target.digest);
+    assert.equal(component['bom-ref'], `directory:rootfs:${report.target.digest}`);
+    assert.equal(component['purl'], undefined, 'a directory has no purl');
+    const props = (component['properties'] as { name: string; value: string }[]).map(
+      (p) => `${p.name}=${p.value}`,
+    );
+    assert.deepEqual(props.sort(), [
+      `${SBOM_PROPERTY.directoryContentDigest}=${report.target.digest}`,
+      `${SBOM_PROPERTY.directoryKind}=rootfs`,
+    ]);
+    assert.equal(doc['serialNumber'], serialNumberOf(report.target.digest, 'directory'));
+    assert.notEqual(doc['serialNumber'], serialNumberOf(report.target.digest));
+    const components = doc['components'] as Json[];
+    const os = components.find((c) => c['type'] === 'operating-system');
+    assert.equal(os?.['name'], 'debian');
+    const purls = components.map((c) => c['purl'] as string | undefined);
+    assert.ok(
+      purls.some((p) => p?.startsWith('pkg:deb/debian/libssl3@3.0.11-1~deb12u1')),
+      purls.join(', '),
+    );
+    assert.ok(purls.includes('pkg:npm/lodash@4.17.20'), purls.join(', '));
+    const ids = (doc['vulnerabilities'] as Json[]).map((v) => v['id']);
+    assert.ok(ids.includes('CVE-2023-5363'), ids.join(', '));
+    assert.ok(ids.includes('CVE-2021-23337'), ids.join(', '));
+  });
+
+  it('a source tree with a corpus lockfile: schema-valid, every lockfile package listed, the same digest wherever it sits', async () => {
+    const lockDir = corpusPath('image', 'lockfiles', 'npm-lock-v2');
+    const expected = JSON.parse(readFileSync(join(lockDir, 'expected.json'), 'utf8')) as {
+      packages: { name: string; version: string }[];
+    };
+    const report = await scanDirectory(lockDir, 'fs');
+    const doc = sbomOf(report);
+    assertValid(doc);
+    assert.equal(((doc['metadata'] as Json)['component'] as Json)['type'], 'file');
+    const listed = (doc['components'] as Json[]).map(
+      (c) => `${c['name'] as string}@${c['version'] as string}`,
+    );
+    assert.deepEqual(
+      [...new Set(listed)].sort(),
+      [...new Set(expected.packages.map((p) => `${p.name}@${p.version}`))].sort(),
+    );
+    // Only package-lock.json is read (expected.json is no analyzer's file), so the digest is that one file's.
+    const { files } = await readDirectory(lockDir, { skipNames: ['.git'] });
+    assert.deepEqual(
+      files.map((f) => f.path),
+      ['package-lock.json'],
+    );
+    const content = readFileSync(join(lockDir, 'package-lock.json'));
+    const line = `package-lock.json\0sha256:${createHash('sha256').update(content).digest('hex')}\n`;
+    assert.equal(report.target.digest, `sha256:${createHash('sha256').update(line).digest('hex')}`);
+  });
+
+  it('an empty directory: schema-valid, no packages, no vulnerabilities, the digest of nothing', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'vigil-empty-sbom-'));
+    try {
+      const report = await scanDirectory(empty, 'fs');
+      assert.equal(report.packages.length, 0);
+      assert.equal(report.findings.length, 0);
+      assert.equal(
+        report.target.digest,
+        'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+      );
+      const doc = sbomOf(report);
+      assertValid(doc);
+      assert.deepEqual(doc['components'] ?? [], []);
+      assert.deepEqual(doc['vulnerabilities'] ?? [], []);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a directory whose content digest is missing, naming the directory', () => {
+    assert.throws(
+      () =>
+        cycloneDxSbom({
+          target: { name: '/srv/app', directory: 'fs', repoTags: [], configDigest: '' },
+          packages: [],
+        }),
+      /^Error: SBOM for \/srv\/app: directory content digest "" is not sha256:<64 hex>$/,
+    );
   });
 });

@@ -23,8 +23,13 @@ export interface SbomLayer {
 export type SbomPackage = ExtractedPackage & { layer?: SbomLayer };
 
 export interface SbomTarget {
-  /** The image as the user named it: a reference, an archive path. */
+  /** The image as the user named it: a reference, an archive path; for a directory, its path. */
   name: string;
+  /**
+   * "rootfs" or "fs" for a directory target; configDigest is then its content digest (directoryDigest). Absent for
+   * an image.
+   */
+  directory?: 'rootfs' | 'fs';
   repoTags: string[];
   /** "sha256:<hex>" of the manifest; absent for a local archive without one. */
   manifestDigest?: string;
@@ -80,6 +85,8 @@ export const SBOM_PROPERTY = {
   imageConfigDigest: 'vigil:image:config_digest',
   imageManifestDigest: 'vigil:image:manifest_digest',
   imageRepoTag: 'vigil:image:repo_tag',
+  directoryKind: 'vigil:directory:kind',
+  directoryContentDigest: 'vigil:directory:content_digest',
   severity: 'vigil:vulnerability:severity',
   severitySource: 'vigil:vulnerability:severity_source',
   fixState: 'vigil:vulnerability:fix_state',
@@ -107,11 +114,12 @@ export function cycloneDxSbom(input: SbomInput, options: SbomOptions = {}): Cycl
   const { target } = input;
   const digest = target.manifestDigest ?? target.configDigest;
   if (!/^sha256:[0-9a-f]{64}$/.test(digest)) {
-    throw new Error(`SBOM for ${target.name}: image digest "${digest}" is not sha256:<64 hex>`);
+    const what = target.directory ? 'directory content digest' : 'image digest';
+    throw new Error(`SBOM for ${target.name}: ${what} "${digest}" is not sha256:<64 hex>`);
   }
   const problems: SbomProblem[] = [];
   const bom = new Models.Bom();
-  bom.serialNumber = serialNumberOf(digest);
+  bom.serialNumber = serialNumberOf(digest, target.directory ? 'directory' : 'image');
   bom.metadata.timestamp = (options.clock ?? (() => new Date()))();
   bom.metadata.tools.components.add(
     new Models.Component(Enums.ComponentType.Application, 'vigil', {
@@ -119,18 +127,7 @@ export function cycloneDxSbom(input: SbomInput, options: SbomOptions = {}): Cycl
     }),
   );
 
-  const reference = imageReferenceOf(target.name, target.repoTags);
-  const image = new Models.Component(Enums.ComponentType.Container, reference?.repository ?? target.name, {
-    bomRef: imagePurl(target.name, reference, digest, target.architecture),
-    purl: imagePurl(target.name, reference, digest, target.architecture),
-    version: digest,
-  });
-  image.properties.add(new Models.Property(SBOM_PROPERTY.imageConfigDigest, target.configDigest));
-  if (target.manifestDigest) {
-    image.properties.add(new Models.Property(SBOM_PROPERTY.imageManifestDigest, target.manifestDigest));
-  }
-  for (const tag of target.repoTags)
-    image.properties.add(new Models.Property(SBOM_PROPERTY.imageRepoTag, tag));
+  const image = target.directory ? directoryComponent(target, digest) : imageComponent(target, digest);
   bom.metadata.component = image;
 
   const os = target.os ? osComponent(target.os) : undefined;
@@ -178,10 +175,47 @@ export function cycloneDxSbom(input: SbomInput, options: SbomOptions = {}): Cycl
   return { json: `${JSON.stringify(document, null, 2)}\n`, document, problems };
 }
 
-/** RFC 4122 version 5 (name-based) UUID of the image digest in the URL namespace: the same image, the same serial. */
-export function serialNumberOf(digest: string): string {
+function imageComponent(target: SbomTarget, digest: string): Models.Component {
+  const reference = imageReferenceOf(target.name, target.repoTags);
+  const image = new Models.Component(Enums.ComponentType.Container, reference?.repository ?? target.name, {
+    bomRef: imagePurl(target.name, reference, digest, target.architecture),
+    purl: imagePurl(target.name, reference, digest, target.architecture),
+    version: digest,
+  });
+  image.properties.add(new Models.Property(SBOM_PROPERTY.imageConfigDigest, target.configDigest));
+  if (target.manifestDigest) {
+    image.properties.add(new Models.Property(SBOM_PROPERTY.imageManifestDigest, target.manifestDigest));
+  }
+  for (const tag of target.repoTags)
+    image.properties.add(new Models.Property(SBOM_PROPERTY.imageRepoTag, tag));
+  return image;
+}
+
+/**
+ * A directory (`vigil scan fs|rootfs`) is described as itself, as Syft does for a directory source: a CycloneDX
+ * `file` component named by its path, with no purl (no purl type names a local directory) and no image
+ * properties. `container` would claim an image that does not exist, and `operating-system` would stand for the
+ * OS, which a root filesystem with an os-release already gets as its own component below this one; `file` is
+ * the 1.6 type for what was read from disk. Its version and bom-ref carry the content digest, so the same
+ * content gives the same SBOM identity wherever the directory sits.
+ */
+function directoryComponent(target: SbomTarget, digest: string): Models.Component {
+  const dir = new Models.Component(Enums.ComponentType.File, target.name, {
+    bomRef: `directory:${target.directory}:${digest}`,
+    version: digest,
+  });
+  dir.properties.add(new Models.Property(SBOM_PROPERTY.directoryKind, target.directory!));
+  dir.properties.add(new Models.Property(SBOM_PROPERTY.directoryContentDigest, digest));
+  return dir;
+}
+
+/**
+ * RFC 4122 version 5 (name-based) UUID of the target's digest in the URL namespace: the same image (or directory
+ * content), the same serial. Directories hash under their own name so they never share an image's serial.
+ */
+export function serialNumberOf(digest: string, kind: 'image' | 'directory' = 'image'): string {
   const urlNamespace = Buffer.from('6ba7b8119dad11d180b400c04fd430c8', 'hex');
-  const hash = createHash('sha1').update(urlNamespace).update(`urn:vigil:image:${digest}`).digest();
+  const hash = createHash('sha1').update(urlNamespace).update(`urn:vigil:${kind}:${digest}`).digest();
   hash[6] = (hash[6]! & 0x0f) | 0x50;
   hash[8] = (hash[8]! & 0x3f) | 0x80;
   const h = hash.subarray(0, 16).toString('hex');

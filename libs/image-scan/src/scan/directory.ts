@@ -1,6 +1,7 @@
 // A directory as a filesystem for the analyzers: an unpacked root (a mounted node, a build stage) or a source tree.
 // Only the files some analyzer wants are offered; symlinks are never followed, so nothing outside the directory is
 // read however the tree links.
+import { createHash } from 'node:crypto';
 import { lstat, open, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CONTENT_HEAD_BYTES, type FileEntry } from '../analyzers/analyzer.js';
@@ -93,4 +94,23 @@ async function head(path: string): Promise<Uint8Array> {
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * The content digest of a directory target, used where an image has its manifest digest (asset, inventory, SBOM
+ * serial number and bom-ref). A directory has no digest of its own, so this is sha256 over the sorted
+ * "<path>\0sha256:<hex of content>\n" lines of the files the analyzers are offered: the scan reads only those, so
+ * the same analyzed content gives the same digest wherever the directory sits, and any change the scan could see
+ * changes it. An empty list (an empty directory) is the sha256 of nothing, still a valid digest.
+ */
+export async function directoryDigest(files: readonly FileEntry[]): Promise<string> {
+  const lines: string[] = [];
+  for (const file of files) {
+    const content = await file.read();
+    lines.push(`${file.path}\0sha256:${createHash('sha256').update(content).digest('hex')}\n`);
+  }
+  lines.sort();
+  const hash = createHash('sha256');
+  for (const line of lines) hash.update(line);
+  return `sha256:${hash.digest('hex')}`;
 }

@@ -8,6 +8,7 @@ import { extractPackages } from '../analyzers/extract.js';
 import { analyzers, isWanted, isWantedContent, keptContentOf } from '../analyzers/registry.js';
 import type { ImageConfig, ImageSource, ImageSourceKind } from '../image/source.js';
 import { squashImage, type SquashedImage } from '../image/squash.js';
+import { directoryDigest } from './directory.js';
 import type { AdvisoryDbInfo, AdvisoryStore } from '../vulndb/advisory-store.js';
 import { matchPackages, type MatchOptions } from '../vulndb/match.js';
 import type { VulnerabilityMatch } from '../vulndb/match.types.js';
@@ -97,19 +98,24 @@ export async function scanImage(source: ImageSource, options: ScanOptions): Prom
   return finish(target, os, scanned, source.config, options);
 }
 
-/** A root filesystem or a source tree: the same analysis and matching, no layers and no image config. */
+/**
+ * A root filesystem or a source tree: the same analysis and matching, no layers and no image config. Without a
+ * digest from the caller the target's digest is the content digest of the files (directoryDigest), so the asset,
+ * the inventory and the SBOM name the same content the same way.
+ */
 export async function scanFiles(
   files: FileEntry[],
-  target: { name: string; kind: 'rootfs' | 'fs'; digest: string },
+  target: { name: string; kind: 'rootfs' | 'fs'; digest?: string },
   options: ScanOptions,
 ): Promise<ScanReport> {
   const { os, packages } = await extractPackages(files);
+  const digest = target.digest ?? (await directoryDigest(files));
   return finish(
     {
       name: target.name,
       kind: target.kind,
       reference: options.reference ?? '',
-      digest: target.digest,
+      digest,
       repoTags: [],
       ...(os ? { distro: distroName(os) } : {}),
       layers: [],
