@@ -10,7 +10,10 @@ import {
   distinctValues,
   optionError,
   positionalsOf,
+  refuseForeignOptions,
   refuseNoSnapshot,
+  repeatedOption,
+  takesOption,
 } from './cli-args.js';
 import { main } from './main.js';
 import type { Output } from './output.js';
@@ -170,5 +173,115 @@ describe('clusterGiven', () => {
     assert.equal(clusterGiven({}, { VIGIL_CLUSTER: 'prod' }), true);
     assert.equal(clusterGiven({}, { VIGIL_CLUSTER: '' }), false);
     assert.equal(clusterGiven({ format: 'json' }, {}), false);
+  });
+});
+
+describe('an option that takes one value, given twice', () => {
+  it('is refused, naming the command, the option and every value given', async () => {
+    assert.equal(
+      await refused(['exception', 'accept', '--owner', 'o', '--owner', 'p']),
+      'vigil exception accept: --owner given twice (o, p); give it once',
+    );
+    assert.equal(
+      await refused(['exception', 'accept', '--kind', 'risk', '--kind=compensating']),
+      'vigil exception accept: --kind given twice (risk, compensating); give it once',
+    );
+    assert.equal(
+      await refused(['report', '--format', 'json', '--format', 'table']),
+      'vigil report: --format given twice (json, table); give it once',
+    );
+    assert.equal(
+      await refused(['report', '--snapshot=2', '--snapshot=3', '--snapshot', '4']),
+      'vigil report: --snapshot given 3 times (2, 3, 4); give it once',
+    );
+    assert.equal(
+      await refused(['evidence', 'key', '-o', 'a.pub', '--output=b.pub']),
+      'vigil evidence key: --output given twice (a.pub, b.pub); give it once',
+    );
+  });
+
+  it('leaves repeatable options, booleans and words after -- alone', () => {
+    const single = new Set(['owner', 'format']);
+    assert.equal(repeatedOption(['--rule', 'a', '--rule', 'b', '--owner', 'o'], single), undefined);
+    assert.equal(repeatedOption(['--live', '--live'], single), undefined);
+    assert.equal(repeatedOption(['--owner', 'o', '--', '--owner', 'p'], single), undefined);
+    assert.deepEqual(repeatedOption(['-ofile', '-o', 'x'], new Set(['output']), new Map([['o', 'output']])), {
+      flag: 'output',
+      values: ['file', 'x'],
+    });
+  });
+});
+
+describe('an option the command does not take', () => {
+  it('is refused, exit 2, naming the option and the commands that take it', async () => {
+    assert.equal(
+      await refused(['report', '--severity', 'critical']),
+      'vigil report: --severity is only for vigil scan',
+    );
+    assert.equal(
+      await refused(['snapshots', '--severity', 'high']),
+      'vigil snapshots: --severity is only for vigil scan',
+    );
+    assert.equal(
+      await refused(['exception', 'list', '--severity', 'high']),
+      'vigil exception list: --severity is only for vigil scan',
+    );
+    assert.equal(
+      await refused(['evidence', 'export', '--ignore-unfixed', '-o', 'b.zip']),
+      'vigil evidence export: --ignore-unfixed is only for vigil scan and vigil ci',
+    );
+    assert.equal(
+      await refused(['evidence', 'export', '--platform', 'linux/arm64', '-o', 'b.zip']),
+      'vigil evidence export: --platform is only for vigil scan image and vigil ci',
+    );
+    assert.equal(
+      await refused(['report', '--no-ignore-unfixed']),
+      'vigil report: --ignore-unfixed is only for vigil scan and vigil ci',
+    );
+    assert.equal(
+      await refused(['attest', 'revoke', 'att-1', '--reason', 'r', '--statement', 's']),
+      'vigil attest revoke: --statement is only for vigil attest',
+    );
+  });
+
+  it('lets each command take its own options', () => {
+    assert.equal(takesOption('severity', 'scan', 'image'), true);
+    assert.equal(takesOption('platform', 'scan', 'image'), true);
+    assert.equal(takesOption('platform', 'scan', 'fs'), false);
+    assert.equal(takesOption('statement', 'attest', '12.10.1'), true);
+    assert.equal(takesOption('by', 'attest', 'revoke'), true);
+    assert.equal(takesOption('scope', 'snapshots', 'create'), true);
+    assert.equal(takesOption('snapshot', 'evidence', 'export'), true);
+    assert.equal(takesOption('snapshot', 'evidence', 'verify'), false);
+    // The deployment's options go with every command.
+    assert.equal(takesOption('data-dir', 'report', undefined), true);
+    assert.doesNotThrow(() =>
+      refuseForeignOptions(
+        ['ci'],
+        ['image', 'manifests', 'fail-on', 'sarif', 'junit', 'platform', 'cluster'],
+      ),
+    );
+  });
+});
+
+describe('flags typed with one dash, and negative numbers', () => {
+  it('echoes -x as typed, and says a negative --snapshot is not a version', async () => {
+    assert.equal(
+      await refused(['report', '-x']),
+      'vigil report: -x is not an option (vigil --help lists them)',
+    );
+    assert.equal(
+      await refused(['report', '--snapshot', '-1']),
+      'vigil report: --snapshot -1 is not a version number (snapshot versions count from 1)',
+    );
+    assert.equal(
+      await refused(['report', '--snapshot=-1']),
+      'vigil report: --snapshot takes a whole number from 1 to 2147483647, got "-1"',
+    );
+  });
+
+  it('gives the scan kinds and the exception subcommands when none is named', async () => {
+    assert.equal(await refused(['scan']), 'vigil scan: give a scan kind: image|rootfs|fs|k8s|host');
+    assert.equal(await refused(['exception']), 'vigil exception: give a subcommand: accept|revoke|list');
   });
 });

@@ -143,6 +143,14 @@ describe('a fresh user trial of the vigil CLI', () => {
       listed.stderr,
       /^vigil snapshots: cluster "nosuchcluster" has no recorded events; .*; nothing to list\n$/,
     );
+    // So is exception list: an empty list for a mistyped cluster would read as "no exceptions".
+    const exceptions = await vigil('exception', 'list', '--cluster', 'nosuchcluster');
+    assert.equal(exceptions.code, 2, exceptions.stderr);
+    assert.match(
+      exceptions.stderr,
+      /^vigil exception list: cluster "nosuchcluster" has no recorded events; .*; nothing to list\n$/,
+    );
+    ok(await vigil('exception', 'list', '--cluster', 'default'), 'vigil exception list --cluster default');
     const own = JSON.parse(
       ok(await vigil('snapshots', '--cluster', 'default', '--format', 'json'), 'vigil snapshots --cluster')
         .stdout,
@@ -235,8 +243,21 @@ describe('a fresh user trial of the vigil CLI', () => {
         'vigil report: --no-snapshot is only for vigil exception accept|revoke and vigil attest (it skips the snapshot they request)',
       ],
       [
-        [...ACCEPT.slice(0, -2), '--expires', '9999-12-31', '--rule', 'k8s/run-as-root'],
+        [...ACCEPT.slice(0, -4), '--expires', '9999-12-31', '--rule', 'k8s/run-as-root'],
         `vigil exception accept: --expires 9999-12-31 is more than 12 months ahead (at most ${inAYear()}; PCI DSS 12.3.1 wants an accepted risk reviewed at least once every 12 months)`,
+      ],
+      [['explain', 'network', 'payments/api'], 'vigil explain network: give at least one --manifests PATH'],
+      [
+        ['ci', '--image', './no-such-image.tar', '--fail-on', 'high'],
+        `vigil ci: --image: ${join(root, 'no-such-image.tar')} does not exist`,
+      ],
+      [
+        ['evidence', 'export', '-o', join(tmp, 'no-such-dir', 'bundle.zip')],
+        `vigil evidence export: cannot write ${join(tmp, 'no-such-dir', 'bundle.zip')}: folder ${join(tmp, 'no-such-dir')} does not exist`,
+      ],
+      [
+        ['attest', '12.10.1', '--statement', 's', '--evidence', 'README.md', '--valid-until', '9999-12-31'],
+        `vigil attest: --valid-until 9999-12-31 is more than 12 months ahead (at most ${inAYear()}; an annual assessment relies on manual evidence from the last 12 months)`,
       ],
     ];
     for (const [args, line] of cases) {

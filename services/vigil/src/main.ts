@@ -10,14 +10,22 @@ import {
   distinctValues,
   optionError,
   positionalsOf,
+  refuseForeignOptions,
   refuseNoSnapshot,
+  refuseRepeatedOption,
 } from './cli-args.js';
 import { cliOptions } from './cli.options.js';
 import { ackArgs, ackCommand } from './commands/ack.command.js';
 import { ATTEST_FLAGS, attestArgs, attestCommand } from './commands/attest.command.js';
 import { EXCEPTION_FLAGS, exceptionArgs, exceptionCommand } from './commands/exception.command.js';
 import { dbCommand } from './commands/db.command.js';
-import { evidenceExport, evidenceKey, evidenceVerify, loadSigningKey } from './commands/evidence.command.js';
+import {
+  checkOutputFolder,
+  evidenceExport,
+  evidenceKey,
+  evidenceVerify,
+  loadSigningKey,
+} from './commands/evidence.command.js';
 import { explainCommand } from './commands/explain.command.js';
 import { ingestArgs, ingestCommand } from './commands/ingest.command.js';
 import { reportCommand, type ReportFormat } from './commands/report.command.js';
@@ -58,7 +66,7 @@ Usage:
                                          read runtime sensor events (a file, or - for stdin) and print their findings
   vigil ack <finding-id> --reason TEXT [--by NAME] [--exception ID]
                                          close a runtime detection's window (acknowledged, or excepted)
-  vigil exception accept --owner O --justification TEXT --approver NAME --expires DATE [--expire-on-fix]
+  vigil exception accept --owner O --justification TEXT --approver NAME... --expires DATE [--expire-on-fix]
         [--kind risk|compensating] [--requirement ID]... [--finding ID|--rule ID|--source S|--namespace N|
         --workload KIND/NAME|--image-digest D|--image-repo R|--package P|--path P]...
   vigil exception revoke <id> --reason TEXT | exception list
@@ -152,6 +160,20 @@ const VALUE_FLAGS = new Set([
     .filter(([, flag]) => flag.type === 'string')
     .map(([name]) => name),
 ]);
+// The flags that take one value: given twice, the parser would keep the last without a word.
+const SINGLE_VALUE_FLAGS = new Set([
+  ...Object.entries(cliOptions)
+    .filter(([, option]) => option.type !== 'bool' && option.type !== 'list')
+    .map(([name, option]) => flagOf(name, option)),
+  ...Object.entries(commandFlags)
+    .filter(([, flag]) => flag.type === 'string' && !('multiple' in flag && flag.multiple))
+    .map(([name]) => name),
+]);
+const SHORT_FLAGS = new Map(
+  Object.entries(commandFlags)
+    .filter(([, flag]) => 'short' in flag)
+    .map(([name, flag]) => [(flag as { short: string }).short, name] as const),
+);
 const SHORT_VALUE_FLAGS = new Set(
   Object.values(commandFlags)
     .filter((flag) => flag.type === 'string' && 'short' in flag)
@@ -164,7 +186,7 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
   } catch (err) {
     // The option loader is shared with the services and says "config:"; the user ran a command.
     if (err instanceof ConfigError)
-      throw optionError(err, commandOf(positionalsOf(argv, VALUE_FLAGS, SHORT_VALUE_FLAGS)));
+      throw optionError(err, commandOf(positionalsOf(argv, VALUE_FLAGS, SHORT_VALUE_FLAGS)), argv);
     throw err;
   }
 }
@@ -172,6 +194,7 @@ export async function main(argv: string[], out: Output = terminalOutput()): Prom
 async function runCommandLine(argv: string[], out: Output): Promise<number> {
   setLogDestination('stderr');
   const parsed = parseArgv(cliOptions, argv, { allowPositionals: true, extra: commandFlags });
+  refuseRepeatedOption(commandOf(parsed.positionals), argv, SINGLE_VALUE_FLAGS, SHORT_FLAGS);
   const extra = distinctValues(parsed.extra) as Record<string, string | boolean | undefined>;
   if (extra.version) {
     out.result(VIGIL_VERSION);
@@ -195,6 +218,7 @@ async function runCommandLine(argv: string[], out: Output): Promise<number> {
   if (config.ignoreFile !== undefined && !config.ignoreFile.trim())
     throw new UsageError('vigil: --ignore-file is empty');
   refuseNoSnapshot(parsed.positionals, extra);
+  refuseForeignOptions(parsed.positionals, [...Object.keys(parsed.flags), ...Object.keys(extra)]);
   setLogLevel(config.logLevel);
   const policy = await policyInput(config);
 
@@ -265,7 +289,17 @@ async function runCommandLine(argv: string[], out: Output): Promise<number> {
         out,
       };
       if (sub === 'list')
-        return withDeployment(config, out, (deployment) => exceptionCommand({ ...input, deployment }));
+        return withDeployment(config, out, async (deployment) => {
+          // As vigil snapshots --cluster: a mistyped cluster lists nothing, which reads as "no exceptions".
+          if (clusterGiven(parsed.flags, process.env))
+            await requireKnownCluster(
+              deployment.sql,
+              config.cluster,
+              commandName('exception', 'list'),
+              'nothing to list',
+            );
+          return exceptionCommand({ ...input, deployment });
+        });
       return withRecording(
         config,
         out,
@@ -360,6 +394,14 @@ async function runCommandLine(argv: string[], out: Output): Promise<number> {
           timeoutMs: config.timeout,
           policy,
           toolVersion: VIGIL_VERSION,
+          keyFingerprint: async () =>
+            (
+              await loadSigningKey({
+                dataDir: config.dataDir,
+                keyPath: config.signingKey,
+                command: commandName('ci'),
+              })
+            ).fingerprint,
           out,
         }),
       );
@@ -500,6 +542,8 @@ async function runCommandLine(argv: string[], out: Output): Promise<number> {
         });
       if (sub === 'export') {
         if (!output) throw new UsageError('vigil evidence export: -o FILE names the bundle to write');
+        // Before the pipeline starts, so a wrong path costs nothing.
+        await checkOutputFolder(output, commandName('evidence', 'export'));
         const version =
           typeof extra.snapshot === 'string'
             ? positiveInt(extra.snapshot, '--snapshot', commandName('evidence', 'export'))

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -345,6 +345,56 @@ describe('buildEvidenceBundle + verifyEvidenceBundle', () => {
       JSON.stringify(r.problems),
     );
     assert.ok(html.data.byteLength > 0);
+  });
+
+  it('a bundle unpacked and packed again with zip -r verifies: its folder entries are not files', (t) => {
+    if (spawnSync('zip', ['-v']).status !== 0) return t.skip('no zip command on this machine');
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-rezip-'));
+    try {
+      for (const e of readZip(b.zip).entries) {
+        const path = join(dir, 'unpacked', e.name);
+        mkdirSync(dirname(path), { recursive: true });
+        writeFileSync(path, e.data);
+      }
+      const zipped = spawnSync('zip', ['-r', '-q', join(dir, 'again.zip'), '.'], {
+        cwd: join(dir, 'unpacked'),
+        encoding: 'utf8',
+      });
+      assert.equal(zipped.status, 0, zipped.stderr);
+      const again = readFileSync(join(dir, 'again.zip'));
+      const names = readZip(again).entries.map((x) => x.name);
+      assert.ok(
+        names.some((n) => n.endsWith('/')),
+        `zip -r wrote no folder entry: ${names.join(', ')}`,
+      );
+      assert.deepEqual(verifyEvidenceBundle(again, key.publicKey).problems, []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a folder entry with content, or one in place of a listed file, still fails', () => {
+    // writeZip takes no folder names; an entry named with a trailing `_` is renamed to `/` in its headers (the
+    // CRC covers the data only), as a hand-made archive could name it.
+    const withFolder = (name: string, data: Uint8Array, drop?: string) => {
+      const stand = `${name.slice(0, -1)}_`;
+      const zip = Buffer.from(repack(b.zip, (n, d) => (n === drop ? undefined : d), [{ name: stand, data }]));
+      const from = Buffer.from(stand);
+      for (let at = zip.indexOf(from); at >= 0; at = zip.indexOf(from, at + 1)) zip.write(name, at, 'utf8');
+      return zip;
+    };
+    assert.deepEqual(verifyEvidenceBundle(withFolder('sboms/', Buffer.from('x')), key.publicKey).problems, [
+      { file: 'sboms/', problem: 'is in the bundle but not in the manifest (added)' },
+    ]);
+    assert.deepEqual(verifyEvidenceBundle(withFolder('notes/', Buffer.alloc(0)), key.publicKey).problems, []);
+    const replaced = withFolder(`${BUNDLE_FILES.findings}/`, Buffer.alloc(0), BUNDLE_FILES.findings);
+    assert.deepEqual(verifyEvidenceBundle(replaced, key.publicKey).problems, [
+      { file: BUNDLE_FILES.findings, problem: 'is listed in the manifest but missing from the bundle' },
+      {
+        file: `${BUNDLE_FILES.findings}/`,
+        problem: 'is a folder entry in place of a file the manifest lists',
+      },
+    ]);
   });
 
   it('a file added or removed fails, naming it', () => {

@@ -40,7 +40,14 @@ export function verifyEvidenceBundle(zip: Uint8Array, publicKey: KeyObject): Ver
   const read = readZip(zip);
   for (const p of read.problems) bad(p.name, `damaged in the archive: ${p.problem}`);
   const members = new Map<string, Uint8Array>();
+  // `zip -r` of an unpacked bundle adds an entry per folder (`sboms/`, no content). Such an entry carries nothing
+  // the manifest could list, so it is left out; one with content is not a folder and stays a member.
+  const folders: string[] = [];
   for (const e of read.entries) {
+    if (e.name.endsWith('/') && e.data.byteLength === 0) {
+      folders.push(e.name);
+      continue;
+    }
     if (members.has(e.name)) bad(e.name, 'is in the archive twice');
     members.set(e.name, e.data);
   }
@@ -101,6 +108,11 @@ export function verifyEvidenceBundle(zip: Uint8Array, publicKey: KeyObject): Ver
         f.path,
         `was changed: its SHA-256 is ${sha256Hex(data)} (${data.byteLength} bytes), the manifest says ${f.sha256} (${f.size} bytes)`,
       );
+  }
+  for (const folder of folders) {
+    // `report.json/` where report.json should be: the listed file is gone, and this entry is what replaced it.
+    if (listed.has(folder.replace(/\/+$/, '')))
+      bad(folder, 'is a folder entry in place of a file the manifest lists');
   }
   for (const name of new Set([...members.keys(), ...damaged])) {
     if (name !== MANIFEST_FILE && name !== SIGNATURE_FILE && !listed.has(name))

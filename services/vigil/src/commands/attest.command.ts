@@ -15,7 +15,13 @@ import { osUser } from '../cli-user.js';
 import type { Deployment } from '../deployment.js';
 import type { Output } from '../output.js';
 import { UsageError, commandName, usageError } from '../usage-error.js';
-import { publish, requireRecorded, snapshotLine, type CommandFlags } from './exception.command.js';
+import {
+  publish,
+  requireRecorded,
+  requireWithinReview,
+  snapshotLine,
+  type CommandFlags,
+} from './exception.command.js';
 import type { SnapshotRequester } from './snapshots.command.js';
 
 // `vigil attest` records manual evidence for a requirement automation cannot fully test. The files stay with the
@@ -127,15 +133,26 @@ export async function attestArgs(
     const attachments: HashedFile[] = [];
     for (const f of files) attachments.push(await hashEvidenceFile(f));
     const validText = str(i.flags, 'valid-until');
+    const validUntil = validText !== undefined ? parseDeadline(validText, '--valid-until') : undefined;
     const value = requirementAttested({
       cluster: i.cluster,
       requirementId,
       by,
       statement,
       attachments,
-      ...(validText !== undefined ? { validUntil: parseDeadline(validText, '--valid-until') } : {}),
+      ...(validUntil ? { validUntil } : {}),
       now,
     });
+    // Manual evidence is looked at again within the same year as an accepted risk; a past date is refused above.
+    if (validText !== undefined && validUntil)
+      requireWithinReview(
+        validText,
+        validUntil,
+        now,
+        '--valid-until',
+        problem,
+        'an annual assessment relies on manual evidence from the last 12 months',
+      );
     return {
       payload: { case: 'requirementAttested', value },
       key: value.attestationId,

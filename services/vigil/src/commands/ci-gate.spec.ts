@@ -31,6 +31,7 @@ import {
   parseBaseline,
   requirementMatches,
 } from './ci-gate.js';
+import { ciReports } from './ci.command.js';
 import type { PolicyInput } from './findings-view.js';
 
 const NOW = new Date('2026-11-02T10:00:00Z');
@@ -259,5 +260,37 @@ describe('evaluateGate', () => {
       expired.warnings[0] ?? '',
       /\.vigilignore:\d+: the rule for workload\/privileged expired on 2026-10-01/,
     );
+  });
+});
+
+describe('vigil ci reports', () => {
+  const fingerprint = 'SHA256:' + 'k'.repeat(43);
+  const files = (keyFingerprint: string) =>
+    ciReports({
+      findings,
+      report: snapshot(),
+      failingIds: new Set([privileged.id]),
+      waived: new Map([[ssl.id, 'in the baseline']]),
+      toolVersion: '0.1.0',
+      keyFingerprint,
+    });
+
+  it('carry the evidence key fingerprint under the names vigil report gives it', () => {
+    const sarif = JSON.parse(files(fingerprint).sarif()) as {
+      runs: { properties: Record<string, string> }[];
+    };
+    assert.equal(sarif.runs[0]!.properties['vigil-evidence-key-fingerprint'], fingerprint);
+    const junit = files(fingerprint).junit();
+    assert.ok(
+      junit.includes(`<property name="vigil.evidence-key.fingerprint" value="${fingerprint}"/>`),
+      junit.slice(0, 600),
+    );
+  });
+
+  it('leave it out when there is no key, and still fail what the gate failed', () => {
+    assert.ok(!files('').sarif().includes('vigil-evidence-key-fingerprint'));
+    const junit = files('').junit();
+    assert.ok(!junit.includes('vigil.evidence-key.fingerprint'));
+    assert.match(junit, /<failure/);
   });
 });

@@ -6,6 +6,7 @@ import {
   ScanStatus,
   fromReportJson,
   type ComplianceReport,
+  type Finding,
   type ScanReport,
 } from '@vigil/contracts';
 import { isRequirementId } from '@vigil/pci';
@@ -49,6 +50,11 @@ export interface CiCommandInput extends CiArgs {
   out: Output;
   /** The baseline file, read by ciPrepare before the deployment opened. */
   baselineFile?: Baseline;
+  /**
+   * The deployment's evidence key fingerprint, written into the SARIF and JUnit as `vigil report` writes it
+   * (evidenceKeyFingerprint), so a gate's reports can be matched to the deployment's signed evidence.
+   */
+  keyFingerprint?: () => Promise<string>;
 }
 
 /**
@@ -63,6 +69,17 @@ export async function ciPrepare(a: CiArgs, policy: PolicyInput): Promise<Baselin
   return a.baseline !== undefined && !isSnapshotVersion(a.baseline)
     ? readBaselineFile(a.baseline)
     : undefined;
+}
+
+// The scan targets say `vigil scan image:`; the user ran `vigil ci` and gave the flag.
+function asCi<T>(fn: () => T, flag: string): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof UsageError)
+      throw new UsageError(err.message.replace(/^vigil scan \S+: /, `vigil ci: ${flag}: `));
+    throw err;
+  }
 }
 
 // Digits are a snapshot version; a file called "3" is given as ./3.
@@ -82,11 +99,11 @@ export function ciTargets(a: CiArgs, policy: PolicyInput): ScanTarget[] {
       throw new UsageError(
         `vigil ci: --fail-on-requirement "${id.slice(0, 40)}" is not a PCI DSS v4.0.1 requirement id (e.g. 6.3 or 6.3.1)`,
       );
-  const image = scanTarget('image', [a.image], {});
+  const image = asCi(() => scanTarget('image', [a.image], {}), '--image');
   if (a.platform) image.options = { ...image.options, platform: a.platform };
   const targets = [image];
   if (a.manifests.length > 0) {
-    const k8s = scanTarget('k8s', [...a.manifests], {});
+    const k8s = asCi(() => scanTarget('k8s', [...a.manifests], {}), '--manifests');
     if (a.cdeLabel) k8s.options = { ...k8s.options, 'cde-label': a.cdeLabel };
     targets.push(k8s);
   }
@@ -114,6 +131,7 @@ export async function ciCommand(i: CiCommandInput): Promise<number> {
       deployment: i.deployment,
       pipeline: i.pipeline,
       target,
+      command: 'vigil ci',
       cluster: i.cluster,
       format: 'json',
       severity: [],
@@ -147,20 +165,21 @@ export async function ciCommand(i: CiCommandInput): Promise<number> {
 
   const failingIds = new Set(gate.failing.map((f) => f.id));
   const written: string[] = [];
+  const fingerprint = (i.sarifPath || i.junitPath) && i.keyFingerprint ? await i.keyFingerprint() : '';
+  const files = ciReports({
+    findings,
+    report,
+    failingIds,
+    waived: gate.waived,
+    toolVersion: i.toolVersion,
+    keyFingerprint: fingerprint,
+  });
   if (i.sarifPath) {
-    await writeOutput(
-      i.sarifPath,
-      JSON.stringify(toSarif(findings, { toolVersion: i.toolVersion }), null, 2) + '\n',
-      '--sarif',
-    );
+    await writeOutput(i.sarifPath, files.sarif(), '--sarif');
     written.push(`SARIF ${i.sarifPath}`);
   }
   if (i.junitPath) {
-    const xml = toJunit(report, {
-      fails: (f) => failingIds.has(f.id),
-      waivedBecause: (f) => gate.waived.get(f.id) ?? 'not scanned by this run',
-    });
-    await writeOutput(i.junitPath, xml, '--junit');
+    await writeOutput(i.junitPath, files.junit(), '--junit');
     written.push(`JUnit ${i.junitPath}`);
   }
 
@@ -182,6 +201,30 @@ export async function ciCommand(i: CiCommandInput): Promise<number> {
   i.out.result(lines.join('\n'));
   for (const w of gate.warnings) i.out.warn(w);
   return exitCode;
+}
+
+/**
+ * The SARIF (this run's findings) and JUnit (the run's snapshot, failing what the gate failed) that `vigil ci`
+ * writes, each with the evidence key fingerprint under the property `vigil report --format sarif|junit` uses.
+ */
+export function ciReports(i: {
+  findings: readonly Finding[];
+  report: ComplianceReport;
+  failingIds: ReadonlySet<string>;
+  waived: ReadonlyMap<string, string>;
+  toolVersion: string;
+  keyFingerprint: string;
+}): { sarif: () => string; junit: () => string } {
+  const key = i.keyFingerprint ? { evidenceKeyFingerprint: i.keyFingerprint } : {};
+  return {
+    sarif: () => JSON.stringify(toSarif(i.findings, { toolVersion: i.toolVersion, ...key }), null, 2) + '\n',
+    junit: () =>
+      toJunit(i.report, {
+        ...key,
+        fails: (f) => i.failingIds.has(f.id),
+        waivedBecause: (f) => i.waived.get(f.id) ?? 'not scanned by this run',
+      }),
+  };
 }
 
 async function loadBaseline(i: CiCommandInput, spec: string): Promise<Baseline> {

@@ -248,8 +248,23 @@ export async function evidenceVerify(i: EvidenceVerifyInput): Promise<number> {
   return result.ok ? 0 : 1;
 }
 
+/**
+ * Refuses an output path whose folder does not exist (or is not a folder), before anything is exported: a typo
+ * in the path must not leave a bundle in a folder tree nobody asked for.
+ */
+export async function checkOutputFolder(output: string, command: string): Promise<void> {
+  const folder = dirname(resolve(output));
+  const info = await stat(folder).catch((err: NodeJS.ErrnoException) => err);
+  if (info instanceof Error)
+    throw new UsageError(
+      `${command}: cannot write ${output}: folder ${folder} ${fsReason(info).replace(/^no such file or directory$/, 'does not exist')}`,
+    );
+  if (!info.isDirectory())
+    throw new UsageError(`${command}: cannot write ${output}: ${folder} is not a folder`);
+}
+
 async function writeAtomically(path: string, data: Uint8Array, command: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true }).catch(() => undefined);
+  await checkOutputFolder(path, command);
   const tmp = `${path}.${process.pid}.tmp`;
   try {
     await writeFile(tmp, data, { mode: 0o644 });

@@ -77,3 +77,31 @@ describe('vigil exception accept criteria', () => {
     );
   });
 });
+
+describe('vigil exception accept --approver', () => {
+  it('records every approver given, each once, in the order given', () => {
+    const approvers = recorded({
+      ...base,
+      approver: ['alice', 'bob', 'alice'],
+      expires: '2027-06-01',
+    }).approvers!;
+    assert.deepEqual(
+      approvers.map((a) => a.name),
+      ['alice', 'bob'],
+    );
+    assert.equal(approvers[1]!.approvedAt?.seconds, approvers[0]!.approvedAt?.seconds);
+    assert.deepEqual(
+      recorded({ ...base, approver: ['carol'], expires: '2027-06-01' }).approvers!.map((a) => a.name),
+      ['carol'],
+    );
+  });
+
+  it('is still required, and none may be empty', () => {
+    const { approver: _, ...rest } = base;
+    assert.throws(() => accept({ ...rest, expires: '2027-06-01' }), /--approver is required/);
+    assert.throws(
+      () => accept({ ...base, approver: ['a', ' '], expires: '2027-06-01' }),
+      /--approver is empty/,
+    );
+  });
+});

@@ -39,7 +39,8 @@ import { requestSnapshot, type SnapshotRequester } from './snapshots.command.js'
 export const EXCEPTION_FLAGS = {
   owner: { type: 'string' },
   justification: { type: 'string' },
-  approver: { type: 'string' },
+  // Repeatable: an acceptance can carry several approvers, each recorded.
+  approver: { type: 'string', multiple: true },
   expires: { type: 'string' },
   'expire-on-fix': { type: 'boolean' },
   kind: { type: 'string' },
@@ -92,20 +93,25 @@ export function exceptionArgs(
         if (kind !== 'risk' && kind !== 'compensating')
           throw accept(`--kind ${kind} is not risk or compensating`);
         const expiresAt = parseDeadline(expires, '--expires');
+        const approvers = many(i.flags, 'approver').map((a) => a.trim());
+        if (approvers.some((a) => a === '')) throw accept('--approver is empty');
         const value = exceptionRecorded({
           cluster: i.cluster,
           selector: selectorOf(i.flags),
           owner: need(i.flags, 'owner', 'accept'),
           justification: need(i.flags, 'justification', 'accept'),
-          approver: need(i.flags, 'approver', 'accept'),
+          approver: approvers[0] ?? need(i.flags, 'approver', 'accept'),
           expiresAt,
           expireOnFix: i.flags['expire-on-fix'] === true,
           kind: kind === 'compensating' ? 'compensating_control' : 'risk_acceptance',
           pciRequirements: many(i.flags, 'requirement'),
           now,
         });
+        // exceptionRecorded takes one approver; the others approved at the same moment.
+        const first = value.approvers[0]!;
+        value.approvers = [...new Set(approvers)].map((name) => ({ ...first, name }));
         // After exceptionRecorded, so a missing owner or an expiry in the past is named first.
-        requireWithinReview(expires, expiresAt, now);
+        requireWithinReview(expires, expiresAt, now, '--expires', accept);
         return {
           payload: { case: 'exceptionRecorded', value },
           key: value.exceptionId,
@@ -130,12 +136,10 @@ export function exceptionArgs(
       case 'list':
         if (i.args.length > 0) throw usageError('exception', 'list', `unexpected argument "${i.args[0]}"`);
         return undefined;
+      case undefined:
+        throw usageError('exception', undefined, 'give a subcommand: accept|revoke|list');
       default:
-        throw usageError(
-          'exception',
-          undefined,
-          `unknown subcommand "${i.sub ?? ''}" (accept, revoke or list)`,
-        );
+        throw usageError('exception', undefined, `unknown subcommand "${i.sub}" (accept, revoke or list)`);
     }
   } catch (err) {
     if (err instanceof ExceptionInputError) throw usageError('exception', i.sub, err.message);
@@ -156,13 +160,19 @@ export const MAX_EXCEPTION_MONTHS = 12;
  * refused. The limit is the whole day 12 calendar months from now (UTC), the day an expiry given as YYYY-MM-DD
  * may name at most. An expiry in the past is left to exceptionRecorded, which refuses it.
  */
-function requireWithinReview(text: string, expiresAt: Date, now: Date): void {
+export function requireWithinReview(
+  text: string,
+  deadline: Date,
+  now: Date,
+  flag: string,
+  problem: (message: string) => UsageError,
+  why = 'PCI DSS 12.3.1 wants an accepted risk reviewed at least once every 12 months',
+): void {
   const last = addMonths(now, MAX_EXCEPTION_MONTHS);
   const endOfLastDay = Date.UTC(last.getUTCFullYear(), last.getUTCMonth(), last.getUTCDate() + 1) - 1;
-  if (expiresAt.getTime() > endOfLastDay)
-    throw accept(
-      `--expires ${text} is more than ${MAX_EXCEPTION_MONTHS} months ahead (at most ${last.toISOString().slice(0, 10)}; ` +
-        'PCI DSS 12.3.1 wants an accepted risk reviewed at least once every 12 months)',
+  if (deadline.getTime() > endOfLastDay)
+    throw problem(
+      `${flag} ${text} is more than ${MAX_EXCEPTION_MONTHS} months ahead (at most ${last.toISOString().slice(0, 10)}; ${why})`,
     );
 }
 

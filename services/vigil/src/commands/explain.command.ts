@@ -18,20 +18,20 @@ export async function explainCommand(
   out: { write(s: string): void },
 ): Promise<number> {
   if (args.manifests.length === 0)
-    throw new UsageError('explain network: give at least one --manifests PATH');
+    throw new UsageError('vigil explain network: give at least one --manifests PATH');
   if (!args.pod)
-    throw new UsageError('explain network: name the pod as namespace/name or Kind/namespace/name');
+    throw new UsageError('vigil explain network: name the pod as namespace/name or Kind/namespace/name');
   let loaded;
   try {
     loaded = await loadManifests(args.manifests);
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(`vigil explain network: ${(err as Error).message}`);
   }
   let explanation;
   try {
     explanation = explainNetwork(loaded.objects, args.pod, args.cdeLabel ? { cdeLabel: args.cdeLabel } : {});
   } catch (err) {
-    throw new UsageError(`explain network: ${(err as Error).message}`);
+    throw new UsageError(`vigil explain network: ${(err as Error).message}`);
   }
   // Documents that could not be read are said, not hidden: a policy among them would change the answer.
   const problems = loaded.errors.map((e) => `${e.file}#${e.document ?? '-'}: ${e.message}`);

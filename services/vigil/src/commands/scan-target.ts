@@ -51,6 +51,8 @@ export function scanTarget(
       return configTarget(args, flags);
     case 'host':
       return hostTarget(args, flags);
+    case '':
+      throw new UsageError('vigil scan: give a scan kind: image|rootfs|fs|k8s|host');
     default:
       throw new UsageError(
         `vigil scan: unknown scan kind "${kind}" (expected image, rootfs, fs, k8s or host)`,

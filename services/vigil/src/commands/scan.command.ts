@@ -35,7 +35,7 @@ import type { Deployment } from '../deployment.js';
 import { table, type Output } from '../output.js';
 import { findingRows, policyOutcome, type PolicyInput } from './findings-view.js';
 import type { ScanTarget } from './scan-target.js';
-import { usageError } from '../usage-error.js';
+import { UsageError, usageError } from '../usage-error.js';
 
 export interface ScanCommandInput {
   deployment: Deployment;
@@ -44,6 +44,8 @@ export interface ScanCommandInput {
   cluster: string;
   /** The subcommand (image, rootfs, fs, k8s, host), for messages; default: the scanner's name. */
   kind?: string;
+  /** The command that ran the scan, for messages, when it is not `vigil scan` (`vigil ci`). */
+  command?: string;
   format: 'table' | 'json' | 'sarif' | 'cyclonedx';
   /** Severities to show; empty shows all. */
   severity: readonly string[];
@@ -100,11 +102,9 @@ export async function scanCommand(i: ScanCommandInput): Promise<number> {
     const key = i.target.target.key;
     const error = completed.error || 'the scan failed';
     // Most engines name their input in the error already: the target is said once.
-    throw usageError(
-      'scan',
-      i.kind ?? ScannerKind[i.target.scanner].toLowerCase(),
-      error.startsWith(`${key}: `) ? error : `${key}: ${error}`,
-    );
+    const problem = error.startsWith(`${key}: `) ? error : `${key}: ${error}`;
+    if (i.command !== undefined) throw new UsageError(`${i.command}: ${problem}`);
+    throw usageError('scan', i.kind ?? ScannerKind[i.target.scanner].toLowerCase(), problem);
   }
 
   const all: Finding[] = [];
