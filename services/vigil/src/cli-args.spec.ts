@@ -242,6 +242,15 @@ describe('an option the command does not take', () => {
       await refused(['attest', 'revoke', 'att-1', '--reason', 'r', '--statement', 's']),
       'vigil attest revoke: --statement is only for vigil attest',
     );
+    // A stored version was assessed for the entity type it records: reading it with another changes nothing.
+    assert.match(
+      await refused(['report', '--entity-type', 'service_provider']),
+      /^vigil report: --entity-type is only for vigil scan, vigil ci, /,
+    );
+    assert.match(
+      await refused(['diff', '1', '2', '--entity-type', 'merchant']),
+      /^vigil diff: --entity-type /,
+    );
   });
 
   it('lets each command take its own options', () => {

@@ -207,11 +207,25 @@ export function refuseRepeatedOption(
 /**
  * The options that belong to some commands only, and those commands: `scan` is every scan kind, `scan k8s` one.
  * An option not listed here (the deployment's: --data-dir, --cluster, --format, the event log, database and log
- * options, --timeout, --entity-type) goes with any command, which checks its value itself. A listed option given
+ * options, --timeout) goes with any command, which checks its value itself. A listed option given
  * to another command would be ignored without a word, so it is refused (refuseForeignOptions).
  */
 export const OPTION_COMMANDS: Record<string, readonly string[]> = {
   severity: ['scan'],
+  // The assessment's entity type decides what a new snapshot version says; a command that makes none (report,
+  // diff, a listing) would ignore it.
+  'entity-type': [
+    'scan',
+    'ci',
+    'up',
+    'ingest',
+    'snapshot',
+    'snapshots create',
+    'exception accept',
+    'exception revoke',
+    'attest',
+    'reporting',
+  ],
   'ignore-unfixed': ['scan', 'ci'],
   platform: ['scan image', 'ci'],
   'allowed-registries': ['scan', 'ci', 'up'],
