@@ -128,11 +128,7 @@ function validate(json: unknown, label: string): OsvRecord {
 
   if (r.references !== undefined && r.references !== null && !Array.isArray(r.references))
     fail('"references" is not a list');
-  const references = ((r.references as unknown[] | undefined) ?? []).flatMap((ref): OsvReference[] =>
-    isObject(ref) && typeof ref.url === 'string'
-      ? [{ url: ref.url, ...(typeof ref.type === 'string' ? { type: ref.type } : {}) }]
-      : [],
-  );
+  const references = referenceList((r.references as unknown[] | undefined) ?? []);
   const ds = objectOrUndefined(r.database_specific, 'database_specific');
   return {
     id: r.id,
@@ -153,6 +149,19 @@ function validate(json: unknown, label: string): OsvRecord {
 }
 
 type Fail = (problem: string) => never;
+
+// References without a url are dropped and a non-string type is left out; a list with neither is kept as it came
+// (as the rest of a record is: a scan validates every record it fetches).
+function referenceList(refs: unknown[]): OsvReference[] {
+  const clean = (ref: unknown) =>
+    isObject(ref) && typeof ref.url === 'string' && (ref.type === undefined || typeof ref.type === 'string');
+  if (refs.every(clean)) return refs as OsvReference[];
+  return refs.flatMap((ref): OsvReference[] =>
+    isObject(ref) && typeof ref.url === 'string'
+      ? [{ url: ref.url, ...(typeof ref.type === 'string' ? { type: ref.type } : {}) }]
+      : [],
+  );
+}
 
 function stringList(v: unknown, where: string, fail: Fail): string[] {
   if (v === undefined || v === null) return [];
