@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { encodeEnvelope, newEnvelope, topicFor, type Finding } from '@vigil/contracts';
+import { ALL_TOPICS, TOPICS, encodeEnvelope, newEnvelope, topicFor, type Finding } from '@vigil/contracts';
 import { type EventLog, type LogRecord } from '@vigil/event-log';
 import { deriveEventId, type ServiceIdentity } from '@vigil/nest-kit';
 import {
@@ -262,14 +262,39 @@ export class RuntimeEventsIngest {
     };
   }
 
+  /**
+   * The topics this service writes, created once (idempotent) before its first publish: a request that arrives
+   * while the process is still starting would otherwise find them missing on a fresh log and get a 503.
+   */
+  private topicsEnsured: Promise<void> | undefined;
+  private ensureTopics(): Promise<void> {
+    this.topicsEnsured ??= this.eventLog
+      .ensureTopics(
+        ALL_TOPICS.filter((t) => t.name === TOPICS.findings.runtime || t.name === TOPICS.sensors).map(
+          (t) => ({
+            name: t.name,
+            partitions: t.partitions,
+          }),
+        ),
+      )
+      .catch((err: unknown) => {
+        // Tried again by the next request.
+        this.topicsEnsured = undefined;
+        throw err;
+      });
+    return this.topicsEnsured;
+  }
+
   /** Null once the log acknowledged every record; else the 503 to send. */
   private async publish(records: LogRecord[]): Promise<IngestReply | null> {
     this.inFlight++;
     // The slot is held until the log settles, not until the timeout: a hung log must fill the limit (429) rather
     // than let publishes pile up behind it.
-    const pending = this.eventLog.publish(records).finally(() => {
-      this.inFlight--;
-    });
+    const pending = this.ensureTopics()
+      .then(() => this.eventLog.publish(records))
+      .finally(() => {
+        this.inFlight--;
+      });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), this.options.publishTimeoutMs);

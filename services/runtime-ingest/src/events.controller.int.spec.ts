@@ -14,6 +14,7 @@ import { createDatabase, createSql, dropDatabase, withDatabase, type Sql } from 
 import { setLogLevel } from '@vigil/telemetry';
 import { corpusPath } from '@vigil/testing';
 import { RuntimeIngestModule } from './index.js';
+import { RuntimeEventsIngest } from './events-ingest.service.js';
 
 setLogLevel('silent');
 const adminUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -103,6 +104,35 @@ test('after the 202 the findings are on the embedded log; a redelivery carries t
     new Set(reported.map((e) => e.eventId)),
     'the duplicate repeats the event ids',
   );
+});
+
+test('a request that arrives before anything created the topics of a fresh log is published, not refused', async () => {
+  // A process's first request can beat the start-up that creates the topics (the sensor watch does it too).
+  const fresh = `${dbName}_fresh`;
+  await createDatabase(adminUrl, fresh);
+  const freshSql = createSql(withDatabase(adminUrl, fresh), { max: 2 });
+  const freshLog = createEmbeddedEventLog({ sql: freshSql, logger: quiet });
+  closers.push(
+    () => dropDatabase(adminUrl, fresh),
+    () => freshSql.close(),
+    () => freshLog.close(),
+  );
+  const ingest = new RuntimeEventsIngest(
+    freshLog,
+    { service: 'runtime-ingest', version: '0.0.0', instance: 'int-fresh' },
+    {
+      token: TOKEN,
+      cluster: 'payments-prod',
+      maxBodyBytes: 1024 * 1024,
+      maxInFlight: 8,
+      publishTimeoutMs: 5_000,
+    },
+  );
+  const reply = await ingest.ingest('falco', alerts);
+  assert.equal(reply.status, 202, JSON.stringify(reply.body));
+  const onLog: ConsumedRecord[] = [];
+  await freshLog.replay([TOPICS.findings.runtime], async (records) => void onLog.push(...records));
+  assert.ok(onLog.length > 0, 'the findings are on the fresh log');
 });
 
 test('a log whose database does not answer gets 503 with Retry-After', async () => {
