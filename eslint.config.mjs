@@ -149,7 +149,7 @@ export default [
     },
   },
   {
-    files: ['**/*.spec.ts'],
+    files: ['**/*.spec.ts', '**/*.spec-helper.ts'],
     rules: {
       '@nx/enforce-module-boundaries': [
         'error',

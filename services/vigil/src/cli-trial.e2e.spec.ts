@@ -4,46 +4,19 @@
 // refused, the requester is the OS user, every finding line names its requirements and tells its container apart,
 // and messages name their command one way.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { repoRoot } from '@vigil/testing';
 import { osUser } from './cli-user.js';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { vigilCli, type Run } from './vigil-cli.spec-helper.js';
 
 const root = repoRoot();
 const tmp = mkdtempSync(join(tmpdir(), 'vigil-trial-'));
 const dataDir = join(tmp, 'data');
 
-// The variables of a developer's shell that would point the CLI at another deployment than this data dir.
-const env = Object.fromEntries(
-  Object.entries(process.env).filter(
-    ([k]) => !['EVENT_LOG', 'DATABASE_URL', 'KAFKA_BROKERS', 'VIGIL_DATA_DIR', 'VIGIL_CLUSTER'].includes(k),
-  ),
-);
-
-function vigil(...args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, ['services/vigil/bin/vigil.js', ...args, '--data-dir', dataDir], {
-    cwd: root,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const vigil = vigilCli(dataDir);
 
 function ok(r: Run, what: string): Run {
   assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);

@@ -3,18 +3,12 @@
 // example image's root filesystem, and an empty directory. Each exits 0 with the findings in its JSON output and
 // nothing on stderr (these scans used to exit 2 with a JSON error log and a stack: the SBOM wanted an image digest).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { corpusPath, repoRoot } from '@vigil/testing';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { vigilCli } from './vigil-cli.spec-helper.js';
 
 interface ScanJson {
   status: string;
@@ -32,28 +26,7 @@ const sourceTree = join(tmp, 'service');
 const emptyDir = join(tmp, 'empty');
 const ROOTFS = join(root, 'examples/payments/image/rootfs');
 
-// The variables of a developer's shell that would point the CLI at another deployment than this data dir.
-const env = Object.fromEntries(
-  Object.entries(process.env).filter(
-    ([k]) => !['EVENT_LOG', 'DATABASE_URL', 'KAFKA_BROKERS', 'VIGIL_DATA_DIR', 'VIGIL_CLUSTER'].includes(k),
-  ),
-);
-
-function vigil(...args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, ['services/vigil/bin/vigil.js', ...args, '--data-dir', dataDir], {
-    cwd: root,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const vigil = vigilCli(dataDir);
 
 async function scanJson(kind: 'fs' | 'rootfs', dir: string): Promise<ScanJson> {
   const r = await vigil('scan', kind, dir, '--format', 'json');

@@ -3,20 +3,16 @@
 // exception. Every format of one snapshot shows the deployment's evidence key fingerprint (the data dir's key,
 // made on first use as for the HTML report), and the table words what the exception column counts.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
-  ALL_TOPICS,
   ComplianceReportSchema,
   FindingReportedSchema,
-  FindingSchema,
-  FindingSource,
   ScanCompletedSchema,
   ScannerKind,
   ScanStatus,
-  Severity,
   create,
   encodeEnvelope,
   fromReportJson,
@@ -25,20 +21,21 @@ import {
   topicFor,
   type EventEnvelope,
 } from '@vigil/contracts';
-import { createEmbeddedEventLog, type EventLog, type Subscription } from '@vigil/event-log';
-import { exceptionRecorded, pciCatalog, requirementsCsv, reportFromContent } from '@vigil/report';
-import { REPORTING_TOPICS, ReportingProjection, SnapshotMaker } from '@vigil/reporting';
-import { createSql, openReportingStore, runMigrations, type ReportingStore, type Sql } from '@vigil/store';
-import { freshDatabase, type FreshDatabase } from '@vigil/testing';
+import { type EventLog } from '@vigil/event-log';
+import { exceptionRecorded, requirementsCsv, reportFromContent } from '@vigil/report';
+import type { ReportingStore } from '@vigil/store';
 import type { Output } from '../output.js';
+import {
+  RECORDS,
+  findingOf,
+  image,
+  producer,
+  scope,
+  startReporting,
+  type ReportingPipeline,
+} from './reporting-pipeline.spec-helper.js';
 import { SIGNING_KEY_FILE, loadSigningKey } from './evidence.command.js';
 import { reportCommand, type ReportFormat } from './report.command.js';
-
-const ADMIN_URL = process.env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
-const RECORDS = join(process.cwd(), '../../../shared/corpus/image/advisories/records');
-const scope = { tenant: '', cluster: 'payments-prod' };
-const producer = { service: 'test', version: '0', instance: 'spec' };
-const image = 'registry.example.com/acme/payment-api:1.4.2';
 
 function capture(): Output & { results: string[]; warnings: string[] } {
   const results: string[] = [];
@@ -55,69 +52,24 @@ function capture(): Output & { results: string[]; warnings: string[] } {
 let t = Date.parse('2026-11-30T10:00:00Z');
 const clock = () => new Date((t += 1000));
 
-function findingOf(file: string) {
-  const r = JSON.parse(readFileSync(join(RECORDS, file), 'utf8')) as {
-    id: string;
-    aliases?: string[];
-    affected: { package: { ecosystem: string; name: string } }[];
-  };
-  const pkg = r.affected[0]!.package;
-  return create(FindingSchema, {
-    id: `image-${r.id}`,
-    source: FindingSource.IMAGE,
-    ruleId: r.aliases?.find((a) => a.startsWith('CVE-')) ?? r.id,
-    title: `${r.id} in ${pkg.name}`,
-    severity: Severity.HIGH,
-    pciRequirements: ['6.3.1', '11.3.1'],
-    asset: { cluster: scope.cluster, imageRef: image },
-    package: { ecosystem: pkg.ecosystem, name: pkg.name, version: '0.0.1' },
-  });
-}
-
 function envelope(payload: Parameters<typeof newEnvelope>[0]['payload'], subjectKey: string) {
   return newEnvelope({ payload, scope, subjectKey, producer, clock });
 }
 
 describe('vigil report', () => {
-  let db: FreshDatabase;
-  let sql: Sql;
   let store: ReportingStore;
   let log: EventLog;
-  let sub: Subscription;
   const dataDir = mkdtempSync(join(tmpdir(), 'vigil-report-cmd-'));
   const exceptionId = 'exc-00000000-0000-4000-8000-000000000001';
   let fingerprint = '';
-  const caughtUp = async () => {
-    for (let i = 0; i < 400; i++) {
-      const lag = await log.lag('spec.reporting', REPORTING_TOPICS);
-      if (lag.every((l) => l.lag === 0)) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error('reporting never caught up');
-  };
+  let pipeline: ReportingPipeline | undefined;
+  const caughtUp = () => pipeline!.caughtUp();
   const publish = (events: EventEnvelope[]) =>
     log.publish(events.map((e) => ({ topic: topicFor(e), key: e.subjectKey, value: encodeEnvelope(e) })));
 
   before(async () => {
-    db = await freshDatabase(ADMIN_URL, 'vigil_report_cli');
-    await runMigrations(db.url);
-    sql = createSql(db.url, { max: 4 });
-    store = await openReportingStore(db.url);
-    log = createEmbeddedEventLog({ sql });
-    await log.ensureTopics(ALL_TOPICS.map((x) => ({ name: x.name, partitions: x.partitions })));
-    const projection = new ReportingProjection({
-      store,
-      eventLog: log,
-      producer,
-      snapshots: new SnapshotMaker(pciCatalog(), 'merchant', () => new Date()),
-      logger: { info: () => undefined, warn: () => undefined },
-    });
-    sub = await log.subscribe({
-      group: 'spec.reporting',
-      topics: REPORTING_TOPICS,
-      handler: projection.handle,
-    });
-    await sub.ready;
+    pipeline = await startReporting('vigil_report_cli');
+    ({ store, log } = pipeline);
 
     const files = readdirSync(RECORDS)
       .filter((f) => f.endsWith('.json'))
@@ -164,11 +116,7 @@ describe('vigil report', () => {
     await caughtUp();
   });
   after(async () => {
-    await sub?.stop();
-    await log?.close();
-    await store?.close();
-    await sql?.close();
-    await db?.drop();
+    await pipeline?.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
 

@@ -1,18 +1,13 @@
 // `vigil snapshots [create]`, `vigil diff` and `vigil reporting rebuild` over the real reporting projection, the
 // embedded event log and a fresh database of the real Postgres; findings named after the corpus's OSV records.
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import {
-  ALL_TOPICS,
   FindingReportedSchema,
-  FindingSchema,
-  FindingSource,
   ScanCompletedSchema,
   ScannerKind,
   ScanStatus,
-  Severity,
   create,
   encodeEnvelope,
   newEnvelope,
@@ -20,23 +15,23 @@ import {
   topicFor,
   type EventEnvelope,
 } from '@vigil/contracts';
-import { createEmbeddedEventLog, type EventLog, type Subscription } from '@vigil/event-log';
-import { pciCatalog } from '@vigil/report';
-import { REPORTING_TOPICS, ReportingProjection, SnapshotMaker } from '@vigil/reporting';
-import { createSql, openReportingStore, runMigrations, type ReportingStore, type Sql } from '@vigil/store';
-import { freshDatabase, type FreshDatabase } from '@vigil/testing';
+import { type EventLog } from '@vigil/event-log';
+import type { ReportingStore, Sql } from '@vigil/store';
 import type { Output } from '../output.js';
+import {
+  RECORDS,
+  findingOf,
+  image,
+  producer,
+  scope,
+  startReporting,
+  type ReportingPipeline,
+} from './reporting-pipeline.spec-helper.js';
 import { UsageError } from '../usage-error.js';
 import { diffCommand } from './diff.command.js';
 import { knownClusters, requireKnownCluster } from './known-cluster.js';
 import { reportingCommand } from './reporting.command.js';
 import { snapshotCreateCommand, snapshotsCommand, type SnapshotRow } from './snapshots.command.js';
-
-const ADMIN_URL = process.env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
-const RECORDS = join(process.cwd(), '../../../shared/corpus/image/advisories/records');
-const scope = { tenant: '', cluster: 'payments-prod' };
-const producer = { service: 'test', version: '0', instance: 'spec' };
-const image = 'registry.example.com/acme/payment-api:1.4.2';
 
 function capture(): Output & { results: string[] } {
   const results: string[] = [];
@@ -45,25 +40,6 @@ function capture(): Output & { results: string[] } {
 
 let t = Date.parse('2026-11-30T10:00:00Z');
 const clock = () => new Date((t += 1000));
-
-function findingOf(file: string) {
-  const r = JSON.parse(readFileSync(join(RECORDS, file), 'utf8')) as {
-    id: string;
-    aliases?: string[];
-    affected: { package: { ecosystem: string; name: string } }[];
-  };
-  const pkg = r.affected[0]!.package;
-  return create(FindingSchema, {
-    id: `image-${r.id}`,
-    source: FindingSource.IMAGE,
-    ruleId: r.aliases?.find((a) => a.startsWith('CVE-')) ?? r.id,
-    title: `${r.id} in ${pkg.name}`,
-    severity: Severity.HIGH,
-    pciRequirements: ['6.3.1', '11.3.1'],
-    asset: { cluster: scope.cluster, imageRef: image },
-    package: { ecosystem: pkg.ecosystem, name: pkg.name, version: '0.0.1' },
-  });
-}
 
 function scanEvents(scanId: string, findings: ReturnType<typeof findingOf>[]): EventEnvelope[] {
   return [
@@ -99,47 +75,18 @@ function scanEvents(scanId: string, findings: ReturnType<typeof findingOf>[]): E
 }
 
 describe('vigil snapshots, diff and reporting rebuild', () => {
-  let db: FreshDatabase;
   let sql: Sql;
   let store: ReportingStore;
   let log: EventLog;
-  let sub: Subscription;
-  const caughtUp = async () => {
-    for (let i = 0; i < 400; i++) {
-      const lag = await log.lag('spec.reporting', REPORTING_TOPICS);
-      if (lag.every((l) => l.lag === 0)) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error('reporting never caught up');
-  };
+  let pipeline: ReportingPipeline | undefined;
+  const caughtUp = () => pipeline!.caughtUp();
 
   before(async () => {
-    db = await freshDatabase(ADMIN_URL, 'vigil_snapshots_cli');
-    await runMigrations(db.url);
-    sql = createSql(db.url, { max: 4 });
-    store = await openReportingStore(db.url);
-    log = createEmbeddedEventLog({ sql });
-    await log.ensureTopics(ALL_TOPICS.map((x) => ({ name: x.name, partitions: x.partitions })));
-    const projection = new ReportingProjection({
-      store,
-      eventLog: log,
-      producer,
-      snapshots: new SnapshotMaker(pciCatalog(), 'merchant', () => new Date()),
-      logger: { info: () => undefined, warn: () => undefined },
-    });
-    sub = await log.subscribe({
-      group: 'spec.reporting',
-      topics: REPORTING_TOPICS,
-      handler: projection.handle,
-    });
-    await sub.ready;
+    pipeline = await startReporting('vigil_snapshots_cli');
+    ({ sql, store, log } = pipeline);
   });
   after(async () => {
-    await sub?.stop();
-    await log?.close();
-    await store?.close();
-    await sql?.close();
-    await db?.drop();
+    await pipeline?.close();
   });
 
   it('lists versions with their trigger, cuts one on request, diffs a fix and rebuilds every hash', async () => {
