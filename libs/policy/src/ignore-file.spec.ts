@@ -208,7 +208,7 @@ describe('ignore file: errors name the file, the entry and the problem', () => {
     });
   });
 
-  it('rejects a billion-laughs document quickly', () => {
+  it('rejects a billion-laughs document at the alias limit, before expanding it', () => {
     const lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
     for (let i = 1; i < 9; i++) {
       const prev = String.fromCharCode(96 + i);
@@ -216,14 +216,11 @@ describe('ignore file: errors name the file, the entry and the problem', () => {
       lines.push(`${cur}: &${cur} [${Array(9).fill(`*${prev}`).join(',')}]`);
     }
     lines.push('ignores: []');
-    const started = process.hrtime.bigint();
     const err = errorOf(lines.join('\n'));
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
     assert.equal(
       err.message,
       `ignore file ${F}: cannot be expanded: Excessive alias count indicates a resource exhaustion attack`,
     );
-    assert.ok(ms < 500, `took ${ms} ms`);
   });
 
   it('still allows a few aliases for a shared scope', () => {

@@ -62,9 +62,8 @@ describe('embedded Postgres lock files', () => {
 
   it('takes over a gate left by a dead process', async () => {
     writeFileSync(join(dir, 'postgres.gate'), JSON.stringify({ pid: deadPid(), token: 'gone', at: 0 }));
-    const t0 = Date.now();
+    // Waiting for the dead holder instead would fail at the deadline, naming the gate.
     assert.equal(await withGate(dir, 2_000, async () => 'ran'), 'ran');
-    assert.ok(Date.now() - t0 < 1_000);
   });
 
   it('waits for a live holder and fails at the deadline naming the file', async () => {

@@ -129,11 +129,9 @@ describe('database admin helpers', () => {
   });
 
   it('gives up waiting at the deadline, naming the URL and the last error', async () => {
-    const t0 = Date.now();
     await assert.rejects(
       waitForDatabase('postgresql://postgres:pw@127.0.0.1:1/vigil', 400),
       /^Error: database postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/vigil did not answer within 400 ms: connect ECONNREFUSED/,
     );
-    assert.ok(Date.now() - t0 < 2_000);
   });
 });

@@ -65,8 +65,53 @@ const summary = {
   fail: count('fail'),
   skipped: count('skipped'),
   todo: count('todo'),
+  failures: failuresOf(text),
 };
 if (process.env.VIGIL_TEST_SUMMARY)
   appendFileSync(process.env.VIGIL_TEST_SUMMARY, JSON.stringify(summary) + '\n');
 rmSync(tapDir, { recursive: true, force: true });
 process.exit(r.status ?? 1);
+
+/**
+ * The failed tests of a TAP stream, each with its suites, location and error: the summary repeats them at the end
+ * of the whole run, where a CI log cut to its tail still shows them. A suite failing only because a test inside it
+ * failed is left out (its test is listed).
+ */
+function failuresOf(tapText) {
+  const lines = tapText.split('\n');
+  const failures = [];
+  const subtests = []; // the "# Subtest:" names open at each depth
+  for (let i = 0; i < lines.length; i++) {
+    const sub = /^(\s*)# Subtest: (.*)$/.exec(lines[i]);
+    if (sub) {
+      const depth = sub[1].length / 4;
+      subtests.length = depth;
+      subtests[depth] = sub[2];
+      continue;
+    }
+    const notOk = /^(\s*)not ok \d+ - (.*?)(?: # .*)?$/.exec(lines[i]);
+    if (!notOk) continue;
+    const depth = notOk[1].length / 4;
+    const yaml = [];
+    for (let j = i + 1; j < lines.length && !/^\s*\.\.\.$/.test(lines[j]); j++) yaml.push(lines[j]);
+    const field = (k) => {
+      const at = yaml.findIndex((l) => l.trimStart().startsWith(`${k}: `));
+      if (at < 0) return undefined;
+      const value = yaml[at].trimStart().slice(k.length + 2);
+      if (value !== '|-' && value !== '|') return value.replace(/^'(.*)'$/, '$1').replace(/''/g, "'");
+      const indent = /^\s*/.exec(yaml[at])[0].length;
+      const block = [];
+      for (let j = at + 1; j < yaml.length && /^\s*/.exec(yaml[j])[0].length > indent; j++)
+        block.push(yaml[j].trim());
+      return block.join('\n');
+    };
+    if (field('failureType') === 'subtestsFailed') continue;
+    const error = (field('error') ?? '').split('\n').slice(0, 4).join(' | ').slice(0, 400);
+    failures.push({
+      name: [...subtests.slice(0, depth), notOk[2]].join(' > '),
+      location: field('location'),
+      error,
+    });
+  }
+  return failures;
+}

@@ -69,10 +69,19 @@ if (ok) {
 if (servers) await servers.stop();
 
 const counts = { pass: 0, fail: 0, skipped: 0, todo: 0 };
+const failures = [];
 if (existsSync(summaryFile)) {
   for (const line of readFileSync(summaryFile, 'utf8').split('\n').filter(Boolean)) {
     const s = JSON.parse(line);
     for (const k of Object.keys(counts)) counts[k] += s[k];
+    for (const f of s.failures ?? []) failures.push({ ...f, where: `${s.project} (${s.tier})` });
+  }
+}
+if (failures.length > 0) {
+  console.log('\n=== failed tests ===');
+  for (const f of failures) {
+    console.log(`${f.where}: ${f.name}${f.location ? `  [${f.location}]` : ''}`);
+    if (f.error) console.log(`    ${f.error}`);
   }
 }
 console.log('\n=== time per tier (budget) ===');

@@ -22,10 +22,11 @@ describe('acquireServers with servers from the environment', () => {
 describe('tcpAnswers', () => {
   it('is false for a refused port and for a host that never answers within the timeout', async () => {
     assert.equal(await tcpAnswers('127.0.0.1', 1, 1_000), false);
-    // TEST-NET-1 (RFC 5737) is never routed; the probe must give up at its timeout.
+    // TEST-NET-1 (RFC 5737) is never routed; the probe must give up at its timeout, not at the kernel's connect
+    // timeout (over two minutes), so the bound is far from the 300 ms asked for, whatever the machine's load.
     const started = Date.now();
     assert.equal(await tcpAnswers('192.0.2.1', 9092, 300), false);
-    assert.ok(Date.now() - started < 2_000);
+    assert.ok(Date.now() - started < 30_000);
   });
 });
 
