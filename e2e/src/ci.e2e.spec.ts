@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv from 'ajv';
 import { repoRoot } from '@vigil/testing';
@@ -156,7 +156,8 @@ describe('vigil ci on the example platform', () => {
   });
 
   test('an output that cannot be written exits 2 before anything is scanned', async () => {
-    const before = await runVigil(['snapshots', '--format', 'json']);
+    const before = await runVigil(['snapshots', '--format', 'json', ...common]);
+    assert.match(before.stdout, /"version"/, 'the runs before made versions to compare with');
     for (const flag of ['--sarif', '--junit']) {
       const path = join(tmp.dir, 'no-such-dir', 'out');
       const args = [...gate(), flag, path];
@@ -167,7 +168,33 @@ describe('vigil ci on the example platform', () => {
         new RegExp(`${flag} .*no-such-dir/out: cannot write it \\(its directory: ENOENT\\)`),
       );
     }
-    const after = await runVigil(['snapshots', '--format', 'json']);
+    const after = await runVigil(['snapshots', '--format', 'json', ...common]);
     assert.equal(after.stdout, before.stdout, 'no scan ran, so no snapshot version was added');
+  });
+
+  test('manifests that cannot be audited exit 2 before the image is scanned, naming each problem once', async () => {
+    const before = await runVigil(['snapshots', '--format', 'json', ...common]);
+    const dir = join(tmp.dir, 'bad-manifests');
+    mkdirSync(dir);
+    // A billion-laughs bomb, and two JSON files that are not Kubernetes objects.
+    const bomb = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let i = 1; i < 9; i++)
+      bomb.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9)
+          .fill(`*${String.fromCharCode(96 + i)}`)
+          .join(',')}]`,
+      );
+    writeFileSync(join(dir, 'bomb.yaml'), bomb.join('\n'));
+    writeFileSync(join(dir, 'a.json'), '{"expected": []}');
+    writeFileSync(join(dir, 'b.json'), '{"expected": [1]}');
+    const args = ['ci', '--image', imageTar, '--manifests', dir, '--fail-on', 'critical', ...common];
+    const r = await runVigil(args);
+    assert.equal(r.code, 2, explain(args, r));
+    assert.match(
+      r.stderr,
+      /^vigil ci: --manifests: 3 input\(s\) cannot be audited, so nothing was scanned: document has no kind \(2: \S+\/a\.json document 0 line 1, \S+\/b\.json document 0 line 1\); \S+\/bomb\.yaml document 0 line 1: Excessive alias count/m,
+    );
+    const after = await runVigil(['snapshots', '--format', 'json', ...common]);
+    assert.equal(after.stdout, before.stdout, 'the image was not scanned, so no snapshot version was added');
   });
 });

@@ -8,6 +8,7 @@ export {
 export { CHECKS, checkById } from './checks/registry.js';
 export type { CheckDefinition, CheckOutcome, PciUse } from './checks/check.model.js';
 export {
+  describeLoadErrors,
   loadManifests,
   parseManifestText,
   DEFAULT_LOADER_LIMITS,

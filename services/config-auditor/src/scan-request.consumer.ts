@@ -1,4 +1,4 @@
-import { auditCluster, auditManifests, type AuditResult } from '@vigil/config-audit';
+import { auditCluster, auditManifests, describeLoadErrors, type AuditResult } from '@vigil/config-audit';
 import {
   BlobRefSchema,
   ClusterSchema,
@@ -132,23 +132,22 @@ async function completed(
       }),
     );
   }
-  const notAudited = audit.errors.map(
-    (e) =>
-      `${e.file}${e.document === undefined ? '' : ` document ${e.document}`}${e.line ? ` line ${e.line}` : ''}: ${e.message}`,
-  );
+  const notAudited = audit.errors.length;
   // What could not be read was not checked, so this scan must not resolve what an earlier one found in it: the
   // rest is audited and reported, and the scan is FAILED (a failed scan resolves nothing). The same for an input
   // with nothing in it: a wrong path must not make every finding of the target go away.
-  const nothing = notAudited.length === 0 && audit.assets.length === 0 && audit.inventory.length === 0;
+  const nothing = notAudited === 0 && audit.assets.length === 0 && audit.inventory.length === 0;
   const error = [
-    ...(notAudited.length
-      ? [`${notAudited.length} input(s) not audited, so this scan resolves nothing: ${notAudited.join('; ')}`]
+    ...(notAudited
+      ? [
+          `${notAudited} input(s) not audited, so this scan resolves nothing: ${describeLoadErrors(audit.errors)}`,
+        ]
       : []),
     ...(nothing ? [`no Kubernetes objects in ${request.target?.key || 'the input'}`] : []),
     ...notes,
   ].join('; ');
   return {
-    status: notAudited.length > 0 || nothing ? ScanStatus.FAILED : ScanStatus.OK,
+    status: notAudited > 0 || nothing ? ScanStatus.FAILED : ScanStatus.OK,
     error,
     events: [
       ...audit.findings.map((finding) => ({

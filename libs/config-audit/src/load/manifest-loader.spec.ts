@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { corpusPath } from '@vigil/testing';
 import {
   DEFAULT_LOADER_LIMITS,
+  describeLoadErrors,
   loadManifests,
   parseManifestText,
   type LoadResult,
@@ -99,6 +100,21 @@ test('a wrong apiVersion or a missing kind is an error for that document', () =>
   assert.match(r.errors[0]!.message, /apiVersion v1 does not serve Deployment \(expected apps\/v1/);
   assert.equal(r.errors[1]!.document, 1);
   assert.match(r.errors[1]!.message, /has no kind/);
+});
+
+test('the errors of a load are described per problem, with its first three places and how many more', () => {
+  const r: LoadResult = { objects: [], errors: [], files: [] };
+  for (const f of ['a.json', 'b.json', 'c.json', 'd.json', 'e.json'])
+    parseManifestText('{"x": 1}', f, DEFAULT_LOADER_LIMITS, r);
+  parseManifestText('kind: Pod\nmetadata: {}\n', 'pod.yaml', DEFAULT_LOADER_LIMITS, r);
+  parseManifestText('{"y": 2}', 'f.json', DEFAULT_LOADER_LIMITS, r);
+  assert.equal(r.errors.length, 7);
+  assert.equal(
+    describeLoadErrors(r.errors),
+    `${r.errors[0]!.message} (6: a.json document 0 line 1, b.json document 0 line 1, c.json document 0 line 1, and 3 more); ` +
+      `pod.yaml document 0 line 1: ${r.errors[5]!.message}`,
+  );
+  assert.match(r.errors[0]!.message, /has no kind/);
 });
 
 test('an unreadable path throws and names it', async () => {

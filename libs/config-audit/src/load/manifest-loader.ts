@@ -79,6 +79,27 @@ async function loadFile(file: string, limits: LoaderLimits, result: LoadResult):
   parseManifestText(text, file, limits, result);
 }
 
+/**
+ * The documents that could not be read, grouped by what is wrong with them, each problem with its first few places:
+ * a directory holding 90 JSON files that are not manifests names the problem once, not 90 times.
+ */
+export function describeLoadErrors(errors: readonly LoadError[], placesShown = 3): string {
+  const byProblem = new Map<string, string[]>();
+  for (const e of errors) {
+    const place = `${e.file}${e.document === undefined ? '' : ` document ${e.document}`}${e.line ? ` line ${e.line}` : ''}`;
+    const places = byProblem.get(e.message) ?? [];
+    places.push(place);
+    byProblem.set(e.message, places);
+  }
+  return [...byProblem]
+    .map(([problem, places]) =>
+      places.length === 1
+        ? `${places[0]}: ${problem}`
+        : `${problem} (${places.length}: ${places.slice(0, placesShown).join(', ')}${places.length > placesShown ? `, and ${places.length - placesShown} more` : ''})`,
+    )
+    .join('; ');
+}
+
 /** Parses one file's text (YAML stream or JSON) into objects; exported so tests can feed bad input directly. */
 export function parseManifestText(
   text: string,

@@ -9,6 +9,7 @@ import {
   type Finding,
   type ScanReport,
 } from '@vigil/contracts';
+import { describeLoadErrors, loadManifests } from '@vigil/config-audit';
 import { isRequirementId } from '@vigil/pci';
 import { reportFromContent, toJunit, toSarif } from '@vigil/report';
 import type { Deployment } from '../deployment.js';
@@ -120,6 +121,10 @@ export async function ciCommand(i: CiCommandInput): Promise<number> {
   // The baseline is read before anything is scanned: a wrong one must stop the run, not follow it.
   const baseline =
     i.baselineFile ?? (i.baseline === undefined ? undefined : await loadBaseline(i, i.baseline));
+  // Manifests that cannot be audited would fail their scan after the image scan had made a snapshot version:
+  // reading them first (cheap, and the same loader the config auditor uses) fails the run before anything is stored.
+  for (const t of targets)
+    if (t.target.ref.case === 'manifests') await checkManifests(t.target.ref.value.sources);
 
   // Each scan runs through the scan command itself and is read back from its published JSON, so `vigil ci` sees
   // exactly what `vigil scan ... --format json` prints (same filters, same snapshot wait), without a second copy.
@@ -247,6 +252,21 @@ async function snapshotOf(i: CiCommandInput, scanId: string): Promise<Compliance
   const report = reportFromContent(stored.content, stored.contentHash);
   report.contentHash = stored.contentHash;
   return report;
+}
+
+async function checkManifests(sources: readonly string[]): Promise<void> {
+  let loaded: Awaited<ReturnType<typeof loadManifests>>;
+  try {
+    loaded = await loadManifests(sources);
+  } catch (err) {
+    throw new UsageError(`vigil ci: --manifests: ${(err as Error).message}`);
+  }
+  if (loaded.errors.length > 0)
+    throw new UsageError(
+      `vigil ci: --manifests: ${loaded.errors.length} input(s) cannot be audited, so nothing was scanned: ${describeLoadErrors(loaded.errors)}`,
+    );
+  if (loaded.objects.length === 0)
+    throw new UsageError(`vigil ci: --manifests: no Kubernetes objects in ${sources.join(', ')}`);
 }
 
 function checkWritable(path: string, flag: string): void {
