@@ -94,6 +94,14 @@ describe('parseDeadline, findingSourceOf', () => {
       parseDeadline('2027-03-01T01:00:00+02:00', '--expires').toISOString(),
       '2027-02-28T23:00:00.000Z',
     );
+    // A time must carry its zone: without one it would be read in the local zone of the machine.
+    for (const t of ['2027-01-31T17:00', '2027-01-31T17:00:00.5', '2027-01-31 17:00:00'])
+      assert.throws(
+        () => parseDeadline(t, '--expires'),
+        new RegExp(`--expires "${t}" has no time zone: add Z \\(UTC\\) or an offset`),
+      );
+    assert.throws(() => parseDeadline('2027-01-31junk', '--expires'), /is not a date/);
+    assert.equal(parseDeadline('2027-01-31T17:00Z', '--expires').toISOString(), '2027-01-31T17:00:00.000Z');
     assert.equal(findingSourceOf('RBAC'), FindingSource.CONFIG);
     assert.throws(() => findingSourceOf('network'), /source "network" is not one of image, config, rbac/);
   });

@@ -184,9 +184,18 @@ export function knownRequirement(id: string): string {
 export function parseDeadline(text: string, what: string): Date {
   const t = text.trim();
   const day = /^\d{4}-\d{2}-\d{2}$/.test(t);
+  const time = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i.test(t);
+  // A time without its zone would be read in the local zone of whoever ran the command: another instant on
+  // another machine, for a deadline someone signed off.
+  if (!day && !time && /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/i.test(t))
+    throw new ExceptionInputError(
+      `${what} "${text}" has no time zone: add Z (UTC) or an offset such as +01:00, or give a day (YYYY-MM-DD)`,
+    );
   const d = new Date(day ? `${t}T23:59:59.999Z` : t);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(t) || Number.isNaN(d.getTime()))
-    throw new ExceptionInputError(`${what} "${text}" is not a date (YYYY-MM-DD or an ISO-8601 time)`);
+  if ((!day && !time) || Number.isNaN(d.getTime()))
+    throw new ExceptionInputError(
+      `${what} "${text}" is not a date (YYYY-MM-DD, or an ISO-8601 time with its zone such as 2027-01-31T17:00:00Z)`,
+    );
   // Date rolls 2027-02-30 over into March; a signed-off expiry must be the day that was written.
   const [y, m, dd] = t.slice(0, 10).split('-').map(Number) as [number, number, number];
   const check = new Date(Date.UTC(y, m - 1, dd));
