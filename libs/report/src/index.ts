@@ -74,6 +74,7 @@ export {
   findingCounts,
   requirementSummary,
   type BuildSnapshotInput,
+  type FindingOrder,
   type Snapshot,
   type SnapshotRef,
   type LogPositionInput,
@@ -121,3 +122,4 @@ export {
 } from './runtime-window.js';
 export * from './junit/index.js';
 export { digestFromContent, type SnapshotDigest } from './snapshot-digest.js';
+export { assetKey } from './asset-key.js';

@@ -18,10 +18,12 @@ export interface SnapshotDigest {
   readonly exceptions: readonly ExceptionUse[];
   /** The entity type the version was assessed for; '' for versions made before it was recorded. */
   readonly entityType: string;
+  /** How the version orders its findings: 'asset', or '' (by id) for versions made before it was recorded. */
+  readonly findingOrder: string;
 }
 
 // Canonical JSON sorts keys, so the report's top-level members come as attestations, entityType, exceptions,
-// findingCounts, findings (almost all of the bytes), ..., summary (last). Neither "findings" nor "summary" names a field of
+// findingCounts, findingOrder, findings (almost all of the bytes), ..., summary (last). Neither "findings" nor "summary" names a field of
 // what comes before findings, and no string holds an unescaped quote, so the first `"findings":[` is the
 // top-level one; the last `"summary":` is the top-level one exactly when what follows it up to the closing brace
 // is one JSON value. Anything else (a small or unusual content) is decoded whole.
@@ -46,6 +48,7 @@ export function digestFromContent(content: Uint8Array, contentHash: string): Sna
     findingCounts: fromCanonicalJson(FindingCountsSchema, head.findingCounts ?? {}),
     exceptions: ((head.exceptions ?? []) as unknown[]).map((x) => fromCanonicalJson(ExceptionUseSchema, x)),
     entityType: typeof head.entityType === 'string' ? head.entityType : '',
+    findingOrder: typeof head.findingOrder === 'string' ? head.findingOrder : '',
   };
 }
 
@@ -54,18 +57,26 @@ function digestOf(report: {
   findingCounts?: FindingCounts;
   exceptions: ExceptionUse[];
   entityType: string;
+  findingOrder: string;
 }): SnapshotDigest {
   return {
     summary: report.summary ?? create(RequirementSummarySchema, {}),
     findingCounts: report.findingCounts ?? create(FindingCountsSchema, {}),
     exceptions: report.exceptions,
     entityType: report.entityType,
+    findingOrder: report.findingOrder,
   };
 }
 
-function parts(
-  bytes: Buffer,
-): { summary: unknown; findingCounts?: unknown; exceptions?: unknown; entityType?: unknown } | undefined {
+function parts(bytes: Buffer):
+  | {
+      summary: unknown;
+      findingCounts?: unknown;
+      exceptions?: unknown;
+      entityType?: unknown;
+      findingOrder?: unknown;
+    }
+  | undefined {
   const findingsAt = bytes.indexOf(FINDINGS_KEY);
   const summaryAt = bytes.lastIndexOf(SUMMARY_KEY);
   if (findingsAt < 0 || summaryAt < findingsAt || bytes[bytes.length - 1] !== 0x7d) return undefined;
@@ -80,6 +91,7 @@ function parts(
       findingCounts: before['findingCounts'],
       exceptions: before['exceptions'],
       entityType: before['entityType'],
+      findingOrder: before['findingOrder'],
     };
   } catch {
     return undefined;

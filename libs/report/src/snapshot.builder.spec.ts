@@ -553,6 +553,47 @@ describe('buildSnapshot: canonical content and hash', () => {
     assert.notEqual(more.contentHash, build(events).contentHash);
   });
 
+  it('orders findings by asset key, then id, and records the order; by id on request, as versions before it', () => {
+    // Six images of three findings each: in id order (ids are hashes) the images interleave.
+    const e = new Events('prod', 2000);
+    const events: EventEnvelope[] = [];
+    for (let i = 0; i < 6; i++) {
+      const ref = `registry.example.com/payments/svc-${i}:1.0`;
+      const found = ['CVE-2024-0727', 'CVE-2023-45853', 'CVE-2024-28182'].map((cve, j) =>
+        vuln({ cve, pkg: `pkg-${j}`, installed: '1.0', imageRef: ref, digest: '', severity: Severity.HIGH }),
+      );
+      events.push(e.started(`scan-${i}`, ScannerKind.IMAGE, ref, i));
+      for (const f of found) events.push(e.reported(`scan-${i}`, f, i));
+    }
+    const byAsset = build(events);
+    const refs = byAsset.report.findings.map((f) => f.asset!.imageRef);
+    assert.deepEqual(refs, [...refs].sort());
+    for (let i = 0; i + 1 < refs.length; i++)
+      if (refs[i] === refs[i + 1])
+        assert.ok(
+          byAsset.report.findings[i]!.id < byAsset.report.findings[i + 1]!.id,
+          'by id within an asset',
+        );
+    assert.equal(byAsset.report.findingOrder, 'asset');
+    assert.match(Buffer.from(byAsset.content).toString('utf8'), /"findingOrder":"asset"/);
+
+    const byId = build(events, { findingOrder: 'id' });
+    const ids = byId.report.findings.map((f) => f.id);
+    assert.deepEqual(ids, [...ids].sort());
+    assert.notDeepEqual(
+      byId.report.findings.map((f) => f.asset!.imageRef),
+      refs,
+      'the orders differ',
+    );
+    // No findingOrder in the content: the bytes a build before the asset order made for the same events.
+    assert.doesNotMatch(Buffer.from(byId.content).toString('utf8'), /findingOrder/);
+    assert.deepEqual([...ids].sort(), [...byAsset.report.findings.map((f) => f.id)].sort());
+    // Each hash is recomputed from its own report, whatever its order.
+    assert.equal(contentHashOf(byAsset.report), byAsset.contentHash);
+    assert.equal(contentHashOf(byId.report), byId.contentHash);
+    assert.notEqual(byId.contentHash, byAsset.contentHash);
+  });
+
   it('numbers versions and chains each to the previous hash', () => {
     const events = scenario();
     const v1 = build(events);

@@ -19,7 +19,7 @@ import {
   type EventEnvelope,
 } from '@vigil/contracts';
 import { createEmbeddedEventLog, type ConsumedRecord, type EventLog } from '@vigil/event-log';
-import { buildSnapshot, pciCatalog, reportFromContent } from '@vigil/report';
+import { assetKey, buildSnapshot, pciCatalog, reportFromContent } from '@vigil/report';
 import {
   createDatabase,
   createSql,
@@ -45,12 +45,20 @@ let store: ReportingStore;
 let sql: Sql;
 let log: EventLog;
 
-function projection(entityType: 'merchant' | 'service_provider' = 'merchant'): ReportingProjection {
+function projection(
+  entityType: 'merchant' | 'service_provider' = 'merchant',
+  findingOrder: 'asset' | 'id' = 'asset',
+): ReportingProjection {
   return new ReportingProjection({
     store,
     eventLog: log,
     producer,
-    snapshots: new SnapshotMaker(pciCatalog(), entityType, () => new Date('2026-12-01T00:00:00Z')),
+    snapshots: new SnapshotMaker(
+      pciCatalog(),
+      entityType,
+      () => new Date('2026-12-01T00:00:00Z'),
+      findingOrder,
+    ),
     logger: { info: () => undefined, warn: () => undefined },
   });
 }
@@ -68,7 +76,7 @@ function record(topic: string, e: EventEnvelope): ConsumedRecord {
   };
 }
 
-function finding(id: string, ruleId: string) {
+function finding(id: string, ruleId: string, imageRef = 'registry.example.com/acme/payment-api:1.4.2') {
   return create(FindingSchema, {
     id,
     source: FindingSource.IMAGE,
@@ -76,7 +84,7 @@ function finding(id: string, ruleId: string) {
     title: `${ruleId} in openssl`,
     severity: Severity.HIGH,
     pciRequirements: ['6.3.1', '11.3.1'],
-    asset: { cluster: scope.cluster, imageRef: 'registry.example.com/acme/payment-api:1.4.2' },
+    asset: { cluster: scope.cluster, imageRef },
     package: {
       ecosystem: 'Debian:12',
       name: 'libssl3',
@@ -86,11 +94,11 @@ function finding(id: string, ruleId: string) {
   });
 }
 
-function reported(scanId: string, id: string, ruleId: string) {
+function reported(scanId: string, id: string, ruleId: string, imageRef?: string) {
   return newEnvelope({
     payload: {
       case: 'findingReported',
-      value: create(FindingReportedSchema, { scanId, finding: finding(id, ruleId) }),
+      value: create(FindingReportedSchema, { scanId, finding: finding(id, ruleId, imageRef) }),
     },
     scope,
     subjectKey: id,
@@ -271,5 +279,44 @@ describe('reporting projection on a real database', () => {
     const bad = result.versions.filter((v) => !v.ok);
     assert.deepEqual(bad, []);
     assert.ok(result.versions.some((v) => v.version === provider!.version && v.ok));
+  });
+
+  it('orders findings by asset, then id, and a rebuild re-derives a version made when they were by id', async () => {
+    const onImage = (scanId: string, id: string, imageRef: string) =>
+      reported(scanId, id, 'CVE-2024-0727', imageRef);
+    const events = (scanId: string) => [
+      record(TOPICS.findings.image, onImage(scanId, 'image-aa01', 'registry.example.com/z/last:1')),
+      record(TOPICS.findings.image, onImage(scanId, 'image-zz02', 'registry.example.com/a/first:1')),
+      record(TOPICS.scans, completed(scanId, ['image-aa01', 'image-zz02'])),
+    ];
+    const contentOf = async () => {
+      const s = await store.latestSnapshot(scope.cluster);
+      const text = Buffer.from(s!.content).toString('utf8');
+      return { report: reportFromContent(s!.content, s!.contentHash), text, version: s!.version };
+    };
+    // An older build's version: by id, and no findingOrder in its content (so its hash is what that build made).
+    await projection('merchant', 'id').handle(events('scan-8'));
+    const old = await contentOf();
+    assert.equal(old.report.findingOrder, '');
+    assert.doesNotMatch(old.text, /"findingOrder"/);
+    const ids = old.report.findings.map((f) => f.id);
+    assert.deepEqual(ids, [...ids].sort());
+    await projection().handle(events('scan-9'));
+    const now = await contentOf();
+    assert.equal(now.report.findingOrder, 'asset');
+    const keys = now.report.findings.map((f) => `${assetKey(f.asset)} ${f.id}`);
+    assert.deepEqual(keys, [...keys].sort());
+    assert.ok(
+      keys.indexOf(`${scope.cluster}/registry.example.com/a/first:1 image-zz02`) <
+        keys.indexOf(`${scope.cluster}/registry.example.com/z/last:1 image-aa01`),
+      keys.join('\n'),
+    );
+    const result = await projection().rebuild();
+    assert.deepEqual(
+      result.versions.filter((v) => !v.ok),
+      [],
+    );
+    assert.ok(result.versions.some((v) => v.version === old.version && v.ok));
+    assert.ok(result.versions.some((v) => v.version === now.version && v.ok));
   });
 });

@@ -18,6 +18,7 @@ import {
 } from '@vigil/contracts';
 import type { ConsumedRecord, EventLog } from '@vigil/event-log';
 import {
+  assetKey,
   digestFromContent,
   evolve,
   initialState,
@@ -27,6 +28,7 @@ import {
   resolveFindings,
   scopeKey,
   type EntityType,
+  type FindingOrder,
   type OpenFinding,
   type ReportState,
 } from '@vigil/report';
@@ -43,7 +45,7 @@ import type {
 } from '@vigil/store';
 import { WriteQueue, yieldToIo } from './write-queue.js';
 import type { SnapshotMaker } from './snapshot-maker.js';
-import { assetKey, scannerWord, severityWord, sourceWord } from './words.js';
+import { scannerWord, severityWord, sourceWord } from './words.js';
 
 export interface ProjectionLogger {
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -292,7 +294,7 @@ export class ReportingProjection {
             this.state.scopes.get(scope)?.scope ?? scopeFromKey(scope),
             previous ? { version: previous.version, contentHash: previous.contentHash } : undefined,
             stored.logPosition,
-            await storedEntityType(tx, scope, stored.version),
+            await recordedShape(tx, scope, stored.version),
           );
           const chained = (stored.previousHash ?? '') === (previous?.contentHash ?? '');
           const v: RebuiltVersion = {
@@ -679,24 +681,29 @@ export class ReportingProjection {
 }
 
 /**
- * The entity type a stored version recorded, read through its digest (its findings are not decoded); undefined
- * for a version made before versions recorded it, or one whose content does not match its hash (the rebuild then
- * says it does not reproduce).
+ * The entity type and finding order a stored version recorded, read through its digest (its findings are not
+ * decoded). A version made before versions recorded its entity type gets the deployment's; one made before they
+ * recorded their order has its findings by id. Nothing for a version whose content does not match its hash (the
+ * rebuild then says it does not reproduce).
  */
-async function storedEntityType(
+async function recordedShape(
   reader: ReportingReader,
   scope: string,
   version: number,
-): Promise<EntityType | undefined> {
+): Promise<{ entityType?: EntityType; findingOrder?: FindingOrder }> {
   const stored = await reader.getSnapshot(scope, version);
-  if (!stored) return undefined;
-  let recorded: string;
+  if (!stored) return {};
+  let digest: ReturnType<typeof digestFromContent>;
   try {
-    recorded = digestFromContent(stored.content, stored.contentHash).entityType;
+    digest = digestFromContent(stored.content, stored.contentHash);
   } catch {
-    return undefined;
+    return {};
   }
-  return recorded === 'merchant' || recorded === 'service_provider' ? recorded : undefined;
+  const e = digest.entityType;
+  return {
+    ...(e === 'merchant' || e === 'service_provider' ? { entityType: e } : {}),
+    findingOrder: digest.findingOrder === 'asset' ? 'asset' : 'id',
+  };
 }
 
 /** The scope an event belongs to: its envelope's, or the default cluster's. */

@@ -193,10 +193,7 @@ describe('reporting killed with SIGKILL mid-batch', () => {
     assert.equal(vb!.contentHash, va!.contentHash, 'the killed run ends with the same snapshot');
     const report = reportFromContent(vb!.content, vb!.contentHash);
     assert.equal(report.findings.length, ids.length, 'no finding lost or doubled in the snapshot');
-    assert.deepEqual(
-      report.findings.map((x) => x.id),
-      [...ids].sort(),
-    );
+    assert.deepEqual(report.findings.map((x) => x.id).sort(), [...ids].sort());
     for (const store of [storeA, storeB]) {
       const open = await store.findingsForScope(scope.cluster, 'open');
       assert.equal(open.length, ids.length);

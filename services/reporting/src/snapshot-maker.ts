@@ -4,6 +4,7 @@ import {
   buildSnapshot,
   scopeKey,
   type EntityType,
+  type FindingOrder,
   type ReportState,
   type RequirementCatalog,
 } from '@vigil/report';
@@ -19,29 +20,35 @@ export class SnapshotMaker {
   /** How long the last make() spent building the content and appending it (diagnostics and the bench). */
   lastTimings: { buildMs: number; insertMs: number; contentBytes: number; storedBytes: number } | undefined;
 
+  /**
+   * `findingOrder` 'id' makes versions as builds before the asset order made them: only for the tests that check a
+   * rebuild still re-derives such versions.
+   */
   constructor(
     private readonly catalog: RequirementCatalog,
     private readonly entityType: EntityType,
     private readonly clock: () => Date,
+    private readonly findingOrder: FindingOrder = 'asset',
   ) {}
 
   /**
    * The content hash the fold gives at this position: what a rebuild compares with the stored version. The entity
-   * type is the stored version's when it recorded one (a version may have been made for another entity type than
-   * this deployment's now), this maker's otherwise.
+   * type and finding order are the stored version's (a version may have been made for another entity type than
+   * this deployment's now, or before findings were ordered by asset); this maker's when it recorded none.
    */
   contentHash(
     state: ReportState,
     scope: { tenant: string; cluster: string },
     previous: { version: number; contentHash: string } | undefined,
     logPosition: readonly { topic: string; partition: number; offset: string }[],
-    entityType: EntityType = this.entityType,
+    recorded: { entityType?: EntityType; findingOrder?: FindingOrder } = {},
   ): string {
     return buildSnapshot({
       state,
       scope,
       catalog: this.catalog,
-      entityType,
+      entityType: recorded.entityType ?? this.entityType,
+      ...(recorded.findingOrder ? { findingOrder: recorded.findingOrder } : {}),
       ...(previous ? { previous: { ...previous, scope } } : {}),
       logPosition,
       // Creation time lives beside the content, never in it.
@@ -64,6 +71,7 @@ export class SnapshotMaker {
       scope,
       catalog: this.catalog,
       entityType: this.entityType,
+      findingOrder: this.findingOrder,
       ...(latest ? { previous: { version: latest.version, contentHash: latest.contentHash, scope } } : {}),
       logPosition: at.logPosition,
       createdAt: this.clock(),

@@ -1,4 +1,4 @@
-import { FindingSource, ScannerKind, Severity, type Asset } from '@vigil/contracts';
+import { FindingSource, ScannerKind, Severity } from '@vigil/contracts';
 
 // The plain words the store's columns and the reports use for the contracts' enums.
 
@@ -23,16 +23,4 @@ export function severityWord(severity: Severity): 'CRITICAL' | 'HIGH' | 'MEDIUM'
     default:
       return 'UNKNOWN';
   }
-}
-
-/** A readable, stable key of the asset a finding is about: kind/cluster/namespace/name[/container], or image/node. */
-export function assetKey(asset: Asset | undefined): string {
-  if (!asset) return '';
-  const parts = [asset.cluster, asset.namespace, asset.resourceKind, asset.name, asset.container].filter(
-    (p) => p,
-  );
-  if (asset.imageDigest) parts.push(asset.imageDigest);
-  else if (asset.imageRef) parts.push(asset.imageRef);
-  if (asset.node) parts.push(`node:${asset.node}`);
-  return parts.join('/');
 }

@@ -12,10 +12,10 @@ import {
   type RequirementResult,
 } from '@vigil/contracts';
 import { Worker } from 'node:worker_threads';
-import { exceptionListing, reportFromContent, requirementSummary } from '@vigil/report';
+import { assetKey, exceptionListing, reportFromContent, requirementSummary } from '@vigil/report';
 import type { SnapshotDigest } from '@vigil/report';
 import type { ReportingReader, SnapshotInfo, StoredFinding } from '@vigil/store';
-import { assetKey, severityWord, sourceWord } from '../words.js';
+import { severityWord, sourceWord } from '../words.js';
 import {
   FindingStatusWord,
   RequirementStatusWord,
