@@ -32,6 +32,8 @@ export interface AcceptRiskInput {
   readonly justification: string;
   readonly approver: string;
   readonly expiresAt: Date;
+  /** How the caller names the expiry in an error ("--expires 2030-01-01"); "expiry <ISO time>" otherwise. */
+  readonly expiryLabel?: string;
   readonly expireOnFix?: boolean;
   readonly kind?: 'risk_acceptance' | 'compensating_control';
   readonly pciRequirements?: readonly string[];
@@ -62,6 +64,12 @@ export function exceptionRecorded(i: AcceptRiskInput): ExceptionRecorded {
   requireText(i.justification, 'justification');
   requireText(i.approver, 'approver');
   requireFuture(i.expiresAt, i.now, 'expiry');
+  requireWithinReview(
+    i.expiresAt,
+    i.now,
+    i.expiryLabel ?? `expiry ${i.expiresAt.toISOString()}`,
+    'PCI DSS 12.3.1 wants an accepted risk reviewed at least once every 12 months',
+  );
   const selector = create(FindingSelectorSchema, i.selector);
   if (isEmptySelector(selector))
     throw new ExceptionInputError(
@@ -118,6 +126,8 @@ export interface AttestInput {
     mediaType?: string;
   }[];
   readonly validUntil?: Date;
+  /** How the caller names the date in an error ("--valid-until 2030-01-01"). */
+  readonly validUntilLabel?: string;
   readonly now: Date;
   readonly newId?: () => string;
 }
@@ -127,7 +137,16 @@ export function requirementAttested(i: AttestInput): RequirementAttested {
   requireText(i.by, 'attested-by');
   requireText(i.statement, 'statement');
   const requirementId = knownRequirement(i.requirementId);
-  if (i.validUntil !== undefined) requireFuture(i.validUntil, i.now, 'valid-until date');
+  if (i.validUntil !== undefined) {
+    requireFuture(i.validUntil, i.now, 'valid-until date');
+    // Manual evidence is looked at again within the same year as an accepted risk.
+    requireWithinReview(
+      i.validUntil,
+      i.now,
+      i.validUntilLabel ?? `valid-until date ${i.validUntil.toISOString()}`,
+      'an annual assessment relies on manual evidence from the last 12 months',
+    );
+  }
   for (const f of i.attachments) {
     requireText(f.name, 'attachment name');
     if (!/^sha256:[0-9a-f]{64}$/.test(f.sha256))
@@ -228,6 +247,32 @@ function isEmptySelector(s: FindingSelector): boolean {
     s.packages.length === 0 &&
     s.paths.length === 0
   );
+}
+
+/** The longest an acceptance or an attestation may run before it must be reviewed again, in calendar months. */
+export const MAX_REVIEW_MONTHS = 12;
+
+/**
+ * An acceptance comes back for review within 12 months (PCI DSS 12.3.1: each targeted risk analysis is reviewed
+ * at least once every 12 months; compensating controls are re-validated annually), so a deadline further out is
+ * refused, whichever path records it. The limit is the whole day 12 calendar months from now (UTC), the day a
+ * deadline given as YYYY-MM-DD may name at most.
+ */
+function requireWithinReview(deadline: Date, now: Date, what: string, why: string): void {
+  const last = addMonths(now, MAX_REVIEW_MONTHS);
+  const endOfLastDay = Date.UTC(last.getUTCFullYear(), last.getUTCMonth(), last.getUTCDate() + 1) - 1;
+  if (deadline.getTime() > endOfLastDay)
+    throw new ExceptionInputError(
+      `${what} is more than ${MAX_REVIEW_MONTHS} months ahead (at most ${last.toISOString().slice(0, 10)}; ${why})`,
+    );
+}
+
+// Calendar months in UTC; a day the target month lacks is its last (2028-02-29 + 12 months is 2029-02-28).
+function addMonths(d: Date, months: number): Date {
+  const target = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + months, 1));
+  const lastDay = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
+  target.setUTCDate(Math.min(d.getUTCDate(), lastDay));
+  return target;
 }
 
 function requireText(value: string | undefined, what: string): void {

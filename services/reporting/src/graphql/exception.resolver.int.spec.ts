@@ -155,13 +155,15 @@ async function gql(query: string, token: string, variables?: Record<string, unkn
 const ACCEPT = `mutation A($input: AcceptRiskInput!) { acceptRisk(input: $input) { id scope eventId } }`;
 const ATTEST = `mutation T($input: AttestRequirementInput!) { attestRequirement(input: $input) { id scope eventId } }`;
 const REVOKE = `mutation R($input: RevokeInput!) { revokeException(input: $input) { id } }`;
+// The resolvers judge dates against the real clock: expiries are days from now, within the 12-month review limit.
+const daysAhead = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
 const acceptInput = (over: Record<string, unknown> = {}) => ({
   scope: scope.cluster,
   selector: { packages: ['openssl'], imageRepository: 'registry.example.com/acme/payment-api' },
   owner: 'payments-platform',
   justification: 'no fixed base image yet; TLS terminates at the mesh sidecar',
   approver: 'ciso@acme.example',
-  expiresAt: '2027-01-31T23:59:59.000Z',
+  expiresAt: daysAhead(60),
   ...over,
 });
 
@@ -258,6 +260,26 @@ describe('exception and attestation mutations over HTTP', () => {
     );
     const empty = await gql(ACCEPT, tokens.admin!, { input: acceptInput({ selector: {} }) });
     assert.match(empty.errors?.[0]?.message ?? '', /selects no findings/);
+    // The CLI's 12-month review limit holds here too: the rule is the event's, not the command's.
+    const far = daysAhead(400);
+    const late = await gql(ACCEPT, tokens.admin!, { input: acceptInput({ expiresAt: far }) });
+    assert.equal(late.errors?.[0]?.extensions?.['code'], 'BAD_USER_INPUT');
+    assert.match(
+      late.errors?.[0]?.message ?? '',
+      new RegExp(
+        `^input: expiresAt ${far.replace(/[.]/g, '\\.')} is more than 12 months ahead \\(at most \\d{4}-\\d{2}-\\d{2}; PCI DSS 12\\.3\\.1`,
+      ),
+    );
+    const attestLate = await gql(ATTEST, tokens.auditor!, {
+      input: {
+        scope: scope.cluster,
+        requirementId: '12.10.1',
+        statement: 's',
+        attachments: [],
+        validUntil: far,
+      },
+    });
+    assert.match(attestLate.errors?.[0]?.message ?? '', /^input: validUntil .* is more than 12 months ahead/);
   });
 
   it("makes an admin's acceptance cover the finding in the next snapshot, and a revocation undo it", async () => {
@@ -362,7 +384,7 @@ describe('exception and attestation mutations over HTTP', () => {
         statement: 'Incident response plan tested in the October tabletop exercise',
         attestedBy: 'qsa@assessor.example',
         attachments: [{ name: 'ir-plan.pdf', sha256: hash, size: '182304', mediaType: 'application/pdf' }],
-        validUntil: '2027-10-31T00:00:00Z',
+        validUntil: daysAhead(300),
       },
     });
     assert.equal(r.errors, undefined, JSON.stringify(r.errors));

@@ -71,6 +71,7 @@ export class ExceptionResolver {
         justification: input.justification,
         approver: input.approver,
         expiresAt: input.expiresAt,
+        expiryLabel: `expiresAt ${input.expiresAt.toISOString()}`,
         expireOnFix: input.expireOnFix ?? false,
         kind:
           input.kind === ExceptionKindWord.compensating_control ? 'compensating_control' : 'risk_acceptance',
@@ -132,7 +133,9 @@ export class ExceptionResolver {
           size: BigInt(a.size),
           ...(a.mediaType ? { mediaType: a.mediaType } : {}),
         })),
-        ...(input.validUntil ? { validUntil: input.validUntil } : {}),
+        ...(input.validUntil
+          ? { validUntil: input.validUntil, validUntilLabel: `validUntil ${input.validUntil.toISOString()}` }
+          : {}),
         now: new Date(),
       });
     });

@@ -15,13 +15,7 @@ import { osUser } from '../cli-user.js';
 import type { Deployment } from '../deployment.js';
 import type { Output } from '../output.js';
 import { UsageError, commandName, usageError } from '../usage-error.js';
-import {
-  publish,
-  requireRecorded,
-  requireWithinReview,
-  snapshotLine,
-  type CommandFlags,
-} from './exception.command.js';
+import { publish, requireRecorded, snapshotLine, type CommandFlags } from './exception.command.js';
 import type { SnapshotRequester } from './snapshots.command.js';
 
 // `vigil attest` records manual evidence for a requirement automation cannot fully test. The files stay with the
@@ -140,19 +134,9 @@ export async function attestArgs(
       by,
       statement,
       attachments,
-      ...(validUntil ? { validUntil } : {}),
+      ...(validUntil ? { validUntil, validUntilLabel: `--valid-until ${validText}` } : {}),
       now,
     });
-    // Manual evidence is looked at again within the same year as an accepted risk; a past date is refused above.
-    if (validText !== undefined && validUntil)
-      requireWithinReview(
-        validText,
-        validUntil,
-        now,
-        '--valid-until',
-        problem,
-        'an annual assessment relies on manual evidence from the last 12 months',
-      );
     return {
       payload: { case: 'requirementAttested', value },
       key: value.attestationId,

@@ -102,6 +102,7 @@ export function exceptionArgs(
           justification: need(i.flags, 'justification', 'accept'),
           approver: approvers[0] ?? need(i.flags, 'approver', 'accept'),
           expiresAt,
+          expiryLabel: `--expires ${expires}`,
           expireOnFix: i.flags['expire-on-fix'] === true,
           kind: kind === 'compensating' ? 'compensating_control' : 'risk_acceptance',
           pciRequirements: many(i.flags, 'requirement'),
@@ -110,8 +111,6 @@ export function exceptionArgs(
         // exceptionRecorded takes one approver; the others approved at the same moment.
         const first = value.approvers[0]!;
         value.approvers = [...new Set(approvers)].map((name) => ({ ...first, name }));
-        // After exceptionRecorded, so a missing owner or an expiry in the past is named first.
-        requireWithinReview(expires, expiresAt, now, '--expires', accept);
         return {
           payload: { case: 'exceptionRecorded', value },
           key: value.exceptionId,
@@ -149,39 +148,6 @@ export function exceptionArgs(
 
 function accept(problem: string): UsageError {
   return usageError('exception', 'accept', problem);
-}
-
-/** The longest an acceptance may run before it must be reviewed again, in calendar months. */
-export const MAX_EXCEPTION_MONTHS = 12;
-
-/**
- * An acceptance comes back for review within 12 months (PCI DSS 12.3.1: each targeted risk analysis is reviewed
- * at least once every 12 months; compensating controls are re-validated annually), so an expiry further out is
- * refused. The limit is the whole day 12 calendar months from now (UTC), the day an expiry given as YYYY-MM-DD
- * may name at most. An expiry in the past is left to exceptionRecorded, which refuses it.
- */
-export function requireWithinReview(
-  text: string,
-  deadline: Date,
-  now: Date,
-  flag: string,
-  problem: (message: string) => UsageError,
-  why = 'PCI DSS 12.3.1 wants an accepted risk reviewed at least once every 12 months',
-): void {
-  const last = addMonths(now, MAX_EXCEPTION_MONTHS);
-  const endOfLastDay = Date.UTC(last.getUTCFullYear(), last.getUTCMonth(), last.getUTCDate() + 1) - 1;
-  if (deadline.getTime() > endOfLastDay)
-    throw problem(
-      `${flag} ${text} is more than ${MAX_EXCEPTION_MONTHS} months ahead (at most ${last.toISOString().slice(0, 10)}; ${why})`,
-    );
-}
-
-// Calendar months in UTC; a day the target month lacks is its last (2028-02-29 + 12 months is 2029-02-28).
-function addMonths(d: Date, months: number): Date {
-  const target = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + months, 1));
-  const lastDay = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
-  target.setUTCDate(Math.min(d.getUTCDate(), lastDay));
-  return target;
 }
 
 /**
