@@ -9,7 +9,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ComplianceReportSchema, RequirementStatus, create, type ComplianceReport } from '@vigil/contracts';
+import {
+  ComplianceReportSchema,
+  ExceptionUseSchema,
+  RequirementStatus,
+  create,
+  type ComplianceReport,
+} from '@vigil/contracts';
 import { requirement } from '@vigil/pci';
 import { Severity, misconfig, ts, vuln } from '../events.spec-helper.js';
 import { toJunit, xmlAttr, xmlText } from './junit.renderer.js';
@@ -194,6 +200,24 @@ describe('toJunit', () => {
         `<testcase classname="vigil.findings" name="workload/privileged ${privileged.id}" time="0">`,
       ),
     );
+  });
+
+  it('fails no accepted finding there: its acceptance is named in the suite output instead', () => {
+    // The privileged container is accepted; its requirement is not assessed, and the CVE's is not either.
+    const r = report();
+    r.requirements = r.requirements.filter((x) => x.id !== '2.2.5' && x.id !== '6.3.1');
+    r.exceptions = [
+      create(ExceptionUseSchema, { exceptionId: 'exc-tokenizer', coveredFindingIds: [privileged.id] }),
+    ];
+    const xml = toJunit(r);
+    assert.ok(validate(ANT_XSD, xml).ok, xml);
+    assert.match(
+      xml,
+      /<testsuite name="Findings outside the assessed requirements" tests="1" failures="1" errors="0" skipped="0"/,
+    );
+    assert.ok(xml.includes(`name="CVE-2023-5363 ${ssl.id}"`));
+    assert.ok(!xml.includes(`name="workload/privileged ${privileged.id}"`));
+    assert.match(xml, /CRITICAL workload\/privileged [^\n]* — accepted risk \(exc-tokenizer\)/);
   });
 
   it('is deterministic', () => {

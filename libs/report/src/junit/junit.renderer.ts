@@ -1,5 +1,6 @@
 import { RequirementStatus, Severity, type ComplianceReport, type Finding } from '@vigil/contracts';
 import { isRequirementId, principalOf } from '@vigil/pci';
+import { acceptedFindingIds } from '../compliance-table.renderer.js';
 import { comparePciIds } from '../sarif/sarif.renderer.js';
 
 // JUnit XML for CI systems (Jenkins, GitLab, GitHub test reporters). A pipeline user reads it as "which PCI DSS
@@ -97,13 +98,19 @@ export function toJunit(report: ComplianceReport, options: JunitOptions = {}): s
       },
     });
   }
-  const other = report.findings
-    .filter((f) => !counted.has(f.id) && fails(f))
+  // An accepted finding fails nothing: its requirement's case says so when the requirement is assessed, and the last
+  // suite's output when it is not (a not_tested requirement, or a finding that only supports its requirements).
+  const accepted = acceptedFindingIds(report);
+  const uncounted = report.findings
+    .filter((f) => !counted.has(f.id))
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const other = uncounted.filter((f) => !accepted.has(f.id) && fails(f));
   if (other.length > 0) {
     suites.set('other', {
       name: JUNIT_OTHER_SUITE,
-      out: [],
+      out: uncounted
+        .filter((f) => accepted.has(f.id))
+        .map((f) => `${findingLine(f)} — accepted risk (${exceptionsCovering(report, f.id).join(', ')})`),
       cases: other.map((f) => ({
         classname: 'vigil.findings',
         name: `${f.ruleId} ${f.id}`,
@@ -112,6 +119,10 @@ export function toJunit(report: ComplianceReport, options: JunitOptions = {}): s
     });
   }
   return render(report, [...suites.values()], options);
+}
+
+function exceptionsCovering(report: ComplianceReport, findingId: string): string[] {
+  return report.exceptions.filter((x) => x.coveredFindingIds.includes(findingId)).map((x) => x.exceptionId);
 }
 
 function render(report: ComplianceReport, suites: readonly Suite[], options: JunitOptions): string {
