@@ -453,7 +453,10 @@ describe('evidence report contents', () => {
     assert.ok(html.includes(openssl.id), 'the resolved openssl finding is in the diff');
     assert.match(html, /1 resolved/);
     for (const r of s2.report.requirements) assert.ok(html.includes(`id="req-${r.id}"`), r.id);
-    assert.match(html, /<svg[^>]*aria-label="Open findings by severity/);
+    assert.match(
+      html,
+      /<svg[^>]*aria-label="Findings by severity per snapshot version, accepted ones included"/,
+    );
     assert.doesNotMatch(html, /<script|\bsrc=|href="http|url\(/);
     assert.ok(html.includes('Container &#34;api&#34; runs privileged'));
   });

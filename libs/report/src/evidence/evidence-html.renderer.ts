@@ -219,12 +219,12 @@ function severityChart(history: readonly VersionHistory[]): string {
     (s, k) =>
       `<rect x="${left + k * 90}" y="${height - 10}" width="10" height="10" fill="${SEVERITY_COLOURS[s]}"/><text x="${left + k * 90 + 14}" y="${height - 1}" font-size="11">${s}</text>`,
   ).join('');
-  return `<figure><svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Open findings by severity per snapshot version" width="${width}" height="${height + 12}" viewBox="0 0 ${width} ${height + 12}">
+  return `<figure><svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Findings by severity per snapshot version, accepted ones included" width="${width}" height="${height + 12}" viewBox="0 0 ${width} ${height + 12}">
 <line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="#555"/><line x1="${left}" y1="${top + plotH}" x2="${width - 10}" y2="${top + plotH}" stroke="#555"/>
 <text x="${left - 6}" y="${top + 10}" font-size="11" text-anchor="end">${max}</text><text x="${left - 6}" y="${top + plotH}" font-size="11" text-anchor="end">0</text>
 ${bars.join('\n')}
 ${legend}
-</svg><figcaption>Open findings by severity, per snapshot version.</figcaption></figure>`;
+</svg><figcaption>Findings by severity, per snapshot version (accepted ones included, as each version counts them).</figcaption></figure>`;
 }
 
 // A grid: requirements with findings in any version (rows) by version (columns), shaded by the count.

@@ -25,6 +25,8 @@ import { fileURLToPath } from 'node:url';
 import Ajv from 'ajv';
 import {
   AssetKind,
+  ExceptionKind,
+  ExceptionUseSchema,
   FindingSchema,
   FindingSource,
   MatchType,
@@ -552,6 +554,39 @@ describe('SARIF renderer', () => {
     assert.deepEqual(run(toSarif(imageFindings(), { toolVersion: '0.1.0' })).properties, {
       'vigil-sarif-version': 1,
     });
+  });
+
+  it('writes an accepted external suppression on each finding an exception of the snapshot covers', () => {
+    const [first, ...rest] = imageFindings();
+    const exceptions = [
+      create(ExceptionUseSchema, {
+        exceptionId: 'exc-openssl',
+        kind: ExceptionKind.COMPENSATING_CONTROL,
+        owner: 'payments-platform',
+        justification: 'TLS terminates at the mesh sidecar',
+        approvers: [{ name: 'ciso@acme.example' }],
+        expiresAt: { seconds: 1_800_000_000n, nanos: 0 },
+        coveredFindingIds: [first!.id],
+      }),
+    ];
+    const log = toSarif([first!, ...rest], { toolVersion: '0.1.0', exceptions });
+    assertSchemaValid(log);
+    const byId = new Map(run(log).results.map((r) => [r.partialFingerprints[FINGERPRINT_KEY], r]));
+    assert.deepEqual(byId.get(first!.id)!.suppressions, [
+      {
+        kind: 'external',
+        status: 'accepted',
+        justification:
+          'compensating control exc-openssl (owner payments-platform): TLS terminates at the mesh sidecar',
+        properties: {
+          'vigil-exception-id': 'exc-openssl',
+          expires: '2027-01-15T08:00:00.000Z',
+          approvers: ['ciso@acme.example'],
+        },
+      },
+    ]);
+    assert.ok(rest.length > 0);
+    for (const f of rest) assert.equal(byId.get(f.id)!.suppressions, undefined);
   });
 
   it('orders PCI ids as the catalog does and bands security-severity by the finding severity', () => {

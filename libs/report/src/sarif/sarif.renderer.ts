@@ -10,7 +10,16 @@
 // Output is a pure function of the findings and options: results sorted by (ruleId, finding id), rules by id.
 import { isAbsolute, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { AssetKind, FindingSource, Severity, type Asset, type Finding } from '@vigil/contracts';
+import {
+  AssetKind,
+  ExceptionKind,
+  FindingSource,
+  Severity,
+  timestampDate,
+  type Asset,
+  type ExceptionUse,
+  type Finding,
+} from '@vigil/contracts';
 import type {
   ArtifactLocation,
   LogicalLocation,
@@ -19,6 +28,7 @@ import type {
   SarifLocation,
   SarifLog,
   SarifResult,
+  SarifSuppression,
 } from './sarif.types.js';
 
 export type { ReportingDescriptor, SarifLevel, SarifLog, SarifResult, SarifRun } from './sarif.types.js';
@@ -48,6 +58,11 @@ export interface SarifOptions {
    * the SARIF can compare it with the key the deployment published.
    */
   evidenceKeyFingerprint?: string;
+  /**
+   * The exceptions of the snapshot (ComplianceReport.exceptions): a finding one of them covers is written with an
+   * accepted external suppression naming it, as it stops failing its requirements in the snapshot.
+   */
+  exceptions?: readonly ExceptionUse[];
 }
 
 const SEVERITY_WORD: Record<Severity, string> = {
@@ -161,9 +176,14 @@ export function toSarif(findings: readonly Finding[], options: SarifOptions): Sa
   const rules = ruleIds.map((id) => ruleOf(id, byRule.get(id)!));
   const ruleIndex = new Map(ruleIds.map((id, i) => [id, i]));
   let usesBase = false;
+  const covering = new Map<string, ExceptionUse[]>();
+  for (const x of options.exceptions ?? [])
+    for (const id of x.coveredFindingIds) covering.set(id, [...(covering.get(id) ?? []), x]);
   const results = ordered.map((f) => {
     const r = resultOf(f, ruleIndex.get(f.ruleId)!, options.artifactBase);
     usesBase ||= r.usesBase;
+    const by = covering.get(f.id);
+    if (by) r.result.suppressions = by.map(suppressionOf);
     return r.result;
   });
 
@@ -326,6 +346,20 @@ function resultOf(
     properties: resultProperties(f, severity),
   };
   return { result, usesBase };
+}
+
+function suppressionOf(x: ExceptionUse): SarifSuppression {
+  const kind = x.kind === ExceptionKind.COMPENSATING_CONTROL ? 'compensating control' : 'accepted risk';
+  return {
+    kind: 'external',
+    status: 'accepted',
+    justification: `${kind} ${x.exceptionId} (owner ${x.owner}): ${x.justification}`,
+    properties: {
+      'vigil-exception-id': x.exceptionId,
+      ...(x.expiresAt ? { expires: timestampDate(x.expiresAt).toISOString() } : {}),
+      approvers: x.approvers.map((a) => a.name),
+    },
+  };
 }
 
 function resultProperties(f: Finding, severity: string | undefined): Record<string, unknown> {

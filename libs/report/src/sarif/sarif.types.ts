@@ -56,6 +56,15 @@ export interface SarifResult {
   locations: SarifLocation[];
   relatedLocations?: SarifLocation[];
   partialFingerprints: Record<string, string>;
+  /** SARIF 2.1.0 §3.27.23: an accepted risk is an external suppression, so code scanning does not show it open. */
+  suppressions?: SarifSuppression[];
+  properties: PropertyBag;
+}
+
+export interface SarifSuppression {
+  kind: 'external';
+  status: 'accepted';
+  justification: string;
   properties: PropertyBag;
 }
 

@@ -222,7 +222,12 @@ export function ciReports(i: {
 }): { sarif: () => string; junit: () => string } {
   const key = i.keyFingerprint ? { evidenceKeyFingerprint: i.keyFingerprint } : {};
   return {
-    sarif: () => JSON.stringify(toSarif(i.findings, { toolVersion: i.toolVersion, ...key }), null, 2) + '\n',
+    sarif: () =>
+      JSON.stringify(
+        toSarif(i.findings, { toolVersion: i.toolVersion, exceptions: i.report.exceptions, ...key }),
+        null,
+        2,
+      ) + '\n',
     junit: () =>
       toJunit(i.report, {
         ...key,

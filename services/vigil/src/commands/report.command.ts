@@ -77,7 +77,11 @@ export async function reportCommand(i: ReportCommandInput): Promise<number> {
     i.out.result(JSON.stringify({ ...toReportJson(ComplianceReportSchema, report), ...key }, null, 2));
   else if (i.format === 'sarif')
     i.out.result(
-      JSON.stringify(toSarif(report.findings, { toolVersion: i.toolVersion ?? '', ...key }), null, 2),
+      JSON.stringify(
+        toSarif(report.findings, { toolVersion: i.toolVersion ?? '', exceptions: report.exceptions, ...key }),
+        null,
+        2,
+      ),
     );
   else if (i.format === 'csv') {
     // CSV has no place for it: a column would repeat one deployment fact on every requirement row, and a comment
