@@ -354,6 +354,9 @@ test('vigil extras: world-writable system files, CNI config protection, kubelet 
     assert.equal(ww.status, 'fail');
     assert.match(ww.actual, /^1 world-writable: \/etc\/profile\.d\/evil\.sh 0666$/);
     assert.equal(ww.location, '/etc/profile.d/evil.sh');
+    // Hardening (2.2.6), not change detection: a mode check cannot show the mechanism 11.5.2 asks for.
+    const wwFinding = a.findings.find((f) => f.ruleId === 'fs.no-world-writable-system-files');
+    assert.deepEqual(wwFinding?.pciRequirements, ['2.2.6']);
     const cni = result(a, 'cni.config-files-protected');
     assert.equal(cni.status, 'fail');
     assert.match(cni.actual, /10-calico\.conflist mode 0644 owner root:root/);

@@ -530,11 +530,13 @@ const WALK_LIMIT = 200_000;
 
 const worldWritable: HostCheck = {
   id: 'fs.no-world-writable-system-files',
-  version: 1,
+  version: 2,
   title: 'No world-writable files or non-sticky world-writable directories in system directories',
   catalogue: 'vigil-extra',
   severity: Severity.HIGH,
-  pciRequirements: pciIds('2.2.6 / 11.5.2', 'fs.no-world-writable-system-files'),
+  // 2.2.6 only: files nobody may write make a hardened system, not a change-detection mechanism (11.5.2 wants one
+  // deployed, which a passing mode check cannot show; it put 11.5.2 in place on nodes that had none).
+  pciRequirements: pciIds('2.2.6', 'fs.no-world-writable-system-files'),
   remediation:
     'chmod o-w the listed paths (and find how they became writable: a package script, a deploy tool)',
   defaultLocation: '/etc',
