@@ -139,6 +139,33 @@ describe('vigil ci on the example platform', () => {
       assert.match(f!, /^\d+ critical$/, 'only critical findings fail at --fail-on critical');
   });
 
+  test('a scan leaves out what its ignore file accepts, names it, and passes the gate it would fail', async () => {
+    const ignoreFile = join(tmp.dir, 'vigilignore.yaml');
+    writeFileSync(
+      ignoreFile,
+      'ignores:\n  - id: CVE-2021-44906\n    reason: minimist only parses build-time arguments here\n',
+    );
+    const scan = (...more: string[]) => ['scan', 'image', imageTar, ...more, ...common];
+    const json = await runVigil(scan('--format', 'json', '--ignore-file', ignoreFile));
+    assert.equal(json.code, 0, explain(scan('--format', 'json', '--ignore-file', ignoreFile), json));
+    const all = await runVigil(scan('--format', 'json'));
+    const rules = (r: { stdout: string }) =>
+      ((JSON.parse(r.stdout) as Json).findings as Json[]).map((f) => f.ruleId as string);
+    assert.ok(rules(all).includes('CVE-2021-44906'));
+    assert.deepEqual(
+      rules(json).sort(),
+      rules(all)
+        .filter((r) => r !== 'CVE-2021-44906')
+        .sort(),
+    );
+    const table = await runVigil(scan('--ignore-file', ignoreFile, '--fail-on', 'critical'));
+    assert.equal(table.code, 0, explain(scan('--ignore-file', ignoreFile, '--fail-on', 'critical'), table));
+    assert.doesNotMatch(table.stdout, /CVE-2021-44906 .*minimist/);
+    assert.match(table.stdout, /^1 finding\(s\) accepted by the ignore file, not listed: CVE-2021-44906$/m);
+    const failing = await runVigil(scan('--fail-on', 'critical'));
+    assert.equal(failing.code, 1, explain(scan('--fail-on', 'critical'), failing));
+  });
+
   test('a baseline that is not a report exits 2 naming it', async () => {
     const bad = join(tmp.dir, 'not-a-report.json');
     writeFileSync(bad, '{"runs": []}');

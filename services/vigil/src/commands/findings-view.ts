@@ -18,6 +18,8 @@ export interface PolicyOutcome {
   notes: string[];
   /** Lines for stderr: expired or unused accepted risks. */
   warnings: string[];
+  /** The findings the ignore file accepts. */
+  ignoredIds: ReadonlySet<string>;
 }
 
 const SEVERITY_ORDER = [
@@ -81,8 +83,14 @@ export function policyOutcome(
     now: p.now,
   });
   const notes: string[] = [];
-  if (result.ignored.length > 0)
-    notes.push(`${result.ignored.length} finding(s) accepted by the ignore file`);
+  if (result.ignored.length > 0) {
+    const named = result.ignored.slice(0, 5).map((x) => x.finding.ruleId);
+    const more =
+      result.ignored.length > named.length ? `, and ${result.ignored.length - named.length} more` : '';
+    notes.push(
+      `${result.ignored.length} finding(s) accepted by the ignore file, not listed: ${named.join(', ')}${more}`,
+    );
+  }
   if (result.failed) notes.push(`policy failed: a finding at or above ${p.threshold} remains`);
   const where = (r: IgnoreRule) => `${r.origin.file}${r.origin.line ? `:${r.origin.line}` : ''}`;
   const warnings = [
@@ -94,7 +102,12 @@ export function policyOutcome(
       ? result.unusedRules.map((r) => `${where(r)}: the rule for ${r.id} matched no finding`)
       : []),
   ];
-  return { exitCode: result.exitCode, notes, warnings };
+  return {
+    exitCode: result.exitCode,
+    notes,
+    warnings,
+    ignoredIds: new Set(result.ignored.map((x) => x.finding.id)),
+  };
 }
 
 /**

@@ -115,7 +115,12 @@ export async function scanCommand(i: ScanCommandInput): Promise<number> {
   // An unfixed vulnerability has a package and no fixed version; checks have no package and always stay.
   const gated = i.ignoreUnfixed ? all.filter((f) => !f.package || f.package.fixedVersion !== '') : all;
   const shown = new Set(i.severity.map((w) => w.toUpperCase()));
-  const findings = shown.size ? gated.filter((f) => shown.has(Severity[f.severity])) : gated;
+  const outcome = policyOutcome(gated, i.policy);
+  // What the ignore file accepts is left out of what the scan prints, as Trivy's ignore files do; the snapshot still
+  // has it (the ignore file is local to this run) and the result names what was left out.
+  const findings = (shown.size ? gated.filter((f) => shown.has(Severity[f.severity])) : gated).filter(
+    (f) => !outcome.ignoredIds.has(f.id),
+  );
   const blob = async (role: string) => {
     const ref = completed.blobs.find((b) => b.role === role);
     return ref ? i.pipeline.store.getBlob(ref.digest) : undefined;
@@ -155,7 +160,6 @@ export async function scanCommand(i: ScanCommandInput): Promise<number> {
   // This scan's own version: with other scans running at once, the latest may be someone else's.
   const mine = (await i.pipeline.store.listSnapshots(i.cluster)).find((s) => s.scanId === scanId);
   const snapshot = mine ? await i.pipeline.store.getSnapshot(i.cluster, mine.version) : undefined;
-  const outcome = policyOutcome(gated, i.policy);
   // A gate must not pass on a scan that checked nothing.
   if (i.policy.threshold && completed.status !== ScanStatus.OK) {
     outcome.exitCode = 1;
