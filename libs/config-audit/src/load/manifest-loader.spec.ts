@@ -117,6 +117,39 @@ test('the errors of a load are described per problem, with its first three place
   assert.match(r.errors[0]!.message, /has no kind/);
 });
 
+test('a pod spec, container list or metadata of the wrong type is refused for its document; snippets are not', () => {
+  const r = parse(
+    [
+      'apiVersion: v1\nkind: Pod\nmetadata: { name: a }\nspec: { containers: notalist }',
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: b }\nspec: { template: { spec: { initContainers: [1] } } }',
+      'apiVersion: batch/v1\nkind: CronJob\nmetadata: { name: c }\nspec: { jobTemplate: [] }',
+      'apiVersion: v1\nkind: Service\nmetadata: just-a-string',
+      // What peers lint: no name, no containers.
+      'apiVersion: apps/v1\nkind: DaemonSet\nspec: { template: { spec: { hostNetwork: true } } }',
+    ].join('\n---\n'),
+  );
+  assert.deepEqual(
+    r.errors.map((e) => [e.document, e.message]),
+    [
+      [0, 'Pod: spec.containers is not a list; not audited'],
+      [1, 'Deployment: spec.template.spec.initContainers[0] is not a mapping; not audited'],
+      [2, 'CronJob: spec.jobTemplate is not a mapping; not audited'],
+      [3, 'Service: metadata is not a mapping; not audited'],
+    ],
+  );
+  assert.deepEqual(
+    r.objects.map((o) => o.raw['kind']),
+    ['DaemonSet'],
+  );
+});
+
+test('a document nested too deeply to parse is refused naming that, not the engine error', () => {
+  const r = parse(`${'['.repeat(200_000)}${']'.repeat(200_000)}`);
+  assert.equal(r.objects.length, 0);
+  assert.match(r.errors[0]!.message, /nested too deeply to read/);
+  assert.doesNotMatch(r.errors[0]!.message, /call stack/);
+});
+
 test('an unreadable path throws and names it', async () => {
   await assert.rejects(loadManifests(['/nonexistent/x']), /cannot read manifests at \/nonexistent\/x/);
 });

@@ -1,7 +1,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { LineCounter, parseAllDocuments } from 'yaml';
-import { apiVersionProblem, type LoadedObject } from '../model/k8s-object.js';
+import { apiVersionProblem, isAuditedKind, type LoadedObject } from '../model/k8s-object.js';
+import { podSpecProblem } from '../model/workload.js';
 
 /** A document that could not be read; the rest of the input is still audited. */
 export interface LoadError {
@@ -128,7 +129,7 @@ export function parseManifestText(
         file,
         document: index,
         line: at,
-        message: `invalid YAML: ${first.message.split('\n')[0]}`,
+        message: `invalid YAML: ${readable(first.message)}`,
       });
       return;
     }
@@ -140,13 +141,29 @@ export function parseManifestText(
         file,
         document: index,
         line,
-        message: (err as Error).message.split('\n')[0] ?? 'unreadable',
+        message: readable((err as Error).message),
       });
       return;
     }
     if (value === null || value === undefined) return; // an empty document between separators
     addObject(value, { file, document: index, line }, result);
   });
+}
+
+// The parser's own words, but an exhausted call stack (a document nested thousands of levels deep) said as such.
+function readable(message: string): string {
+  if (/Maximum call stack size exceeded/.test(message))
+    return 'nested too deeply to read (thousands of levels; no manifest needs that)';
+  return message.split('\n')[0] || 'unreadable';
+}
+
+// Metadata of the wrong type is refused as the API server's decoding refuses it; a missing name is not, so that
+// snippets lint as they do with the peer tools (their cases audit unnamed objects).
+function metadataProblem(o: Record<string, unknown>): string | undefined {
+  const m = o['metadata'];
+  if (m === undefined || m === null) return undefined;
+  if (typeof m !== 'object' || Array.isArray(m)) return 'metadata is not a mapping';
+  return undefined;
 }
 
 function addObject(
@@ -192,7 +209,10 @@ function addObject(
     });
     return;
   }
-  const problem = apiVersionProblem(kind, apiVersion);
+  const problem =
+    apiVersionProblem(kind, apiVersion) ??
+    (isAuditedKind(kind) ? metadataProblem(obj) : undefined) ??
+    podSpecProblem(kind, obj);
   if (problem) {
     result.errors.push({ ...pos(where), message: `${kind}${label}: ${problem}; not audited` });
     return;

@@ -66,6 +66,11 @@ export function apiVersionProblem(kind: string, apiVersion: string): string | un
   return `apiVersion ${apiVersion} does not serve ${kind} (expected ${known.join(' or ')})`;
 }
 
+/** A kind the checks audit as an API object (component configuration files are not among them). */
+export function isAuditedKind(kind: string): boolean {
+  return Object.prototype.hasOwnProperty.call(API_VERSIONS, kind);
+}
+
 export function isClusterScoped(kind: string): boolean {
   return CLUSTER_SCOPED.has(kind);
 }

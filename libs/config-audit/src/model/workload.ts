@@ -55,6 +55,33 @@ export function isWorkloadKind(kind: string): boolean {
   return kind in POD_SPEC_PATHS;
 }
 
+/**
+ * A workload's pod spec or container list of the wrong type (`containers: "x"`), which the API server's decoding
+ * refuses: audited as it was, it came out clean (no container, so no container check could fail). Fields left out
+ * are not refused: snippets without names or containers are linted as the peer tools lint them.
+ */
+export function podSpecProblem(kind: string, raw: Json): string | undefined {
+  const path = POD_SPEC_PATHS[kind];
+  if (!path) return undefined;
+  let node: unknown = raw;
+  for (let i = 0; i < path.length; i++) {
+    const next = obj(node);
+    if (!next) return `${path.slice(0, i).join('.')} is not a mapping`;
+    node = next[path[i]!];
+    if (node === undefined || node === null) return undefined;
+  }
+  const at = path.join('.');
+  const podSpec = obj(node);
+  if (!podSpec) return `${at} is not a mapping`;
+  for (const field of ['containers', 'initContainers', 'ephemeralContainers']) {
+    const list = podSpec[field];
+    if (list === undefined || list === null) continue;
+    if (!Array.isArray(list)) return `${at}.${field} is not a list`;
+    for (let i = 0; i < list.length; i++) if (!obj(list[i])) return `${at}.${field}[${i}] is not a mapping`;
+  }
+  return undefined;
+}
+
 /** Normalizes one object into a Workload, or undefined when it has no pod template. */
 export function toWorkload(o: LoadedObject): Workload | undefined {
   const kind = kindOf(o);
