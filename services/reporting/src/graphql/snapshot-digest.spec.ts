@@ -81,8 +81,10 @@ describe('digestFromContent', () => {
       findingCounts: full.findingCounts,
       exceptions: full.exceptions,
       entityType: full.entityType,
+      findingOrder: full.findingOrder,
     });
     assert.equal(digest.entityType, 'merchant');
+    assert.equal(digest.findingOrder, 'asset');
   });
 
   it('decodes a content without findings whole, and refuses bytes that do not match the hash', () => {
