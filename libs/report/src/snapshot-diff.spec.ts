@@ -1,7 +1,30 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { RequirementStatus, SnapshotDiffSchema, toReportJson, type EventEnvelope } from '@vigil/contracts';
-import { Events, ScannerKind, Severity, misconfig, subsetCatalog, vuln } from './events.spec-helper.js';
+import {
+  DetectionCloseReason,
+  FindingSchema,
+  RequirementStatus,
+  SnapshotDiffSchema,
+  TimeWindowSchema,
+  create,
+  newEnvelope,
+  timestampFromDate,
+  toReportJson,
+  type EventEnvelope,
+  type Finding,
+} from '@vigil/contracts';
+import {
+  Events,
+  PRODUCER,
+  ScannerKind,
+  Severity,
+  at,
+  misconfig,
+  runtimeAlert,
+  subsetCatalog,
+  vuln,
+} from './events.spec-helper.js';
+import { DEFAULT_RUNTIME_QUIET_PERIOD_MS } from './runtime-window.js';
 import { fold } from './scope-state.js';
 import { buildSnapshot, type Snapshot } from './snapshot.builder.js';
 import { diffSnapshots } from './snapshot-diff.js';
@@ -208,5 +231,91 @@ describe('diffSnapshots', () => {
       createdAt: new Date(0),
     });
     assert.throws(() => diffSnapshots(a, b), /different scopes \("prod" and "stage"\)/);
+  });
+
+  it('names the runtime detections that left as quiet apart from other resolved findings, outside the message', () => {
+    const sevenDays = DEFAULT_RUNTIME_QUIET_PERIOD_MS / 60_000;
+    const seen = (alert: Finding, first: number, last: number): Finding => {
+      const start = timestampFromDate(at(first));
+      const end = timestampFromDate(at(last));
+      return create(FindingSchema, {
+        ...alert,
+        firstSeen: start,
+        lastSeen: end,
+        window: create(TimeWindowSchema, { start, end }),
+      });
+    };
+    const e = new Events();
+    const shell = runtimeAlert('falco:Terminal shell in container', 'node-a', ['11.5.1']);
+    const egress = runtimeAlert('runtime/unexpected-egress', 'node-b', ['1.3.2']);
+    const acked = runtimeAlert('falco:Write below etc', 'node-c', ['11.5.2']);
+    const priv = misconfig({
+      check: 'k8s-privileged-container',
+      namespace: 'payments',
+      workload: 'api',
+      field: 'spec.template.spec.containers[0].securityContext.privileged',
+      severity: Severity.HIGH,
+      pci: ['2.2.5'],
+    });
+    const v1Events = [
+      e.reported('rt-1', seen(shell, 1, 10), 11),
+      e.reported('rt-1', seen(acked, 2, 12), 13),
+      e.reported('k8s-1', priv, 14),
+      e.completed({
+        scanId: 'k8s-1',
+        scanner: ScannerKind.CONFIG,
+        targetKey: 'live',
+        minute: 15,
+        findingIds: [priv.id],
+      }),
+    ];
+    const v1 = snapshot(v1Events);
+    // Version 2: another node's detection, seven days after the shell's last occurrence (on the dot) and less than
+    // that after the acknowledged one's; the acknowledgement; a config scan that no longer lists the privileged flag.
+    const ack = newEnvelope({
+      payload: {
+        case: 'detectionClosed',
+        value: {
+          findingId: acked.id,
+          scope: { cluster: 'prod' },
+          reason: DetectionCloseReason.ACKNOWLEDGED,
+          closedAt: timestampFromDate(at(20)),
+          closedBy: 'alice@example.com',
+          note: 'change window',
+          exceptionId: '',
+        },
+      },
+      scope: { cluster: 'prod' },
+      subjectKey: acked.id,
+      producer: PRODUCER,
+      clock: () => at(20),
+      newId: () => '00000000-0000-4000-9000-000000000001',
+    });
+    const v2 = snapshot(
+      [
+        ...v1Events,
+        ack,
+        e.reported('rt-2', seen(egress, 10 + sevenDays - 5, 10 + sevenDays), 10 + sevenDays + 1),
+        e.completed({
+          scanId: 'k8s-2',
+          scanner: ScannerKind.CONFIG,
+          targetKey: 'live',
+          minute: 10 + sevenDays + 2,
+          findingIds: [],
+        }),
+      ],
+      v1,
+    );
+    const d = diffSnapshots(v1, v2);
+    assert.deepEqual(d.findings?.resolved.map((f) => f.id).sort(), [shell.id, acked.id, priv.id].sort());
+    assert.deepEqual(d.findings?.closedQuietIds, [shell.id]);
+    assert.deepEqual(
+      d.findings?.added.map((f) => f.id),
+      [egress.id],
+    );
+    const json = toReportJson(SnapshotDiffSchema, d) as { findings: { closedQuietIds: string[] } };
+    assert.deepEqual(json.findings.closedQuietIds, [shell.id]);
+    // In the other direction nothing left as quiet.
+    assert.deepEqual(diffSnapshots(v2, v1).findings?.closedQuietIds, []);
   });
 });

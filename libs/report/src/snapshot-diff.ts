@@ -6,6 +6,7 @@ import {
   RequirementStatus,
   SCHEMA_VERSIONS,
   SnapshotDiffSchema,
+  FindingSource,
   create,
   toBinary,
   type ComplianceReport,
@@ -14,9 +15,10 @@ import {
   type RequirementChange,
   type SnapshotDiff,
 } from '@vigil/contracts';
+import { DEFAULT_RUNTIME_QUIET_PERIOD_MS } from './runtime-window.js';
 import type { Snapshot } from './snapshot.builder.js';
 import { scopeKey } from './scope-state.js';
-import { compareStrings } from './time.js';
+import { compareStrings, laterOf, toNanos, type TimestampLike } from './time.js';
 
 // Fields that move on every rescan of an unchanged problem; a difference in them alone is not a change.
 const VOLATILE_FIELDS = new Set(['firstSeen', 'lastSeen']);
@@ -24,6 +26,9 @@ const VOLATILE_FIELDS = new Set(['firstSeen', 'lastSeen']);
 // What changed from snapshot `a` to snapshot `b` of one scope: findings added (open in b, not in a), resolved
 // (open in a, not in b), changed (open in both, some field other than first/last seen differs), and requirement
 // status changes. Either argument may be a Snapshot or the ComplianceReport of one (a baseline read from JSON).
+//
+// A runtime detection leaves the open findings when it is closed, not fixed (runtime-window.ts): closedQuietIds
+// names the resolved ones that had been quiet for the quiet period by `b`'s runtime clock.
 export function diffSnapshots(a: Snapshot | ComplianceReport, b: Snapshot | ComplianceReport): SnapshotDiff {
   const from = reportOf(a);
   const to = reportOf(b);
@@ -65,9 +70,35 @@ export function diffSnapshots(a: Snapshot | ComplianceReport, b: Snapshot | Comp
     scope: to.scope,
     from: from.snapshotVersion,
     to: to.snapshotVersion,
-    findings: create(FindingChangesSchema, { added, resolved, changed }),
+    findings: create(FindingChangesSchema, {
+      added,
+      resolved,
+      changed,
+      closedQuietIds: [...quietlyClosed(resolved, to)].sort(compareStrings),
+    }),
     requirements,
   });
+}
+
+// The resolved runtime findings whose last occurrence lies a quiet period or more before the later report's runtime
+// clock. That clock is the latest occurrence of the scope's runtime findings; the content keeps only the open
+// ones, and the latest occurrence is open unless it was acknowledged or excepted, so the clock read here is never
+// later than the fold's: what the content cannot tell about stays "resolved". The finding's last occurrence is the
+// earlier report's; one seen again between the two versions and then acknowledged would be named too.
+function quietlyClosed(resolved: readonly Finding[], to: ComplianceReport): ReadonlySet<string> {
+  const ids = new Set<string>();
+  let clock: TimestampLike | undefined;
+  for (const f of to.findings)
+    if (f.source === FindingSource.RUNTIME) clock = laterOf<TimestampLike>(clock, f.lastSeen);
+  const now = toNanos(clock);
+  if (now === undefined) return ids;
+  const period = BigInt(DEFAULT_RUNTIME_QUIET_PERIOD_MS) * 1_000_000n;
+  for (const f of resolved) {
+    if (f.source !== FindingSource.RUNTIME) continue;
+    const last = toNanos(f.lastSeen ?? f.window?.end);
+    if (last !== undefined && now >= last + period) ids.add(f.id);
+  }
+  return ids;
 }
 
 // The lowerCamelCase names of the fields that differ, compared by their encoding so nested messages and lists

@@ -1,10 +1,20 @@
-import { RequirementStatus, SnapshotDiffSchema, toReportJson, type SnapshotDiff } from '@vigil/contracts';
-import { diffSnapshots, reportFromContent } from '@vigil/report';
+import {
+  RequirementStatus,
+  SnapshotDiffSchema,
+  timestampDate,
+  toReportJson,
+  type SnapshotDiff,
+  type Timestamp,
+} from '@vigil/contracts';
+import { DEFAULT_RUNTIME_QUIET_PERIOD_MS, diffSnapshots, reportFromContent } from '@vigil/report';
 import type { ReportingStore } from '@vigil/store';
 import type { Output } from '../output.js';
 import { UsageError } from '../usage-error.js';
 
-/** `vigil diff A B [--scope S]`: findings added, resolved and changed, and requirement status changes. */
+/**
+ * `vigil diff A B [--scope S]`: findings added, resolved (runtime detections closed as quiet apart) and changed,
+ * and requirement status changes.
+ */
 export async function diffCommand(i: {
   store: ReportingStore;
   scope: string;
@@ -31,18 +41,36 @@ export async function diffCommand(i: {
   return 0;
 }
 
-/** A diff for people: what `vigil diff` and `vigil report --diff` print. */
+/**
+ * A diff for people: what `vigil diff` and `vigil report --diff` print. A runtime detection that left the open
+ * findings because it was quiet for the quiet period (the diff's closedQuietIds) is counted and marked as closed,
+ * not resolved: nothing fixed it, it was not seen again.
+ */
 export function diffText(d: SnapshotDiff, scope: string, from: number, to: number): string {
   const f = d.findings;
   const word = (s: RequirementStatus) => (RequirementStatus[s] ?? String(s)).toLowerCase();
+  const quiet = new Set(f?.closedQuietIds ?? []);
+  const resolved = (f?.resolved ?? []).filter((x) => !quiet.has(x.id));
+  const closed = (f?.resolved ?? []).filter((x) => quiet.has(x.id));
+  const days = DEFAULT_RUNTIME_QUIET_PERIOD_MS / (24 * 60 * 60 * 1000);
+  const closedWords = `closed (quiet for ${days} days)`;
   return [
-    `scope ${scope}, version ${from} → ${to}: ${f?.added.length ?? 0} added, ${f?.resolved.length ?? 0} resolved, ` +
+    `scope ${scope}, version ${from} → ${to}: ${f?.added.length ?? 0} added, ${resolved.length} resolved, ` +
+      (closed.length > 0 ? `${closed.length} ${closedWords}, ` : '') +
       `${f?.changed.length ?? 0} changed finding(s); ${d.requirements.length} requirement status change(s)`,
     ...(f?.added ?? []).map((x) => `  + ${x.id}  ${x.ruleId}  ${x.title}`),
-    ...(f?.resolved ?? []).map((x) => `  - ${x.id}  ${x.ruleId}  ${x.title}`),
+    ...resolved.map((x) => `  - ${x.id}  ${x.ruleId}  ${x.title}`),
+    ...closed.map(
+      (x) =>
+        `  - ${x.id}  ${x.ruleId}  ${x.title}  ${closedWords}, last seen ${isoOf(x.lastSeen ?? x.window?.end)}`,
+    ),
     ...(f?.changed ?? []).map((x) => `  ~ ${x.findingId}  (${x.fields.join(', ')})`),
     ...d.requirements.map((r) => `  requirement ${r.id}: ${word(r.from)} → ${word(r.to)}`),
   ].join('\n');
+}
+
+function isoOf(t: Timestamp | undefined): string {
+  return t ? timestampDate(t).toISOString() : '(no time)';
 }
 
 function version(text: string): number {
