@@ -192,6 +192,11 @@ export class SnapshotDiff {
   @Field(() => [Finding], { description: 'Open in the later version, not in the earlier' }) added!: Finding[];
   @Field(() => [Finding], { description: 'Open in the earlier version, not in the later' })
   resolved!: Finding[];
+  @Field(() => [String], {
+    description:
+      'Of the resolved, the runtime detections closed by the 7-day quiet period (not seen again, not fixed)',
+  })
+  closedQuietIds!: string[];
   @Field(() => [FindingChange]) changed!: FindingChange[];
   @Field(() => [RequirementChange]) requirements!: RequirementChange[];
 }

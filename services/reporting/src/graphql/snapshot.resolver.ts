@@ -117,6 +117,7 @@ export class SnapshotResolver {
       to,
       added: (d.findings?.added ?? []).map((f) => findingFromMessage(f, FindingStatusWord.open)),
       resolved: (d.findings?.resolved ?? []).map((f) => findingFromMessage(f, FindingStatusWord.resolved)),
+      closedQuietIds: [...(d.findings?.closedQuietIds ?? [])],
       changed: (d.findings?.changed ?? []).map((c) => ({ findingId: c.findingId, fields: [...c.fields] })),
       requirements: d.requirements.map((r) => ({ id: r.id, from: statusWord(r.from), to: statusWord(r.to) })),
     };
