@@ -18,12 +18,20 @@ export function decodeCursor<T>(cursor: string, check: (v: unknown) => v is T): 
   return value;
 }
 
-/** first, clamped to the page limit; a non-positive one is the caller's mistake. */
+/**
+ * first, within the page limit. One over it is refused rather than cut short: a client that asked for 500 and got
+ * 100 without a word would take them for all there are.
+ */
 export function pageSize(first: number | undefined, max: number): number {
   if (first === undefined || first === null) return Math.min(50, max);
   if (!Number.isInteger(first) || first < 1)
     throw apiError(ERROR_CODES.badInput, `first: ${first} is not a page size (1 to ${max})`);
-  return Math.min(first, max);
+  if (first > max)
+    throw apiError(
+      ERROR_CODES.badInput,
+      `first: ${first} is over the page limit of ${max} (ask for at most ${max} and page on with after)`,
+    );
+  return first;
 }
 
 /**

@@ -2,6 +2,7 @@ import { Inject, UseGuards } from '@nestjs/common';
 import { Args, Context, Info, Int, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import type { GraphQLResolveInfo } from 'graphql';
 import { InventoryItemSchema, toJson } from '@vigil/contracts';
+import { isRequirementId } from '@vigil/pci';
 import type { ReportState } from '@vigil/report';
 import { SEVERITIES, type FindingFilterQuery, type ReportingStore, type StoredSeverity } from '@vigil/store';
 import {
@@ -12,6 +13,7 @@ import {
   priorityFactorsOf,
   type ScopedFinding,
 } from './api-data.js';
+import { ERROR_CODES, apiError } from './api-errors.js';
 import { CorrelatedContext, parsePriorityFactors } from './finding-context.js';
 import type { ApiContext } from './auth.js';
 import { decodeCursor, encodeCursor, pageSize, selectsField } from './cursor.js';
@@ -65,6 +67,12 @@ export class FindingResolver {
   ): Promise<FindingConnection> {
     const size = pageSize(first, this.limits.maxPage);
     const cursor = after ? decodeCursor(after, isPosition) : undefined;
+    // An id that is not one would match nothing and read as "no findings for it".
+    if (filter?.requirement && !isRequirementId(filter.requirement))
+      throw apiError(
+        ERROR_CODES.badInput,
+        `filter.requirement: "${filter.requirement.slice(0, 40)}" is not a PCI DSS v4.0.1 requirement id (e.g. 6 or 6.3.1)`,
+      );
     if (!seesScope(ctx.principal, scope))
       return { nodes: [], pageInfo: { endCursor: null, hasNextPage: false }, totalCount: 0 };
     const query: FindingFilterQuery = {

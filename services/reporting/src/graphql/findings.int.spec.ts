@@ -123,13 +123,23 @@ const vuln = (id: string, ruleId: string, severity: Severity, pci: string[]) => 
   package: { ecosystem: 'Debian:12', name: 'libssl3', version: '3.0.11-1~deb12u1' },
 });
 
-async function gql<T>(query: string, variables?: Record<string, unknown>): Promise<T> {
+async function post<T>(
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<{ data?: T; errors?: { message: string; extensions?: Record<string, unknown> }[] }> {
   const res = await fetch(`${base}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({ query, ...(variables ? { variables } : {}) }),
   });
-  const body = (await res.json()) as { data?: T; errors?: { message: string }[] };
+  return (await res.json()) as {
+    data?: T;
+    errors?: { message: string; extensions?: Record<string, unknown> }[];
+  };
+}
+
+async function gql<T>(query: string, variables?: Record<string, unknown>): Promise<T> {
+  const body = await post<T>(query, variables);
   assert.equal(body.errors, undefined, JSON.stringify(body.errors));
   return body.data as T;
 }
@@ -306,6 +316,27 @@ describe('findings in SQL: filters, keyset pages by priority, correlated context
     assert.deepEqual(await ids(`{ asset: "${IMAGE_KEY}" }`), ['image-a', 'image-b', 'image-c']);
     assert.deepEqual(await ids('{ severity: [CRITICAL], correlated: false }'), ['image-a']);
     assert.deepEqual(await ids('{ status: resolved }'), []);
+  });
+
+  it('refuses a page over the limit and a requirement id that is not one, naming the argument', async () => {
+    const refused = async (args: string) => {
+      const r = await post(`{ findings(scope: "payments-prod", ${args}) { nodes { id } } }`);
+      assert.equal(r.errors?.[0]?.extensions?.['code'], 'BAD_USER_INPUT', JSON.stringify(r));
+      return r.errors![0]!.message;
+    };
+    assert.equal(
+      await refused('first: 101'),
+      'first: 101 is over the page limit of 100 (ask for at most 100 and page on with after)',
+    );
+    assert.equal(await refused('first: 0'), 'first: 0 is not a page size (1 to 100)');
+    assert.equal(
+      await refused('filter: { requirement: "99.1" }'),
+      'filter.requirement: "99.1" is not a PCI DSS v4.0.1 requirement id (e.g. 6 or 6.3.1)',
+    );
+    const page = await gql<Page>(
+      '{ findings(scope: "payments-prod", first: 100) { totalCount nodes { id } } }',
+    );
+    assert.equal(page.findings.nodes.length, 6);
   });
 
   it('gives a finding’s correlated context both ways, with the priority factors', async () => {
