@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { Catch } from '@nestjs/common';
+import type { GqlExceptionFilter } from '@nestjs/graphql';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 
 // Errors the API means to show: each carries one of these codes. Anything else (a bug, a database error, a
@@ -65,4 +67,17 @@ export function formatApiError(logger: ErrorLogger) {
       extensions: { code: 'INTERNAL_SERVER_ERROR', correlationId },
     };
   };
+}
+
+/**
+ * Hands an error the API raised on purpose (a GraphQLError: bad input, not found, forbidden) back to GraphQL as the
+ * field's error. Without it, Nest's external exception handler logs every such error at level error with its stack,
+ * as if the service had failed (nestjs/graphql#2060). Anything else still goes to that handler, and formatApiError
+ * logs it with its correlation id.
+ */
+@Catch(GraphQLError)
+export class CallerErrorFilter implements GqlExceptionFilter {
+  catch(exception: GraphQLError): GraphQLError {
+    return exception;
+  }
 }

@@ -1,4 +1,4 @@
-import { Module, type INestApplication } from '@nestjs/common';
+import { Module, type INestApplication, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { EventLog } from '@vigil/event-log';
 import { composeServiceModules } from '@vigil/nest-kit';
@@ -22,6 +22,8 @@ export async function serveGraphqlApi(deps: {
   eventLog: EventLog;
   sql: Sql;
   options: Omit<GraphqlApiOptions, 'storeToken' | 'stateToken' | 'logger'>;
+  /** Nest's own log (what its exception handler writes); none by default. */
+  nestLogger?: LoggerService;
 }): Promise<ServedApi> {
   const api = graphqlApi({
     storeToken: 'test:store',
@@ -48,7 +50,7 @@ export async function serveGraphqlApi(deps: {
     },
     [TestApiModule],
   );
-  const app = await NestFactory.create(root, { logger: false, abortOnError: false });
+  const app = await NestFactory.create(root, { logger: deps.nestLogger ?? false, abortOnError: false });
   await app.listen(0, '127.0.0.1');
   return { app, base: (await app.getUrl()).replace('[::1]', '127.0.0.1') };
 }

@@ -1,11 +1,12 @@
 import { Module, type DynamicModule, type Provider, type Type } from '@nestjs/common';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { GraphQLModule } from '@nestjs/graphql';
+import { APP_FILTER } from '@nestjs/core';
 import { SERVICE_DATABASE } from '@vigil/nest-kit';
 import type { ReportState, SigningKey } from '@vigil/report';
 import type { ReportingReader, Sql } from '@vigil/store';
 import { createLogger } from '@vigil/telemetry';
-import { formatApiError, type ErrorLogger } from './api-errors.js';
+import { CallerErrorFilter, formatApiError, type ErrorLogger } from './api-errors.js';
 import { authenticate, type ApiContext, type TokenVerifier } from './auth.js';
 import { EVIDENCE_SIGNING_KEY } from './evidence-bundles.js';
 import { EvidenceController } from './evidence.controller.js';
@@ -104,6 +105,7 @@ export function graphqlApi(options: GraphqlApiOptions): {
         inject: [API_STORE],
         useFactory: (store: ReportingReader) => new SnapshotReads(store),
       },
+      { provide: APP_FILTER, useClass: CallerErrorFilter },
       PermissionGuard,
       SnapshotResolver,
       FindingResolver,
