@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { BlobStore } from './blob-store.js';
 import { isObject, layerCreatedBy, parseConfig, parseJson, sha256 } from './config.js';
 import { sniffCompression } from './compression.js';
+import { formatPlatform, platformMatches, type Platform } from './platform.js';
 import { ImageError, type ImageSource, type LayerDescriptor } from './source.js';
 
 interface ManifestEntry {
@@ -65,7 +66,20 @@ async function hashMember(store: BlobStore, path: string): Promise<string> {
   return `sha256:${hash.digest('hex')}`;
 }
 
-export async function readDockerArchive(store: BlobStore, tag?: string): Promise<ImageSource> {
+export interface DockerReadOptions {
+  tag?: string;
+  /**
+   * The platform asked for (`--platform`): the image's config must say it, as an OCI layout's must. Unset: the
+   * image is read whatever its platform (a docker save archive holds one image per tag).
+   */
+  platform?: Platform;
+}
+
+export async function readDockerArchive(
+  store: BlobStore,
+  options: DockerReadOptions = {},
+): Promise<ImageSource> {
+  const { tag, platform } = options;
   const image = store.image;
   const entry = pick(image, parseManifest(image, await store.read('manifest.json')), tag);
   const configBytes = await store.read(entry.Config);
@@ -78,6 +92,21 @@ export async function readDockerArchive(store: BlobStore, tag?: string): Promise
     );
   }
   const config = parseConfig(image, configBytes, `config ${entry.Config}`);
+  if (platform) {
+    const have: Partial<Platform> = {
+      os: config.os,
+      architecture: config.architecture,
+      variant: config.variant,
+    };
+    if (!platformMatches(platform, have)) {
+      const seen = formatPlatform({
+        os: have.os ?? '?',
+        architecture: have.architecture ?? '?',
+        variant: have.variant,
+      });
+      throw new ImageError(image, `no image for platform ${formatPlatform(platform)} (available: ${seen})`);
+    }
+  }
   const diffIds = config.rootfs?.diff_ids ?? [];
   if (diffIds.length !== entry.Layers.length) {
     throw new ImageError(

@@ -54,10 +54,10 @@ export async function openImage(name: string, options: OpenImageOptions = {}): P
           maxArchiveBytes: options.maxArchiveBytes,
         });
   try {
-    const oci = { ...(tag !== undefined ? { tag } : {}), ...(platform ? { platform } : {}) };
-    if (await store.has('manifest.json')) return await readDockerArchive(store, tag);
+    const selection = { ...(tag !== undefined ? { tag } : {}), ...(platform ? { platform } : {}) };
+    if (await store.has('manifest.json')) return await readDockerArchive(store, selection);
     if (await store.has('oci-layout'))
-      return await readOciLayout(store, kind === 'dir' ? 'oci-layout' : 'oci-archive', oci);
+      return await readOciLayout(store, kind === 'dir' ? 'oci-layout' : 'oci-archive', selection);
     throw new ImageError(
       name,
       kind === 'dir'
