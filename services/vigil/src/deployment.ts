@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { ALL_TOPICS } from '@vigil/contracts';
 import {
   createEmbeddedEventLog,
@@ -87,6 +88,74 @@ export async function openDeployment(o: DeploymentOptions): Promise<Deployment> 
     // A client still retrying an unreachable broker must not hold the error back: give closing a second.
     await Promise.race([close(), new Promise((r) => setTimeout(r, 1000).unref())]);
     throw err;
+  }
+}
+
+/**
+ * What a command that opens the data dir does with it: only reads a deployment that must already be there
+ * (report, snapshots, diff, the lists, evidence export), or may create one (a scan, the first of everything).
+ * Commands that never open it (explain, evidence verify) are not checked at all.
+ */
+export type DataDirUse = 'read' | 'write';
+
+export interface DataDirCheck {
+  dataDir: string;
+  /** How the user named the data dir, for the message: `--data-dir /x`, `VIGIL_DATA_DIR /x`, the default. */
+  label: string;
+  use: DataDirUse;
+  eventLog: 'kafka' | 'embedded';
+  databaseUrl?: string | undefined;
+  /** The command as its messages name it (`vigil report`). */
+  command: string;
+}
+
+/**
+ * Refuses, before anything is created, a data dir the command cannot use: a path that is (or runs through) a
+ * file, for every command that uses the data dir; for one that only reads, a data dir that does not exist or
+ * holds no deployment (a mistyped path must not become a fresh empty deployment that "has no snapshot yet").
+ * Only the embedded deployment lives in the data dir: with Kafka, nothing is checked; with DATABASE_URL, the
+ * deployment's data is elsewhere, so only the file case is.
+ */
+export function checkDataDir(c: DataDirCheck): void {
+  if (c.eventLog !== 'embedded') return;
+  const dir = resolve(c.dataDir);
+  const file = fileOnPath(dir);
+  if (file !== undefined)
+    throw new DeploymentError(
+      file === dir
+        ? `${c.command}: ${c.label} is a file, not a directory (the data dir holds the deployment)`
+        : `${c.command}: ${c.label} cannot be a directory: ${file} is a file`,
+    );
+  if (c.use !== 'read' || c.databaseUrl) return;
+  const there = probe(dir);
+  if (there === 'missing')
+    throw new DeploymentError(
+      `${c.command}: ${c.label} does not exist, so it holds no vigil deployment (run a scan there first, or check the path)`,
+    );
+  // The embedded cluster's folder is what a scan leaves; unreadable (permissions) is for the server start to say.
+  const cluster = probe(join(dir, 'postgres'));
+  if (there === 'dir' && (cluster === 'missing' || cluster === 'other'))
+    throw new DeploymentError(
+      `${c.command}: ${c.label} holds no vigil deployment (run a scan there first, or check the path)`,
+    );
+}
+
+/** The path itself or the nearest existing entry above it, when that is not a directory. */
+function fileOnPath(dir: string): string | undefined {
+  for (let d = dir; ; d = dirname(d)) {
+    const kind = probe(d);
+    if (kind === 'other') return d;
+    if (kind !== 'missing' || dirname(d) === d) return undefined;
+  }
+}
+
+/** What is at a path: nothing (ENOENT, or a file on the way: ENOTDIR), a directory, something else, or unknown. */
+function probe(path: string): 'missing' | 'dir' | 'other' | 'unknown' {
+  try {
+    return statSync(path).isDirectory() ? 'dir' : 'other';
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? 'missing' : 'unknown';
   }
 }
 

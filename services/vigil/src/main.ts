@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { isAbsolute, resolve } from 'node:path';
 import { ConfigError, describeOptions, flagOf, loadConfig, parseArgv, type ConfigOf } from '@vigil/config';
 import { eventLogLogger } from '@vigil/nest-kit';
 import { loadIgnoreFile, parseSeverityThreshold, type IgnoreRule } from '@vigil/policy';
@@ -45,12 +46,21 @@ import { cliRequester } from './cli-user.js';
 import { diffCommand } from './commands/diff.command.js';
 import { reportingCommand } from './commands/reporting.command.js';
 import type { PolicyInput } from './commands/findings-view.js';
-import { DeploymentError, openDeployment, type Deployment } from './deployment.js';
+import {
+  DeploymentError,
+  checkDataDir,
+  openDeployment,
+  type DataDirUse,
+  type Deployment,
+} from './deployment.js';
 import { terminalOutput, type Output } from './output.js';
 import { VIGIL_VERSION, startPipeline } from './pipeline.js';
 import { UsageError, commandName } from './usage-error.js';
 
-type Config = ConfigOf<typeof cliOptions>;
+type Config = ConfigOf<typeof cliOptions> & {
+  /** Refuses a data dir this command cannot use (see dataDirUse): before anything opens or creates it. */
+  readonly checkDataDir: () => void;
+};
 
 const USAGE = `vigil ${VIGIL_VERSION} — PCI DSS v4.0.1 evidence for Kubernetes
 
@@ -212,7 +222,19 @@ async function runCommandLine(argv: string[], out: Output): Promise<number> {
   // Severity words are case-insensitive on the command line (--fail-on HIGH), as in the ignore file.
   const failOn = parsed.flags['fail-on'];
   if (typeof failOn === 'string') parsed.flags['fail-on'] = failOn.toLowerCase();
-  const config = loadConfig(cliOptions, { env: process.env, flags: parsed.flags });
+  const loaded = loadConfig(cliOptions, { env: process.env, flags: parsed.flags });
+  const config: Config = {
+    ...loaded,
+    checkDataDir: () =>
+      checkDataDir({
+        dataDir: loaded.dataDir,
+        label: dataDirLabel(loaded.dataDir, parsed.flags, process.env),
+        use: dataDirUse(command, args),
+        eventLog: loaded.eventLog,
+        databaseUrl: loaded.databaseUrl,
+        command: commandName(command, subcommandOf(command, args)),
+      }),
+  };
   if (!config.dataDir.trim())
     throw new UsageError('vigil: --data-dir is empty (give a directory, or leave it out for ./.vigil)');
   if (config.ignoreFile !== undefined && !config.ignoreFile.trim())
@@ -530,7 +552,8 @@ async function runCommandLine(argv: string[], out: Output): Promise<number> {
         });
       }
       if (rest.length > 0) throw new UsageError(`vigil evidence ${sub}: unexpected argument "${rest[0]}"`);
-      if (sub === 'key')
+      if (sub === 'key') {
+        if (config.signingKey === undefined) config.checkDataDir(); // before the key is made in it
         return evidenceKey({
           signingKey: await loadSigningKey({
             dataDir: config.dataDir,
@@ -540,6 +563,7 @@ async function runCommandLine(argv: string[], out: Output): Promise<number> {
           output,
           out,
         });
+      }
       if (sub === 'export') {
         if (!output) throw new UsageError('vigil evidence export: -o FILE names the bundle to write');
         // Before the pipeline starts, so a wrong path costs nothing.
@@ -548,6 +572,7 @@ async function runCommandLine(argv: string[], out: Output): Promise<number> {
           typeof extra.snapshot === 'string'
             ? positiveInt(extra.snapshot, '--snapshot', commandName('evidence', 'export'))
             : undefined;
+        config.checkDataDir(); // before the key is made in it
         const signingKey = await loadSigningKey({
           dataDir: config.dataDir,
           keyPath: config.signingKey,
@@ -649,6 +674,7 @@ async function withDeployment(
 }
 
 async function open(config: Config, out: Output, migrate = true): Promise<Deployment> {
+  config.checkDataDir();
   return openDeployment({
     migrate,
     timeoutMs: config.timeout,
@@ -660,6 +686,58 @@ async function open(config: Config, out: Output, migrate = true): Promise<Deploy
     logger: eventLogLogger(createLogger('event-log')),
     progress: out.progress,
   });
+}
+
+/**
+ * How a command uses the embedded deployment's data dir, the one place that says it: `read` for the commands that
+ * only look at a deployment (refused where none is), `write` for those that may make it (a scan, the first time).
+ */
+function dataDirUse(command: string, args: readonly string[]): DataDirUse {
+  const sub = args[0];
+  switch (command) {
+    case 'report':
+    case 'diff':
+      return 'read';
+    case 'snapshots':
+      return sub === 'create' ? 'write' : 'read';
+    case 'exception':
+    case 'token':
+      return sub === 'list' ? 'read' : 'write';
+    case 'evidence':
+      return sub === 'export' ? 'read' : 'write';
+    case 'db':
+      return sub === 'status' ? 'read' : 'write';
+    default:
+      return 'write';
+  }
+}
+
+/** The subcommand as messages name it (`vigil snapshots create`, `vigil exception list`), when it is one. */
+function subcommandOf(command: string, args: readonly string[]): string | undefined {
+  const known: Record<string, readonly string[]> = {
+    scan: ['image', 'rootfs', 'fs', 'k8s', 'host'],
+    exception: ['accept', 'revoke', 'list'],
+    attest: ['revoke'],
+    snapshots: ['create'],
+    reporting: ['rebuild'],
+    evidence: ['export', 'key', 'verify'],
+    token: ['create', 'revoke', 'list'],
+    db: ['migrate', 'status', 'import', 'update'],
+  };
+  const sub = args[0];
+  return sub !== undefined && known[command]?.includes(sub) ? sub : undefined;
+}
+
+/** The data dir as the user gave it: `--data-dir d`, `VIGIL_DATA_DIR d`, or the default; a relative one resolved. */
+function dataDirLabel(
+  dataDir: string,
+  flags: Record<string, unknown>,
+  env: Record<string, string | undefined>,
+): string {
+  const shown = isAbsolute(dataDir) ? dataDir : `${dataDir} (${resolve(dataDir)})`;
+  if (flags['data-dir'] !== undefined) return `--data-dir ${shown}`;
+  if ((env['VIGIL_DATA_DIR'] ?? '') !== '') return `VIGIL_DATA_DIR ${shown}`;
+  return `the default data dir ${shown}`;
 }
 
 function reportFormat(format: string): ReportFormat {

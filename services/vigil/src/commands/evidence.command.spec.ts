@@ -1,12 +1,13 @@
 // The evidence signing key's life on disk (created once 0600 in the data dir, reused, refused when others can read
-// it, or read from a given path such as a Secret mount) and verify's input errors (exit 2, naming the input).
+// it, or read from a given path such as a Secret mount), verify's input errors (exit 2, naming the input) and a file
+// that is no readable bundle (truncated, not a ZIP, damaged): a failed verification (exit 1), naming the file.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { parsePublicKey, publicKeyFingerprint } from '@vigil/report';
+import { parsePublicKey, publicKeyFingerprint, writeZip } from '@vigil/report';
 import type { Output } from '../output.js';
 import { UsageError } from '../usage-error.js';
 import { SIGNING_KEY_FILE, evidenceKey, evidenceVerify, loadSigningKey } from './evidence.command.js';
@@ -127,10 +128,94 @@ describe('evidence verify input errors', () => {
   it('no --key: refused, saying why the key must come from elsewhere', async () => {
     await assert.rejects(verify(notZip, undefined), usage(/--key names the deployment's public key/));
   });
-  it('a bundle that does not exist or is not a ZIP', async () => {
+  it('a bundle that does not exist: a usage error (exit 2)', async () => {
     await assert.rejects(verify(join(tmp, 'missing.zip'), pub), usage(/missing\.zip: no such file/));
-    await assert.rejects(verify(notZip, pub), usage(/notes\.zip: no ZIP end-of-central-directory record/));
   });
+  it('a missing --key stays a usage error even when the bundle is unreadable', async () => {
+    await assert.rejects(
+      verify(notZip, join(tmp, 'missing.pub')),
+      usage(/--key .*missing\.pub: no such file/),
+    );
+  });
+});
+
+describe('evidence verify of a file that is no readable bundle: verification failed (exit 1)', () => {
+  const pub = join(tmp, 'verify.pub');
+  const publicKey = generateKeyPairSync('ed25519').publicKey;
+  writeFileSync(pub, publicKey.export({ type: 'spki', format: 'pem' }));
+  const fingerprint = publicKeyFingerprint(publicKey);
+  const zip = Buffer.from(
+    writeZip(
+      [
+        { name: 'manifest.json', data: Buffer.from('{"kind":"vigil.evidence-bundle"}') },
+        { name: 'findings.csv', data: Buffer.alloc(200_000, 'a,b,c\n') },
+      ],
+      new Date('2026-01-01T00:00:00Z'),
+    ),
+  );
+  const cases: [string, Buffer, RegExp][] = [
+    [
+      'truncated',
+      zip.subarray(0, 100),
+      /no ZIP end-of-central-directory record \(not a ZIP archive, or truncated\)/,
+    ],
+    ['not a ZIP', Buffer.from('not a zip at all'), /no ZIP end-of-central-directory record/],
+    ['with a damaged central directory', damagedDirectory(zip), /central directory entry 1 of 2 is damaged/],
+  ];
+  for (const [what, bytes, reason] of cases) {
+    it(`${what}: one line naming the file and why, in table and json`, async () => {
+      const path = join(tmp, `${what.replace(/\W+/g, '-')}.zip`);
+      writeFileSync(path, bytes);
+      const table = capture();
+      assert.equal(await evidenceVerify({ bundlePath: path, keyPath: pub, format: 'table', out: table }), 1);
+      assert.equal(table.results.length, 1);
+      assert.ok(table.results[0]!.startsWith(`NOT verified ${path}: `), table.results[0]);
+      assert.match(table.results[0]!, reason);
+      assert.doesNotMatch(table.results[0]!, /\n/);
+      const json = capture();
+      assert.equal(await evidenceVerify({ bundlePath: path, keyPath: pub, format: 'json', out: json }), 1);
+      const r = JSON.parse(json.results[0]!) as {
+        bundle: string;
+        ok: boolean;
+        keyFingerprint: string;
+        problems: { file?: string; problem: string }[];
+      };
+      assert.equal(r.bundle, path);
+      assert.equal(r.ok, false);
+      assert.equal(r.keyFingerprint, fingerprint);
+      assert.equal(r.problems.length, 1);
+      assert.equal(r.problems[0]!.file, undefined);
+      assert.match(r.problems[0]!.problem, reason);
+    });
+  }
+  it('an archive whose entries are damaged names them (exit 1)', async () => {
+    const damaged = Buffer.from(zip);
+    damaged[40] = (damaged[40] ?? 0) ^ 0xff; // in manifest.json's local header
+    const path = join(tmp, 'damaged-entry.zip');
+    writeFileSync(path, damaged);
+    const out = capture();
+    assert.equal(await evidenceVerify({ bundlePath: path, keyPath: pub, format: 'table', out }), 1);
+    assert.match(out.results[0]!, /manifest\.json: damaged in the archive/);
+  });
+});
+
+/** The archive with its first central directory entry's signature broken. */
+function damagedDirectory(zip: Buffer): Buffer {
+  const copy = Buffer.from(zip);
+  const at = copy.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+  assert.ok(at > 0);
+  copy[at + 3] = 0x09;
+  return copy;
+}
+
+describe('evidence verify key errors', () => {
+  const pub = join(tmp, 'good2.pub');
+  writeFileSync(pub, generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }));
+  const notZip = join(tmp, 'notes2.zip');
+  writeFileSync(notZip, 'not a zip at all');
+  const verify = (bundlePath: string, keyPath: string | undefined) =>
+    evidenceVerify({ bundlePath, keyPath, format: 'table', out: capture() });
+  const usage = (re: RegExp) => (e: Error) => e instanceof UsageError && re.test(e.message);
   it('a private key or a non-key given as --key', async () => {
     const priv = join(tmp, 'priv.pem');
     writeFileSync(priv, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));

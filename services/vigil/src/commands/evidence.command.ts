@@ -7,11 +7,13 @@ import {
   generateSigningKeyPem,
   parsePublicKey,
   parseSigningKey,
+  publicKeyFingerprint,
   publicKeyPem,
   verifyEvidenceBundle,
   ZipFormatError,
   type ExportedEvidence,
   type SigningKey,
+  type VerifyResult,
 } from '@vigil/report';
 import type { ReportingReader } from '@vigil/store';
 import type { Output } from '../output.js';
@@ -204,13 +206,16 @@ export async function evidenceVerify(i: EvidenceVerifyInput): Promise<number> {
   } catch (err) {
     throw new UsageError(`vigil evidence verify: ${(err as Error).message}`);
   }
-  let result;
+  let result: VerifyResult;
+  let unreadable = false;
   try {
     result = verifyEvidenceBundle(zip, key);
   } catch (err) {
-    if (err instanceof ZipFormatError)
-      throw new UsageError(`vigil evidence verify: ${bundlePath}: ${err.message}`);
-    throw err;
+    if (!(err instanceof ZipFormatError)) throw err;
+    // The file is there but is no readable bundle (truncated, not a ZIP, a damaged directory): nothing in it can
+    // be verified, which is a failed verification (exit 1), not a usage error.
+    result = { ok: false, problems: [{ problem: err.message }], keyFingerprint: publicKeyFingerprint(key) };
+    unreadable = true;
   }
   const m = result.manifest;
   if (i.format === 'json') {
@@ -237,6 +242,9 @@ export async function evidenceVerify(i: EvidenceVerifyInput): Promise<number> {
     i.out.result(
       `verified ${bundlePath}: snapshot ${m.snapshot.version} of ${m.scope.cluster} (${m.snapshot.contentHash}), ${m.files.length} files, ${m.events} events, signed by ${result.keyFingerprint}`,
     );
+  } else if (unreadable) {
+    // Not a bundle at all: one line, naming the file and why.
+    i.out.result(`NOT verified ${bundlePath}: ${result.problems[0]?.problem ?? ''}`);
   } else {
     i.out.result(
       [
@@ -284,6 +292,8 @@ function fsReason(err: NodeJS.ErrnoException): string {
       return 'permission denied';
     case 'EISDIR':
       return 'is a directory';
+    case 'ENOTDIR':
+      return 'a part of the path is a file, not a folder';
     default:
       return err.message;
   }
