@@ -61,7 +61,7 @@ export function connect(opts: ConnectOptions): KubeConnection {
     if (!env && !existsSync(home)) {
       // loadFromDefault would fall back to http://localhost:8080, which only hides the real problem.
       throw new Error(
-        `${source}: no such file and KUBECONFIG is not set (pass kubeconfig, or inCluster in a pod)`,
+        `${source}: no such file and KUBECONFIG is not set (give a kubeconfig file: vigil scan k8s --live --kubeconfig PATH, or run inside a pod to use its service account)`,
       );
     }
     try {
