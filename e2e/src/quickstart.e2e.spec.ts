@@ -342,7 +342,7 @@ describe('quick start on the embedded default', () => {
     assert.equal(diff.schemaVersion, 1);
     assert.equal(diff.from, 1);
     assert.equal(diff.to, 3);
-    assert.deepEqual(Object.keys(diff.findings).sort(), ['added', 'changed', 'resolved']);
+    assert.deepEqual(Object.keys(diff.findings).sort(), ['added', 'changed', 'closedQuietIds', 'resolved']);
     // Version 1 holds the image scan's findings; what versions 2 and 3 added is the rest, nothing resolved.
     const v1 = new Set((first.findings as Json[]).map((f) => f.id as string));
     assert.deepEqual(
@@ -350,6 +350,7 @@ describe('quick start on the embedded default', () => {
       new Set((latest.findings as Json[]).map((f) => f.id as string).filter((id) => !v1.has(id))),
     );
     assert.deepEqual(diff.findings.resolved, []);
+    assert.deepEqual(diff.findings.closedQuietIds, []);
     assert.deepEqual(diff.findings.changed, []);
     const before = new Map((first.requirements as Json[]).map((r) => [r.id, r.status]));
     const expected = (latest.requirements as Json[])

@@ -197,6 +197,18 @@ describe('a fresh user trial of the vigil CLI', () => {
     );
   });
 
+  it('says why an attestation of a requirement that is not applicable does not decide its status', async () => {
+    // 3.3.3 applies to issuers and those supporting issuing services: not to a merchant, the default entity type.
+    const r = ok(
+      await vigil('attest', '3.3.3', '--statement', 'no SAD is stored', '--evidence', 'README.md'),
+      'vigil attest 3.3.3',
+    );
+    assert.match(
+      r.stdout,
+      /\nsnapshot \d+ of default includes it \(sha256:[0-9a-f]{64}\); vigil report shows it; 3\.3\.3 stays not_applicable \(.+\), so the attestation does not decide its status\n$/,
+    );
+  });
+
   it('names the command and subcommand the same way in every message', async () => {
     const cases: [string[], string][] = [
       [['exception', 'accept', '--expires', '2099-12-31'], 'vigil exception accept: --owner is required'],

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import {
   ExceptionKind,
   FindingSource,
+  RequirementStatus,
   decodeEnvelope,
   encodeEnvelope,
   newEnvelope,
@@ -206,7 +207,16 @@ export async function snapshotLine(
     throw new Error(
       `${change.command}: snapshot ${made.version} of ${made.scope} was made for ${change.id} but does not list it`,
     );
-  return `snapshot ${made.version} of ${made.scope} includes it (${made.contentHash}); vigil report shows it`;
+  const line = `snapshot ${made.version} of ${made.scope} includes it (${made.contentHash}); vigil report shows it`;
+  // An attestation of a requirement that does not decide its status is recorded all the same: say why it does not.
+  const use =
+    change.what === 'attestation'
+      ? report?.attestations.find((x) => x.attestationId === change.id)
+      : undefined;
+  const req =
+    use && !use.decidedStatus ? report?.requirements.find((r) => r.id === use.requirementId) : undefined;
+  if (!req) return line;
+  return `${line}; ${req.id} stays ${RequirementStatus[req.status].toLowerCase()} (${req.reason}), so the attestation does not decide its status`;
 }
 
 export async function publish(
