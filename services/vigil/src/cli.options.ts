@@ -18,7 +18,7 @@ export const cliOptions = defineOptions({
     env: 'VIGIL_DATA_DIR',
     default: './.vigil',
     description:
-      'Deployment directory of the embedded default: its Postgres cluster, event log and lock files',
+      'Deployment directory of the embedded default: its Postgres cluster, event log and lock files (reading commands refuse one that holds no deployment)',
   }),
   cluster: opt.string({
     env: 'VIGIL_CLUSTER',
