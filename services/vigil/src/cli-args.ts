@@ -20,9 +20,15 @@ const SUBCOMMANDS: Record<string, readonly string[]> = {
 
 /** `vigil <command> [<subcommand>]` for the positionals of a command line; `vigil` when there is no command. */
 export function commandOf(positionals: readonly string[]): string {
-  const [command, sub] = positionals;
+  const [command, ...args] = positionals;
   if (!command) return 'vigil';
-  return commandName(command, sub !== undefined && SUBCOMMANDS[command]?.includes(sub) ? sub : undefined);
+  return commandName(command, subcommandOf(command, args));
+}
+
+/** The subcommand the arguments start with, when the command has it (`create` of `vigil snapshots create`). */
+export function subcommandOf(command: string, args: readonly string[]): string | undefined {
+  const sub = args[0];
+  return sub !== undefined && SUBCOMMANDS[command]?.includes(sub) ? sub : undefined;
 }
 
 /**
@@ -294,7 +300,7 @@ export function takesOption(option: string, command: string | undefined, sub: st
   const owners = OPTION_COMMANDS[option];
   if (!owners) return true;
   if (command === undefined) return false;
-  const known = sub !== undefined && SUBCOMMANDS[command]?.includes(sub) ? sub : undefined;
+  const known = sub === undefined ? undefined : subcommandOf(command, [sub]);
   return owners.some((o) => {
     const [c, s] = o.split(' ');
     if (c !== command) return false;

@@ -209,6 +209,20 @@ describe('a fresh user trial of the vigil CLI', () => {
     );
   });
 
+  it('--help after a command shows that command, its flags and the options only it takes', async () => {
+    const k8s = await vigil('scan', 'k8s', '--help');
+    assert.equal(k8s.code, 0, k8s.stderr);
+    assert.match(k8s.stdout, /^Usage:\n {2}vigil scan k8s <file\|dir>\.\.\. \| --live /);
+    assert.match(
+      k8s.stdout,
+      /\n {2}--cde-label <string> +Label that puts a namespace or pod in the cardholder data/,
+    );
+    assert.doesNotMatch(k8s.stdout, /vigil db migrate|--signing-key|vigil scan image/);
+    assert.match(k8s.stdout, /and the exit codes: vigil --help\n$/);
+    const all = await vigil('--help');
+    assert.match(all.stdout, /vigil db migrate[\s\S]*--data-dir/);
+  });
+
   it('names the command and subcommand the same way in every message', async () => {
     const cases: [string[], string][] = [
       [['exception', 'accept', '--expires', '2099-12-31'], 'vigil exception accept: --owner is required'],

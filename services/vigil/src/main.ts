@@ -14,7 +14,11 @@ import {
   refuseForeignOptions,
   refuseNoSnapshot,
   refuseRepeatedOption,
+  subcommandOf,
+  takesOption,
+  OPTION_COMMANDS,
 } from './cli-args.js';
+import { commandUsage } from './cli-help.js';
 import { cliOptions } from './cli.options.js';
 import { ackArgs, ackCommand } from './commands/ack.command.js';
 import { ATTEST_FLAGS, attestArgs, attestCommand } from './commands/attest.command.js';
@@ -212,7 +216,7 @@ async function runCommandLine(argv: string[], out: Output): Promise<number> {
   }
   const [command, ...args] = parsed.positionals;
   if (extra.help) {
-    out.result(USAGE + describeOptions(cliOptions));
+    out.result(command ? commandHelp(command, args) : USAGE + describeOptions(cliOptions));
     return 0;
   }
   if (!command) {
@@ -712,20 +716,24 @@ function dataDirUse(command: string, args: readonly string[]): DataDirUse {
   }
 }
 
-/** The subcommand as messages name it (`vigil snapshots create`, `vigil exception list`), when it is one. */
-function subcommandOf(command: string, args: readonly string[]): string | undefined {
-  const known: Record<string, readonly string[]> = {
-    scan: ['image', 'rootfs', 'fs', 'k8s', 'host'],
-    exception: ['accept', 'revoke', 'list'],
-    attest: ['revoke'],
-    snapshots: ['create'],
-    reporting: ['rebuild'],
-    evidence: ['export', 'key', 'verify'],
-    token: ['create', 'revoke', 'list'],
-    db: ['migrate', 'status', 'import', 'update'],
-  };
-  const sub = args[0];
-  return sub !== undefined && known[command]?.includes(sub) ? sub : undefined;
+/** `vigil <command> --help`: its usage, its flags and the options only it takes; the whole help for others. */
+function commandHelp(command: string, args: readonly string[]): string {
+  const sub = subcommandOf(command, args);
+  const usage = commandUsage(USAGE, command, sub);
+  if (!usage) return USAGE + describeOptions(cliOptions);
+  const own = Object.fromEntries(
+    Object.entries(cliOptions).filter(([name, option]) => {
+      const flag = flagOf(name, option);
+      return OPTION_COMMANDS[flag] !== undefined && takesOption(flag, command, sub);
+    }),
+  ) as typeof cliOptions;
+  return [
+    usage,
+    ...(Object.keys(own).length > 0 ? ['', 'Options for it:', describeOptions(own)] : []),
+    '',
+    'The deployment options every command takes (--data-dir, --cluster, --format, the event log, the database,',
+    'logging, --timeout) and the exit codes: vigil --help',
+  ].join('\n');
 }
 
 /** The data dir as the user gave it: `--data-dir d`, `VIGIL_DATA_DIR d`, or the default; a relative one resolved. */
