@@ -3,6 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { explain, freshTempDir, runVigil, vigilJson } from './vigil-cli.js';
 import type { Json } from './vigil-cli.js';
@@ -16,8 +17,13 @@ describe('bad input', () => {
   const yamlBomb = join(tmp.dir, 'bomb.yaml');
   const emptyRoot = join(tmp.dir, 'not-a-node');
   let before1: Json;
+  // A port something else already listens on, for `vigil up`.
+  const busy = createServer();
+  let busyPort = 0;
 
   before(async () => {
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    busyPort = (busy.address() as AddressInfo).port;
     writeFileSync(garbageImage, Buffer.alloc(256 * 1024, 0x5a));
     // Nine levels of aliases, each nine times the one before: billions of nodes if expanded.
     const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
@@ -53,11 +59,19 @@ describe('bad input', () => {
     ({ json: before1 } = await vigilJson(['report', '--list', '--data-dir', dataDir, '--format', 'json']));
     assert.equal((before1.snapshots as Json[]).length, 2);
   });
-  after(() => tmp.remove());
+  after(() => {
+    busy.close();
+    tmp.remove();
+  });
 
   // Each case: the arguments, and what its one line must say (the input it names and the problem).
   const cases: { name: string; args: () => string[]; says: RegExp[] }[] = [
     { name: 'an unknown command', args: () => ['frobnicate'], says: [/"frobnicate"/, /unknown command/] },
+    {
+      name: 'a port already in use',
+      args: () => ['up', '--port', String(busyPort)],
+      says: [new RegExp(`^vigil up: 127\\.0\\.0\\.1:\\d+ is already in use \\(give another --port\\)$`)],
+    },
     {
       name: 'an empty --data-dir',
       args: () => ['report', '--data-dir', ''],

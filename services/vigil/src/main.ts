@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { createServer } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError, describeOptions, flagOf, loadConfig, parseArgv, type ConfigOf } from '@vigil/config';
 import { eventLogLogger } from '@vigil/nest-kit';
@@ -782,6 +783,23 @@ async function withPipeline(
   }
 }
 
+async function requireFreePort(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new UsageError(`vigil up: ${host}:${port} is already in use (give another --port)`)
+          : err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND'
+            ? new UsageError(`vigil up: --host ${host} is not an address of this machine (${err.code})`)
+            : err,
+      ),
+    );
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
+}
+
 async function up(
   config: Config,
   out: Output,
@@ -792,6 +810,9 @@ async function up(
       ? positiveInt(extra.port, '--port', commandName('up'), true, 65535)
       : Number(process.env.PORT ?? 8080);
   const host = typeof extra.host === 'string' ? extra.host : (process.env.HOST ?? '127.0.0.1');
+  // Before anything starts: a port in use found by the app's own listen came after the consumers had started, and
+  // their shutdown and the framework's own error were logged before the one line that says what is wrong.
+  await requireFreePort(host, port);
   const deployment = await open(config, out);
   let pipeline: Awaited<ReturnType<typeof startPipeline>>;
   try {
