@@ -137,7 +137,7 @@ export function distinctValues<T extends ExtraFlags>(extra: T): T {
 
 /** The commands that record an exception or attestation event, and so take --no-snapshot. */
 export function takesNoSnapshot(command: string | undefined, sub: string | undefined): boolean {
-  if (command === 'attest') return true;
+  if (command === 'attest' || command === 'ack') return true;
   return command === 'exception' && (sub === 'accept' || sub === 'revoke');
 }
 
@@ -147,7 +147,7 @@ export function refuseNoSnapshot(positionals: readonly string[], extra: ExtraFla
   const [command, sub] = positionals;
   if (takesNoSnapshot(command, sub)) return;
   throw new UsageError(
-    `${commandOf(positionals)}: --no-snapshot is only for vigil exception accept|revoke and vigil attest ` +
+    `${commandOf(positionals)}: --no-snapshot is only for vigil exception accept|revoke, vigil attest and vigil ack ` +
       '(it skips the snapshot they request)',
   );
 }

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { repoRoot } from '@vigil/testing';
+import { corpusPath, repoRoot } from '@vigil/testing';
 import { osUser } from './cli-user.js';
 import { vigilCli, type Run } from './vigil-cli.spec-helper.js';
 
@@ -223,6 +223,26 @@ describe('a fresh user trial of the vigil CLI', () => {
     assert.match(all.stdout, /vigil db migrate[\s\S]*--data-dir/);
   });
 
+  it('acknowledges a runtime detection, and the version it requests no longer holds it open', async () => {
+    const alerts = corpusPath('runtime', 'falco-alerts', 'docs-terminal-shell-critical', 'alerts.jsonl');
+    const ingested = JSON.parse(
+      ok(await vigil('ingest', 'falco', alerts, '--format', 'json'), 'vigil ingest falco').stdout,
+    ) as { findings: { id: string }[] };
+    const id = ingested.findings[0]?.id;
+    assert.ok(id, 'the alert is a finding');
+    const acked = ok(await vigil('ack', id, '--reason', 'the on-call engineer, ticket SEC-101'), 'vigil ack');
+    assert.match(
+      acked.stdout,
+      new RegExp(
+        `^${id} acknowledged by \\S+ at \\S+\\nsnapshot \\d+ of default includes it \\(sha256:[0-9a-f]{64}\\); ${id} is no longer open there\\n$`,
+      ),
+    );
+    const report = JSON.parse(ok(await vigil('report', '--format', 'json'), 'vigil report').stdout) as {
+      findings: { id: string }[];
+    };
+    assert.ok(!report.findings.some((f) => f.id === id));
+  });
+
   it('names the command and subcommand the same way in every message', async () => {
     const cases: [string[], string][] = [
       [['exception', 'accept', '--expires', '2099-12-31'], 'vigil exception accept: --owner is required'],
@@ -239,7 +259,7 @@ describe('a fresh user trial of the vigil CLI', () => {
       ],
       [
         ['report', '--no-snapshot'],
-        'vigil report: --no-snapshot is only for vigil exception accept|revoke and vigil attest (it skips the snapshot they request)',
+        'vigil report: --no-snapshot is only for vigil exception accept|revoke, vigil attest and vigil ack (it skips the snapshot they request)',
       ],
       [
         [...ACCEPT.slice(0, -4), '--expires', '9999-12-31', '--rule', 'k8s/run-as-root'],

@@ -362,20 +362,18 @@ async function runCommandLine(argv: string[], out: Output): Promise<number> {
     case 'ack': {
       const reason = typeof extra.reason === 'string' ? extra.reason : undefined;
       ackArgs(args, reason); // usage errors before the deployment opens
-      const deployment = await open(config, out);
-      try {
-        return await ackCommand({
+      return withRecording(config, out, commandName('ack'), false, extra, (deployment, snapshot) =>
+        ackCommand({
           deployment,
           args,
           cluster: config.cluster,
           reason,
           ...(typeof extra.by === 'string' ? { by: extra.by } : {}),
           ...(typeof extra.exception === 'string' ? { exceptionId: extra.exception } : {}),
+          ...(snapshot ? { snapshot } : {}),
           out,
-        });
-      } finally {
-        await deployment.close();
-      }
+        }),
+      );
     }
     case 'explain': {
       // `--manifests A B` leaves B as an argument: paths after the workload are manifests too.

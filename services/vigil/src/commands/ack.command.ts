@@ -16,6 +16,8 @@ import type { Output } from '../output.js';
 import { VIGIL_VERSION } from '../pipeline.js';
 import { osUser } from '../cli-user.js';
 import { commandName, usageError } from '../usage-error.js';
+import { snapshotLine } from './exception.command.js';
+import type { SnapshotRequester } from './snapshots.command.js';
 
 export interface AckCommandInput {
   /**
@@ -32,6 +34,8 @@ export interface AckCommandInput {
   by?: string;
   /** --exception: the risk acceptance that covers it; the close is then `excepted`. */
   exceptionId?: string;
+  /** Requests the snapshot that includes the close; without it (--no-snapshot) the output says none was made. */
+  snapshot?: SnapshotRequester;
   out: Output;
   clock?: () => Date;
 }
@@ -110,7 +114,12 @@ export async function ackCommand(i: AckCommandInput): Promise<number> {
     clock: () => at,
   });
   await i.deployment.eventLog.publish([{ topic: topicFor(env), key: id, value: encodeEnvelope(env) }]);
-  i.out.result(`${id} ${closeWords(closed)} by ${closed.closedBy} at ${at.toISOString()}`);
+  // As accepting or attesting does: a version that includes the close, so the next vigil report shows it.
+  const snapshot = await snapshotLine(
+    { cluster: i.cluster, snapshot: i.snapshot },
+    { command: commandName('ack'), reason: `ack ${id}`, what: 'detection', id },
+  );
+  i.out.result(`${id} ${closeWords(closed)} by ${closed.closedBy} at ${at.toISOString()}\n${snapshot}`);
   return 0;
 }
 

@@ -182,7 +182,7 @@ export async function exceptionCommand(i: ExceptionCommandInput): Promise<number
  */
 export async function snapshotLine(
   i: { cluster: string; snapshot?: SnapshotRequester | undefined },
-  change: { command: string; reason: string; what: 'exception' | 'attestation'; id: string },
+  change: { command: string; reason: string; what: 'exception' | 'attestation' | 'detection'; id: string },
 ): Promise<string> {
   if (!i.snapshot)
     return (
@@ -199,6 +199,11 @@ export async function snapshotLine(
   });
   const stored = await i.snapshot.store.getSnapshot(made.scope, made.version);
   const report = stored ? reportFromContent(stored.content, stored.contentHash) : undefined;
+  if (change.what === 'detection') {
+    // A close covers the occurrences up to it: one seen again since keeps the detection open.
+    const open = report?.findings.some((f) => f.id === change.id);
+    return `snapshot ${made.version} of ${made.scope} includes it (${made.contentHash}); ${change.id} ${open ? 'is still open there: it was seen again after the close' : 'is no longer open there'}`;
+  }
   const listed =
     change.what === 'exception'
       ? report?.exceptions.some((x) => x.exceptionId === change.id)
