@@ -113,7 +113,7 @@ Command flags:
           k8s <file|dir>... or --manifests PATH... or --live [--kubeconfig FILE] [--context NAME], with
           --cde-label key=value (default pci-scope=cde); host --root PATH (default /) --node NAME
   ingest: <falco|tetragon|k8s-audit> <file|->; --format table|json
-  exception, attest: accept, revoke and a new attestation also request a snapshot of the cluster and print the
+  exception, attest, ack: accept, revoke, a new attestation and ack also request a snapshot of the cluster and print the
           version that includes the change; --no-snapshot records the event only (vigil report shows it from the
           next snapshot). Refused in a cluster with no recorded events. An acceptance expires within 12 months
           (PCI DSS 12.3.1 annual review)
