@@ -123,7 +123,7 @@ describe('commandOf and positionalsOf', () => {
 describe('--no-snapshot', () => {
   it('is refused, exit 2, by a command that requests no snapshot', async () => {
     const tail =
-      'is only for vigil exception accept|revoke and vigil attest (it skips the snapshot they request)';
+      'is only for vigil exception accept|revoke, vigil attest and vigil ack (it skips the snapshot they request)';
     assert.equal(await refused(['report', '--no-snapshot']), `vigil report: --no-snapshot ${tail}`);
     assert.equal(
       await refused(['exception', 'list', '--no-snapshot']),
@@ -135,11 +135,12 @@ describe('--no-snapshot', () => {
     );
   });
 
-  it('is taken by exception accept and revoke and by attest', () => {
+  it('is taken by exception accept and revoke, by attest and by ack', () => {
     for (const p of [
       ['exception', 'accept'],
       ['exception', 'revoke', 'exc-1'],
       ['attest', '12.10.1'],
+      ['ack', 'runtime-0123'],
     ])
       assert.doesNotThrow(() => refuseNoSnapshot(p, { 'no-snapshot': true }));
     assert.doesNotThrow(() => refuseNoSnapshot(['report'], {}));
