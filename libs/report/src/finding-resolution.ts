@@ -429,7 +429,7 @@ function compareReports(scope: ScopeState, a: FindingReport, b: FindingReport): 
 // time when it has none). Replaying last month's Falco file keeps its detections open within that file's
 // timeline; on a live system the sensors move the clock on; a sensor that stops is its own finding
 // (runtime/sensor-silent), not a reason to close every detection it reported.
-function runtimeAsOf(scope: ScopeState): TimestampLike | undefined {
+export function runtimeAsOf(scope: ScopeState): TimestampLike | undefined {
   let latest: TimestampLike | undefined;
   for (const record of scope.findings.values())
     for (const r of record.reports.values())

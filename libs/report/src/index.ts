@@ -27,6 +27,7 @@ export {
   type Resolution,
   type OpenFinding,
   type TargetGroup,
+  runtimeAsOf,
 } from './finding-resolution.js';
 export {
   selectorMatches,

@@ -27,6 +27,7 @@ import {
 import {
   DEFAULT_RUNTIME_QUIET_PERIOD_MS,
   fold,
+  runtimeAsOf,
   runtimeWindowOf,
   scopeStateOf,
   type RuntimeCloseReason,
@@ -289,7 +290,7 @@ async function closedOnArrival(
     if (page.length < STORED_PAGE) break;
   }
   const scope = scopeStateOf(fold(events), { cluster });
-  const newest = scope ? runtimeClockOf(scope) : undefined;
+  const newest = scope ? runtimeAsOf(scope) : undefined;
   const closed: ClosedDetection[] = [];
   const lost: string[] = [];
   for (const id of missing) {
@@ -314,21 +315,6 @@ async function closedOnArrival(
   }
   closed.sort((a, b) => (a.finding.id < b.finding.id ? -1 : a.finding.id > b.finding.id ? 1 : 0));
   return { closed, lost, newest: dateOf(newest) };
-}
-
-// The clock the fold measures "quiet" on (finding-resolution.ts): the latest occurrence any runtime report of the
-// scope carries, the scope's own latest occurred-at when it has none.
-function runtimeClockOf(scope: ScopeState): ScopeState['asOf'] {
-  let latest: ScopeState['asOf'];
-  const nanos = (t: ScopeState['asOf']) => (t ? t.seconds * 1_000_000_000n + BigInt(t.nanos) : undefined);
-  for (const record of scope.findings.values())
-    for (const r of record.reports.values()) {
-      if (r.finding.source !== FindingSource.RUNTIME) continue;
-      const t = r.finding.lastSeen ?? r.occurredAt;
-      const n = nanos(t);
-      if (n !== undefined && (latest === undefined || n > (nanos(latest) as bigint))) latest = t;
-    }
-  return latest ?? scope.asOf;
 }
 
 /** "7 days", or as an adjective ("7-day") with `-`. */
